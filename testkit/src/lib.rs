@@ -1,0 +1,188 @@
+//! Test harness shared by the `scar` and `scar-supervisor` test suites.
+//!
+//! [`Moto`] starts a real moto server (the AWS emulator, installed by
+//! `scripts/emulator.sh install`) on a free loopback port for one test binary
+//! and stops it when dropped. It never skips: if the emulator cannot start,
+//! the test fails with a message saying how to install it.
+//!
+//! [`shared_path`] finds the read-only `../shared` folder beside the checkout;
+//! under `CI=true` a missing folder is a failure, elsewhere the caller is told
+//! to skip and says so plainly.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The root of the cargo workspace (the checkout).
+pub fn workspace_root() -> PathBuf {
+    // testkit/ sits directly under the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit has a parent folder")
+        .to_path_buf()
+}
+
+/// `../shared/<rel>` beside the checkout, if it exists.
+///
+/// Returns `None` (after printing why) when it is missing outside CI; panics
+/// when it is missing under `CI=true`, because CI always has `../shared`.
+pub fn shared_path(rel: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("..").join("shared").join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is missing, and CI always has ../shared beside the checkout",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED (not under CI): {} is missing, so this test did not run here",
+        path.display()
+    );
+    None
+}
+
+/// A running moto server on 127.0.0.1, stopped on drop.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Moto {
+    /// Starts a Docker-free moto server on a free loopback port and waits
+    /// until it answers. Panics with a clear message if it cannot.
+    pub fn start() -> Moto {
+        let python = moto_python();
+        assert!(
+            python.exists(),
+            "the AWS emulator is not installed ({} is missing).\n\
+             hint: run `scripts/emulator.sh install` (or set SCAR_MOTO_PYTHON)",
+            python.display()
+        );
+        let wrapper = workspace_root().join("scripts").join("moto_server.py");
+        let mut last_err = String::new();
+        for _attempt in 0..3 {
+            let port = free_port();
+            let log = std::env::temp_dir().join(format!("scar-moto-{port}.log"));
+            let log_file = std::fs::File::create(&log).expect("create moto log file");
+            let child = Command::new(&python)
+                .arg(&wrapper)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("clone log handle"))
+                .stderr(log_file)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+            let mut moto = Moto { child, port, log };
+            match moto.wait_ready(Duration::from_secs(30)) {
+                Ok(()) => return moto,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("the AWS emulator did not start: {last_err}");
+    }
+
+    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "moto exited with {status}; log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                ));
+            }
+            if http_get_status(self.port, "/moto-api/") == Some(200) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "moto did not answer on 127.0.0.1:{} within {within:?}; log: {}",
+            self.port,
+            self.log.display()
+        ))
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment an AWS client needs to talk to this server and only to it.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            // Keep a developer's own AWS profile files out of the tests.
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+
+    /// Applies [`Moto::env`] to a command.
+    pub fn configure(&self, cmd: &mut Command) {
+        cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+    }
+
+    /// Wipes all emulator state (`POST /moto-api/reset`).
+    pub fn reset(&self) {
+        let status = http_request(self.port, "POST", "/moto-api/reset");
+        assert_eq!(status, Some(200), "moto reset failed");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_python() -> PathBuf {
+    match std::env::var_os("SCAR_MOTO_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => workspace_root().join(".emulator/venv/bin/python"),
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local addr").port()
+}
+
+fn http_get_status(port: u16, path: &str) -> Option<u16> {
+    http_request(port, "GET", path)
+}
+
+/// A minimal HTTP/1.0 request to the emulator's own admin API, returning the
+/// status code. (The AWS APIs themselves are only ever called through the SDK.)
+fn http_request(port: u16, method: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    text.split_whitespace().nth(1)?.parse().ok()
+}

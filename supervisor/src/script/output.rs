@@ -1,0 +1,106 @@
+//! Reads the program's stdout and stderr line by line, logs each line at
+//! INFO as it arrives, and keeps the bytes (up to a limit) for the response.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Longest line written to the log; the response keeps the whole line.
+const MAX_LOG_LINE: usize = 16 * 1024;
+
+pub struct Collector {
+    task: JoinHandle<(Vec<u8>, bool)>,
+}
+
+impl Collector {
+    pub fn start(
+        stdout: Option<impl AsyncRead + Unpin + Send + 'static>,
+        stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
+        limit: usize,
+    ) -> Collector {
+        let (tx, mut rx) = mpsc::channel::<(&'static str, Vec<u8>)>(64);
+        if let Some(s) = stdout {
+            tokio::spawn(read_lines(s, "stdout", tx.clone()));
+        }
+        if let Some(s) = stderr {
+            tokio::spawn(read_lines(s, "stderr", tx.clone()));
+        }
+        drop(tx);
+        let task = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            let mut truncated = false;
+            while let Some((stream, line)) = rx.recv().await {
+                log_line(stream, &line);
+                let room = limit.saturating_sub(kept.len());
+                if line.len() > room {
+                    truncated = true;
+                    kept.extend_from_slice(&line[..room]);
+                } else {
+                    kept.extend_from_slice(&line);
+                }
+            }
+            (kept, truncated)
+        });
+        Collector { task }
+    }
+
+    /// Waits for both streams to close (at most `grace`), then returns what was kept.
+    pub async fn finish(self, grace: Duration) -> (Vec<u8>, bool) {
+        let abort = self.task.abort_handle();
+        match tokio::time::timeout(grace, self.task).await {
+            Ok(Ok(result)) => result,
+            _ => {
+                // A process outside the group still holds the pipe open.
+                abort.abort();
+                tracing::warn!("the script's output streams stayed open after it ended");
+                (Vec::new(), false)
+            }
+        }
+    }
+}
+
+/// Longest piece sent as one "line": a program that never prints a newline
+/// cannot make the supervisor buffer without bound.
+const MAX_CHUNK: usize = 64 * 1024;
+
+async fn read_lines(
+    stream: impl AsyncRead + Unpin,
+    name: &'static str,
+    tx: mpsc::Sender<(&'static str, Vec<u8>)>,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        let buf = match reader.fill_buf().await {
+            Ok([]) => break,
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        let room = MAX_CHUNK - line.len();
+        let (take, complete) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) if i < room => (i + 1, true),
+            _ => (buf.len().min(room), buf.len() >= room),
+        };
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if complete && tx.send((name, std::mem::take(&mut line))).await.is_err() {
+            return;
+        }
+    }
+    if !line.is_empty() {
+        let _ = tx.send((name, line)).await;
+    }
+}
+
+fn log_line(stream: &'static str, line: &[u8]) {
+    let trimmed = line.strip_suffix(b"\n").unwrap_or(line);
+    let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+    if trimmed.len() > MAX_LOG_LINE {
+        let shown = String::from_utf8_lossy(&trimmed[..MAX_LOG_LINE]);
+        tracing::info!(target: "script", stream, "{shown}… ({} bytes in all)", trimmed.len());
+    } else {
+        tracing::info!(target: "script", stream, "{}", String::from_utf8_lossy(trimmed));
+    }
+}

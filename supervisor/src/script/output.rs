@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 /// Longest line written to the log; the response keeps the whole line.
 const MAX_LOG_LINE: usize = 16 * 1024;
@@ -28,21 +29,24 @@ impl Collector {
             tokio::spawn(read_lines(s, "stderr", tx.clone()));
         }
         drop(tx);
-        let task = tokio::spawn(async move {
-            let mut kept = Vec::new();
-            let mut truncated = false;
-            while let Some((stream, line)) = rx.recv().await {
-                log_line(stream, &line);
-                let room = limit.saturating_sub(kept.len());
-                if line.len() > room {
-                    truncated = true;
-                    kept.extend_from_slice(&line[..room]);
-                } else {
-                    kept.extend_from_slice(&line);
+        let task = tokio::spawn(
+            async move {
+                let mut kept = Vec::new();
+                let mut truncated = false;
+                while let Some((stream, line)) = rx.recv().await {
+                    log_line(stream, &line);
+                    let room = limit.saturating_sub(kept.len());
+                    if line.len() > room {
+                        truncated = true;
+                        kept.extend_from_slice(&line[..room]);
+                    } else {
+                        kept.extend_from_slice(&line);
+                    }
                 }
+                (kept, truncated)
             }
-            (kept, truncated)
-        });
+            .in_current_span(),
+        );
         Collector { task }
     }
 

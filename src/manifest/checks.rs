@@ -182,7 +182,9 @@ fn function(
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
             .take(64)
-            .collect();
+            .collect::<String>()
+            .trim_matches('-')
+            .to_string();
         let why = if l.name.chars().count() > 64 {
             format!("it is {} characters long; at most 64 are allowed", l.name.chars().count())
         } else {

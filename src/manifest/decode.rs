@@ -278,8 +278,9 @@ impl<'a> Walker<'a> {
         }
         if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
             if items.len() as u64 > max {
+                let first_extra = &items[usize::try_from(max).unwrap_or(0).min(items.len() - 1)];
                 let i = self.error(
-                    node,
+                    first_extra,
                     path,
                     "too-many-items",
                     format!(
@@ -447,7 +448,12 @@ impl<'a> Walker<'a> {
                             .join(", ")
                     ),
                 );
-                self.diags[i].hint = did_you_mean(text, &names).map(|s| format!("did you mean `{s}`?"));
+                self.diags[i].hint = Some(match did_you_mean(text, &names) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("write for example `{key}: {}`", names.first().unwrap_or(&"")),
+                });
+                // Let the default stand in, so the other checks still run.
+                return Value::Null;
             }
             return Value::String(text.to_string());
         }
@@ -617,9 +623,11 @@ fn example_hint(path: &[PathSeg], schema: &Value, types: &[&str]) -> String {
         .and_then(Value::as_str)
     {
         format!("`{key}: {e}`")
-    } else if let Some(d) = schema.get("default").filter(|d| !d.is_null()) {
+    } else if let Some(d) = schema
+        .get("default")
+        .filter(|d| !(d.is_null() || d.is_array() || d.is_object()))
+    {
         match d {
-            Value::Array(_) | Value::Object(_) => format!("`{key}: {d}`"),
             Value::String(s) => format!("`{key}: {s}`"),
             other => format!("`{key}: {other}`"),
         }

@@ -221,16 +221,11 @@ fn to_codespan(d: &Diagnostic, files: &SimpleFiles<String, String>) -> CsDiagnos
         .with_message(&d.message);
     let mut labels = Vec::new();
     if let Some(file) = d.file {
-        let len = files.source(file).map(|s| s.len()).unwrap_or(0);
-        let span = d.span.clone().unwrap_or(0..0);
-        let span = span.start.min(len)..span.end.min(len);
+        let span = first_line(files, file, d.span.clone().unwrap_or(0..0));
         labels.push(Label::primary(file, span).with_message(d.label.clone().unwrap_or_default()));
     }
     for (file, span, msg) in &d.secondary {
-        let len = files.source(*file).map(|s| s.len()).unwrap_or(0);
-        labels.push(
-            Label::secondary(*file, span.start.min(len)..span.end.min(len)).with_message(msg),
-        );
+        labels.push(Label::secondary(*file, first_line(files, *file, span.clone())).with_message(msg));
     }
     cs = cs.with_labels(labels);
     let mut notes = d.notes.clone();
@@ -238,6 +233,18 @@ fn to_codespan(d: &Diagnostic, files: &SimpleFiles<String, String>) -> CsDiagnos
         notes.push(format!("hint: {h}"));
     }
     cs.with_notes(notes)
+}
+
+/// Clamps a span to the source and to its first line: a block is shown by
+/// the line it starts on, not underlined whole.
+fn first_line(files: &SimpleFiles<String, String>, file: usize, span: Range<usize>) -> Range<usize> {
+    let text: &str = files.source(file).map(|s| s.as_ref()).unwrap_or("");
+    let start = span.start.min(text.len());
+    let mut end = span.end.min(text.len()).max(start);
+    if let Some(nl) = text[start..end].find('\n') {
+        end = start + nl;
+    }
+    start..end
 }
 
 pub fn severity_word(s: Severity) -> &'static str {

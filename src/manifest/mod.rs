@@ -116,14 +116,22 @@ impl<'a> Locator<'a> {
     }
 
     /// The span of the value at `path`, or of its nearest existing parent.
+    /// A mapping or list is shown by its key (or, for a list item that is a
+    /// mapping, its first key), not by the whole block.
     pub fn span(&self, file: usize, path: &[PathSeg]) -> Range<usize> {
         let Some(Some(root)) = self.roots.get(file) else {
             return 0..0;
         };
         for n in (0..=path.len()).rev() {
-            if let Some(node) = root.at(&path[..n]) {
-                return node.span.clone();
-            }
+            let sub = &path[..n];
+            let Some(node) = root.at(sub) else { continue };
+            return match &node.kind {
+                yaml::NodeKind::Scalar(_) => node.span.clone(),
+                yaml::NodeKind::Map(entries) if matches!(sub.last(), Some(PathSeg::Index(_)) | None) => {
+                    entries.first().map(|(k, _)| k.span.clone()).unwrap_or(node.span.clone())
+                }
+                _ => root.key_span_at(sub).unwrap_or(node.span.clone()),
+            };
         }
         0..0
     }

@@ -212,6 +212,17 @@ mod tests {
     }
 
     #[test]
+    fn empty_blocks_are_defaults() {
+        let c = parse(
+            "storage_providers:\ncontainer:\n  environment:\ninput:\noutput:\nbatch:\nexecution_mode:\n",
+            "t",
+        )
+        .unwrap();
+        assert!(c.output.is_empty() && c.storage_providers.s3.is_empty());
+        assert_eq!(c.execution_mode, ExecutionMode::Lambda);
+    }
+
+    #[test]
     fn bad_values_are_errors() {
         assert!(parse("execution_mode: lambda-bach\n", "t").is_err());
         assert!(parse("file_stage_in: 'yes'\n", "t").is_err());

@@ -16,15 +16,21 @@ pub struct FunctionConfig {
     pub name: Option<String>,
     /// The script run on every invocation, usually a basename beside the config file.
     pub init_script: Option<String>,
+    #[serde(deserialize_with = "null_default")]
     pub container: ContainerConfig,
+    #[serde(deserialize_with = "null_default")]
     pub input: Vec<StorageRef>,
+    #[serde(deserialize_with = "null_default")]
     pub output: Vec<OutputSpec>,
+    #[serde(deserialize_with = "null_default")]
     pub execution_mode: ExecutionMode,
     pub log_level: Option<String>,
     /// `true` skips the input download (the script fetches the data itself).
     #[serde(deserialize_with = "bool_or_null")]
     pub file_stage_in: bool,
+    #[serde(deserialize_with = "null_default")]
     pub batch: BatchConfig,
+    #[serde(deserialize_with = "null_default")]
     pub storage_providers: StorageProviders,
 }
 
@@ -35,6 +41,7 @@ pub struct ContainerConfig {
     pub image: Option<String>,
     /// Seconds reserved after the script for uploads (default 10).
     pub timeout_threshold: Option<u64>,
+    #[serde(deserialize_with = "null_default")]
     pub environment: EnvBlock,
 }
 
@@ -66,6 +73,7 @@ pub struct BatchConfig {
     pub job_queue: Option<String>,
     /// Job definition name; defaults to the function name.
     pub job_definition: Option<String>,
+    #[serde(deserialize_with = "null_default")]
     pub multi_node_parallel: MultiNode,
 }
 
@@ -99,7 +107,9 @@ pub struct OutputSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct StorageProviders {
+    #[serde(deserialize_with = "null_default")]
     pub s3: BTreeMap<String, StorageProvider>,
+    #[serde(deserialize_with = "null_default")]
     pub minio: BTreeMap<String, StorageProvider>,
 }
 
@@ -121,6 +131,15 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"***\"")
     }
+}
+
+/// `null` (an empty YAML block) means the default.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn bool_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {

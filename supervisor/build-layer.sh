@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the supervisor layer: target/supervisor-layer.zip with `bootstrap`
+# at its root (Lambda mounts layers at /opt, and the provided.al2023 runtime
+# starts /opt/bootstrap). Checks the binary's glibc needs first.
+#   supervisor/build-layer.sh            # writes target/supervisor-layer.zip
+# Env: CARGO_TARGET_DIR (default target), LAYER_ZIP (default target/supervisor-layer.zip).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-$root/target}"
+zip_out="${LAYER_ZIP:-$root/target/supervisor-layer.zip}"
+cargo build --release --locked -p scar-supervisor
+bin="$target/release/scar-supervisor"
+"$root/supervisor/check-glibc.sh" "$bin" 2.34
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+install -m 0755 "$bin" "$stage/bootstrap"
+# Fixed timestamps: the same binary gives the same zip (and layer content hash).
+touch -d '2020-01-01 00:00:00 UTC' "$stage/bootstrap"
+mkdir -p "$(dirname "$zip_out")"
+rm -f "$zip_out"
+(cd "$stage" && TZ=UTC zip -q -X "$zip_out" bootstrap)
+echo "layer: $zip_out ($(stat -c %s "$zip_out") bytes; bootstrap $(stat -c %s "$bin") bytes)"

@@ -61,7 +61,10 @@ fn invalid_manifests_cover_every_check() {
             }
         }
     }
-    assert!(with_errors >= 20, "only {with_errors} manifests have errors");
+    assert!(
+        with_errors >= 20,
+        "only {with_errors} manifests have errors"
+    );
     let required = [
         // types and ranges
         "wrong-type",
@@ -111,8 +114,15 @@ fn invalid_manifests_cover_every_check() {
         "multiple-documents",
         "oscar-not-deployed",
     ];
-    let missing: Vec<&str> = required.iter().copied().filter(|c| !codes.contains(c)).collect();
-    assert!(missing.is_empty(), "no invalid manifest exercises: {missing:?}");
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !codes.contains(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no invalid manifest exercises: {missing:?}"
+    );
 }
 
 #[test]

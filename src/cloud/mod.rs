@@ -52,6 +52,12 @@ impl CloudError {
 
 /// Read-only checks made by `scar validate --online`.
 pub trait Preflight {
-    fn role_status(&self, role_arn: &str) -> impl Future<Output = Result<RoleStatus, CloudError>> + Send;
-    fn bucket_status(&self, bucket: &str) -> impl Future<Output = Result<BucketStatus, CloudError>> + Send;
+    fn role_status(
+        &self,
+        role_arn: &str,
+    ) -> impl Future<Output = Result<RoleStatus, CloudError>> + Send;
+    fn bucket_status(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<BucketStatus, CloudError>> + Send;
 }

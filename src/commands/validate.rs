@@ -105,7 +105,12 @@ struct FunctionJson<'a> {
 
 /// The JSON report (`--output json`), secrets masked.
 pub fn render_json(loaded: &Loaded) -> String {
-    let files: Vec<&str> = loaded.sources.files().iter().map(|f| f.name.as_str()).collect();
+    let files: Vec<&str> = loaded
+        .sources
+        .files()
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     let functions = loaded
         .manifest
         .as_ref()
@@ -275,7 +280,9 @@ pub async fn online_checks<P: Preflight + Send + Sync + 'static>(
 
 fn at_uses(mut d: Diagnostic, uses: &[Use]) -> Diagnostic {
     if let Some(first) = uses.first() {
-        d = d.at(first.file, first.span.clone()).path(first.path.clone());
+        d = d
+            .at(first.file, first.span.clone())
+            .path(first.path.clone());
         for u in &uses[1..] {
             d = d.also_at(u.file, u.span.clone(), "also used here");
         }

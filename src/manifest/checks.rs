@@ -41,7 +41,8 @@ const RESERVED_ENV: &[&str] = &[
 const LAMBDA_ENV_LIMIT: usize = 4096;
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|_| Regex::new("$^").expect("regex")))
+    // The patterns are constants, each exercised by the tests below.
+    cell.get_or_init(|| Regex::new(pattern).expect("a valid constant regex"))
 }
 
 fn function_name_re() -> &'static Regex {
@@ -51,12 +52,18 @@ fn function_name_re() -> &'static Regex {
 
 fn role_arn_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+    re(
+        &R,
+        r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+    )
 }
 
 fn instance_profile_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/[\w+=,.@/-]{1,512}$")
+    re(
+        &R,
+        r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/[A-Za-z0-9_+=,.@/-]+$",
+    )
 }
 
 fn layer_arn_re() -> &'static Regex {
@@ -101,7 +108,11 @@ pub fn check(m: &Manifest, at: &Locator, sources: &mut SourceSet) -> Vec<Diagnos
                 )
                 .at(f.file, at.span(f.file, &path))
                 .label("defined again here")
-                .also_at(first.file, at.span(first.file, &first_path), "first defined here")
+                .also_at(
+                    first.file,
+                    at.span(first.file, &first_path),
+                    "first defined here",
+                )
                 .hint("function names are unique in an account and region: rename one of them")
                 .path(super::yaml::path_string(&path)),
             );
@@ -180,13 +191,22 @@ fn function(
         let fixed: String = l
             .name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(64)
             .collect::<String>()
             .trim_matches('-')
             .to_string();
         let why = if l.name.chars().count() > 64 {
-            format!("it is {} characters long; at most 64 are allowed", l.name.chars().count())
+            format!(
+                "it is {} characters long; at most 64 are allowed",
+                l.name.chars().count()
+            )
         } else {
             "only letters, digits, `-` and `_` are allowed".to_string()
         };
@@ -219,14 +239,16 @@ fn function(
         );
     }
 
-    for (key, region) in [
-        (p!["region"], l.region.as_ref()),
-    ] {
+    for (key, region) in [(p!["region"], l.region.as_ref())] {
         if let Some(r) = region {
             if !region_re().is_match(r) {
                 out.push(
-                    err("invalid-region", format!("`{r}` is not an AWS region name"), key)
-                        .hint("for example `region: us-east-1`"),
+                    err(
+                        "invalid-region",
+                        format!("`{r}` is not an AWS region name"),
+                        key,
+                    )
+                    .hint("for example `region: us-east-1`"),
                 );
             }
         }
@@ -247,7 +269,15 @@ fn function(
         }
     }
 
-    env_vars(f, &l.environment.variables, path(p!["environment", "Variables"]), true, at, sources, out);
+    env_vars(
+        f,
+        &l.environment.variables,
+        path(p!["environment", "Variables"]),
+        true,
+        at,
+        sources,
+        out,
+    );
     env_vars(
         f,
         &l.container.environment.variables,
@@ -272,8 +302,12 @@ fn function(
         for (i, s) in vpc.subnet_ids.iter().enumerate() {
             if !s.starts_with("subnet-") {
                 out.push(
-                    err("invalid-subnet", format!("`{s}` is not a subnet id"), p!["vpc", "SubnetIds", i])
-                        .hint("subnet ids look like `subnet-0abc1234`"),
+                    err(
+                        "invalid-subnet",
+                        format!("`{s}` is not a subnet id"),
+                        p!["vpc", "SubnetIds", i],
+                    )
+                    .hint("subnet ids look like `subnet-0abc1234`"),
                 );
             }
         }
@@ -323,7 +357,10 @@ fn function(
             out.push(
                 warn(
                     "init-script-missing",
-                    format!("init_script `{script}` not found (looked for `{}`)", full.display()),
+                    format!(
+                        "init_script `{script}` not found (looked for `{}`)",
+                        full.display()
+                    ),
                     p!["init_script"],
                 )
                 .hint("paths are relative to the manifest's folder; plan and apply need the file"),
@@ -401,18 +438,24 @@ fn env_vars(
         let p = [path.clone(), p![k.as_str()]].concat();
         if !env_name_re().is_match(k) {
             out.push(
-                Diagnostic::error("invalid-env-name", format!("`{k}` is not a valid environment variable name"))
-                    .at(f.file, at.key_span(f.file, &p))
-                    .path(super::yaml::path_string(&p))
-                    .hint("start with a letter; use only letters, digits and `_`"),
+                Diagnostic::error(
+                    "invalid-env-name",
+                    format!("`{k}` is not a valid environment variable name"),
+                )
+                .at(f.file, at.key_span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint("start with a letter; use only letters, digits and `_`"),
             );
         }
         if lambda_env && RESERVED_ENV.contains(&k.as_str()) {
             out.push(
-                Diagnostic::error("reserved-env", format!("`{k}` is reserved by Lambda and cannot be set"))
-                    .at(f.file, at.key_span(f.file, &p))
-                    .path(super::yaml::path_string(&p))
-                    .hint("remove it; Lambda sets it itself"),
+                Diagnostic::error(
+                    "reserved-env",
+                    format!("`{k}` is reserved by Lambda and cannot be set"),
+                )
+                .at(f.file, at.key_span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint("remove it; Lambda sets it itself"),
             );
         }
         if secret_name_re().is_match(k) && !v.is_empty() {
@@ -529,23 +572,35 @@ fn storage_paths(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diag
         // The path itself.
         let (bucket, folder) = split_path(path);
         let problem = if path.trim().is_empty() {
-            Some(("the path is empty".to_string(), "write `bucket` or `bucket/folder`".to_string()))
+            Some((
+                "the path is empty".to_string(),
+                "write `bucket` or `bucket/folder`".to_string(),
+            ))
         } else if path.starts_with('/') {
             Some((
                 "it starts with `/`".into(),
-                format!("write it without the leading slash: `{}`", path.trim_start_matches('/')),
+                format!(
+                    "write it without the leading slash: `{}`",
+                    path.trim_start_matches('/')
+                ),
             ))
         } else if path.contains("//") {
-            Some(("it holds an empty folder (`//`)".into(), format!("write `{}`", path.replace("//", "/"))))
+            Some((
+                "it holds an empty folder (`//`)".into(),
+                format!("write `{}`", path.replace("//", "/")),
+            ))
         } else {
             None
         };
         if let Some((why, fix)) = problem {
             out.push(
-                Diagnostic::error("invalid-path", format!("`{path}` is not a `bucket[/folder]` path: {why}"))
-                    .at(f.file, at.span(f.file, &pp))
-                    .path(super::yaml::path_string(&pp))
-                    .hint(fix),
+                Diagnostic::error(
+                    "invalid-path",
+                    format!("`{path}` is not a `bucket[/folder]` path: {why}"),
+                )
+                .at(f.file, at.span(f.file, &pp))
+                .path(super::yaml::path_string(&pp))
+                .hint(fix),
             );
             continue;
         }
@@ -567,7 +622,10 @@ fn storage_paths(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diag
                 Diagnostic::warning("trailing-slash", format!("`{path}` ends with `/`"))
                     .at(f.file, at.span(f.file, &pp))
                     .path(super::yaml::path_string(&pp))
-                    .hint(format!("write `{}`; the folder is the same", path.trim_end_matches('/'))),
+                    .hint(format!(
+                        "write `{}`; the folder is the same",
+                        path.trim_end_matches('/')
+                    )),
             );
         }
     }
@@ -579,7 +637,13 @@ pub fn bucket_name_problem(name: &str) -> Result<(), (String, String)> {
         let mut s: String = name
             .to_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         s = s.trim_matches(|c| c == '-' || c == '.').to_string();
         while s.contains("..") {
@@ -593,7 +657,10 @@ pub fn bucket_name_problem(name: &str) -> Result<(), (String, String)> {
     };
     let len = name.len();
     if !(3..=63).contains(&len) {
-        return Err((format!("it is {len} characters long; S3 needs 3 to 63"), fix_name()));
+        return Err((
+            format!("it is {len} characters long; S3 needs 3 to 63"),
+            fix_name(),
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -609,22 +676,34 @@ pub fn bucket_name_problem(name: &str) -> Result<(), (String, String)> {
     let first = name.chars().next().unwrap_or('-');
     let last = name.chars().last().unwrap_or('-');
     if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return Err(("it must start and end with a letter or digit".into(), fix_name()));
+        return Err((
+            "it must start and end with a letter or digit".into(),
+            fix_name(),
+        ));
     }
     if name.contains("..") {
         return Err(("it must not hold two adjacent dots".into(), fix_name()));
     }
     if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
-        return Err(("it must not look like an IP address".into(), "choose a name with letters".into()));
+        return Err((
+            "it must not look like an IP address".into(),
+            "choose a name with letters".into(),
+        ));
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
         if name.starts_with(prefix) {
-            return Err((format!("the prefix `{prefix}` is reserved"), "choose another prefix".into()));
+            return Err((
+                format!("the prefix `{prefix}` is reserved"),
+                "choose another prefix".into(),
+            ));
         }
     }
     for suffix in ["-s3alias", "--ol-s3", "--x-s3", ".mrap", "--table-s3"] {
         if name.ends_with(suffix) {
-            return Err((format!("the suffix `{suffix}` is reserved"), "choose another suffix".into()));
+            return Err((
+                format!("the suffix `{suffix}` is reserved"),
+                "choose another suffix".into(),
+            ));
         }
     }
     Ok(())
@@ -640,10 +719,13 @@ fn iam(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
                 "use `arn:aws:iam::<12-digit account>:role/<name>`, or remove `role` to let scar create a least-privilege role".into()
             };
             out.push(
-                Diagnostic::error("invalid-role-arn", format!("`{role}` is not an IAM role ARN"))
-                    .at(f.file, at.span(f.file, &p))
-                    .path(super::yaml::path_string(&p))
-                    .hint(hint),
+                Diagnostic::error(
+                    "invalid-role-arn",
+                    format!("`{role}` is not an IAM role ARN"),
+                )
+                .at(f.file, at.span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint(hint),
             );
         }
     }
@@ -737,10 +819,13 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
         if s.split_whitespace().count() > 1 {
             let (span, path) = at_path(p!["compute_resources", "subnets", i]);
             out.push(
-                Diagnostic::error("subnets-one-item", format!("`{s}` holds several subnet ids in one list item"))
-                    .at(f.file, span)
-                    .path(path)
-                    .hint("write one `- subnet-...` line per subnet (a missing `-` joins the lines)"),
+                Diagnostic::error(
+                    "subnets-one-item",
+                    format!("`{s}` holds several subnet ids in one list item"),
+                )
+                .at(f.file, span)
+                .path(path)
+                .hint("write one `- subnet-...` line per subnet (a missing `-` joins the lines)"),
             );
         }
     }
@@ -748,10 +833,13 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
         if !s.starts_with("sg-") {
             let (span, path) = at_path(p!["compute_resources", "security_group_ids", i]);
             out.push(
-                Diagnostic::error("invalid-security-group", format!("`{s}` is not a security group id"))
-                    .at(f.file, span)
-                    .path(path)
-                    .hint("security group ids look like `sg-0abc1234`"),
+                Diagnostic::error(
+                    "invalid-security-group",
+                    format!("`{s}` is not a security group id"),
+                )
+                .at(f.file, span)
+                .path(path)
+                .hint("security group ids look like `sg-0abc1234`"),
             );
         }
     }
@@ -879,6 +967,24 @@ mod tests {
         assert!(bucket_name_problem("192.168.1.1").is_err());
         assert!(bucket_name_problem("xn--abc").is_err());
         assert!(bucket_name_problem(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn arn_patterns_accept_real_arns() {
+        assert!(role_arn_re().is_match("arn:aws:iam::123456789012:role/scar-existing-role"));
+        assert!(role_arn_re()
+            .is_match("arn:aws:iam::123456789012:role/service-role/AWSBatchServiceRole"));
+        assert!(!role_arn_re().is_match("my-role"));
+        assert!(instance_profile_re()
+            .is_match("arn:aws:iam::123456789012:instance-profile/ecsInstanceRole"));
+        assert!(layer_arn_re().is_match("arn:aws:lambda:us-east-1:123456789012:layer:tools:3"));
+        assert!(region_re().is_match("eu-west-1") && !region_re().is_match("europe"));
+        assert!(env_name_re().is_match("KEY_1") && !env_name_re().is_match("1KEY"));
+        assert!(
+            secret_name_re().is_match("AWS_SECRET_ACCESS_KEY")
+                && !secret_name_re().is_match("EXEC_TYPE")
+        );
+        assert!(function_name_re().is_match("scar-cowsay") && !function_name_re().is_match("a b"));
     }
 
     #[test]

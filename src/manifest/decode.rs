@@ -318,7 +318,7 @@ impl<'a> Walker<'a> {
         s: &Scalar,
         schema: &'a Value,
         types: &[&'static str],
-        path: &mut Vec<PathSeg>,
+        path: &[PathSeg],
     ) -> Value {
         let text = s.text.as_str();
         if s.plain && is_null_text(text) {
@@ -423,7 +423,12 @@ impl<'a> Walker<'a> {
         };
         if too_big {
             let key = last_key(path).unwrap_or("value").to_string();
-            self.error(node, path, "out-of-range", format!("`{key}` is out of range: {v}"));
+            self.error(
+                node,
+                path,
+                "out-of-range",
+                format!("`{key}` is out of range: {v}"),
+            );
             return Value::Null;
         }
         v
@@ -450,7 +455,10 @@ impl<'a> Walker<'a> {
                 );
                 self.diags[i].hint = Some(match did_you_mean(text, &names) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("write for example `{key}: {}`", names.first().unwrap_or(&"")),
+                    None => format!(
+                        "write for example `{key}: {}`",
+                        names.first().unwrap_or(&"")
+                    ),
                 });
                 // Let the default stand in, so the other checks still run.
                 return Value::Null;
@@ -487,7 +495,12 @@ impl<'a> Walker<'a> {
         if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
             if len < min {
                 let key = last_key(path).unwrap_or("value").to_string();
-                let i = self.error(node, path, "empty-value", format!("`{key}` must not be empty"));
+                let i = self.error(
+                    node,
+                    path,
+                    "empty-value",
+                    format!("`{key}` must not be empty"),
+                );
                 self.diags[i].hint = Some(example_hint(path, schema, &["string"]));
             }
         }

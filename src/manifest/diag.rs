@@ -180,13 +180,20 @@ impl SourceSet {
 /// Sorts diagnostics by file, position, severity and code, for stable output.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.file, a.span.as_ref().map(|s| s.start), a.severity, a.code, &a.message).cmp(&(
-            b.file,
-            b.span.as_ref().map(|s| s.start),
-            b.severity,
-            b.code,
-            &b.message,
-        ))
+        (
+            a.file,
+            a.span.as_ref().map(|s| s.start),
+            a.severity,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                b.file,
+                b.span.as_ref().map(|s| s.start),
+                b.severity,
+                b.code,
+                &b.message,
+            ))
     });
 }
 
@@ -225,7 +232,9 @@ fn to_codespan(d: &Diagnostic, files: &SimpleFiles<String, String>) -> CsDiagnos
         labels.push(Label::primary(file, span).with_message(d.label.clone().unwrap_or_default()));
     }
     for (file, span, msg) in &d.secondary {
-        labels.push(Label::secondary(*file, first_line(files, *file, span.clone())).with_message(msg));
+        labels.push(
+            Label::secondary(*file, first_line(files, *file, span.clone())).with_message(msg),
+        );
     }
     cs = cs.with_labels(labels);
     let mut notes = d.notes.clone();
@@ -237,8 +246,12 @@ fn to_codespan(d: &Diagnostic, files: &SimpleFiles<String, String>) -> CsDiagnos
 
 /// Clamps a span to the source and to its first line: a block is shown by
 /// the line it starts on, not underlined whole.
-fn first_line(files: &SimpleFiles<String, String>, file: usize, span: Range<usize>) -> Range<usize> {
-    let text: &str = files.source(file).map(|s| s.as_ref()).unwrap_or("");
+fn first_line(
+    files: &SimpleFiles<String, String>,
+    file: usize,
+    span: Range<usize>,
+) -> Range<usize> {
+    let text: &str = files.source(file).unwrap_or("");
     let start = span.start.min(text.len());
     let mut end = span.end.min(text.len()).max(start);
     if let Some(nl) = text[start..end].find('\n') {
@@ -327,9 +340,9 @@ mod tests {
         let text = "secret_key: hunter2\n";
         let id = s.add("m.yaml".into(), text.into());
         s.mark_secret(id, 12..19);
-        let d = Diagnostic::warning("inline-credential", "credential written inline")
-            .at(id, 12..19);
-        let out = render_text(&s, &[d.clone()]);
+        let d =
+            Diagnostic::warning("inline-credential", "credential written inline").at(id, 12..19);
+        let out = render_text(&s, std::slice::from_ref(&d));
         assert!(!out.contains("hunter2"), "{out}");
         assert!(out.contains("m.yaml:1:13"), "{out}");
         let j = to_json(&s, &d);

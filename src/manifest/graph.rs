@@ -100,7 +100,11 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
                 output: i,
                 bucket: bucket.to_string(),
                 base: folder_prefix(folder),
-                prefixes: out.prefix.iter().map(|p| p.trim_start_matches('/').to_string()).collect(),
+                prefixes: out
+                    .prefix
+                    .iter()
+                    .map(|p| p.trim_start_matches('/').to_string())
+                    .collect(),
             });
         }
     }
@@ -161,7 +165,10 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
     }
 
     // Cycles across functions.
-    for (strength, code) in [(Landing::Definite, "workflow-cycle"), (Landing::Possible, "possible-cycle")] {
+    for (strength, code) in [
+        (Landing::Definite, "workflow-cycle"),
+        (Landing::Possible, "possible-cycle"),
+    ] {
         let adj: BTreeMap<usize, Vec<usize>> = edges
             .iter()
             .filter(|(&(a, b), &(l, _, _))| a != b && l >= strength)
@@ -173,7 +180,9 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
             if strength == Landing::Possible {
                 // Already reported as a definite cycle?
                 let definite = cycle.windows(2).all(|w| {
-                    edges.get(&(w[0], w[1])).is_some_and(|e| e.0 == Landing::Definite)
+                    edges
+                        .get(&(w[0], w[1]))
+                        .is_some_and(|e| e.0 == Landing::Definite)
                 });
                 if definite {
                     continue;
@@ -186,7 +195,10 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
             let mut d = if strength == Landing::Definite {
                 Diagnostic::error(
                     code,
-                    format!("the functions form a cycle: {}; files flow around it forever", names.join(" → ")),
+                    format!(
+                        "the functions form a cycle: {}; files flow around it forever",
+                        names.join(" → ")
+                    ),
                 )
             } else {
                 Diagnostic::warning(
@@ -207,7 +219,9 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
     // Overlapping triggers on one bucket.
     for (i, a) in triggers.iter().enumerate() {
         for b in &triggers[i + 1..] {
-            if a.bucket != b.bucket || !(a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix)) {
+            if a.bucket != b.bucket
+                || !(a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix))
+            {
                 continue;
             }
             let (afile, aspan, _) = input_span(a);
@@ -215,7 +229,12 @@ pub fn check(m: &Manifest, at: &Locator) -> Vec<Diagnostic> {
             let d = if a.func == b.func && a.prefix == b.prefix {
                 Diagnostic::error(
                     "duplicate-input",
-                    format!("`{}` lists the input `{}/{}` twice", name(a.func), a.bucket, a.prefix),
+                    format!(
+                        "`{}` lists the input `{}/{}` twice",
+                        name(a.func),
+                        a.bucket,
+                        a.prefix
+                    ),
                 )
                 .hint("remove one of them")
             } else {
@@ -388,13 +407,25 @@ mod tests {
 
     #[test]
     fn landing_rules() {
-        assert_eq!(landing(&out("b", "in/out/", &[]), &trig("b", "in/")), Some(Landing::Definite));
+        assert_eq!(
+            landing(&out("b", "in/out/", &[]), &trig("b", "in/")),
+            Some(Landing::Definite)
+        );
         assert_eq!(landing(&out("b", "out/", &[]), &trig("b", "in/")), None);
         assert_eq!(landing(&out("c", "in/", &[]), &trig("b", "in/")), None);
-        assert_eq!(landing(&out("b", "", &[]), &trig("b", "in/")), Some(Landing::Possible));
-        assert_eq!(landing(&out("b", "", &["in/x"]), &trig("b", "in/")), Some(Landing::Definite));
+        assert_eq!(
+            landing(&out("b", "", &[]), &trig("b", "in/")),
+            Some(Landing::Possible)
+        );
+        assert_eq!(
+            landing(&out("b", "", &["in/x"]), &trig("b", "in/")),
+            Some(Landing::Definite)
+        );
         assert_eq!(landing(&out("b", "", &["res"]), &trig("b", "in/")), None);
-        assert_eq!(landing(&out("b", "x/", &[]), &trig("b", "")), Some(Landing::Definite));
+        assert_eq!(
+            landing(&out("b", "x/", &[]), &trig("b", "")),
+            Some(Landing::Definite)
+        );
         // `in2/` is not under `in/`.
         assert_eq!(landing(&out("b", "in2/", &[]), &trig("b", "in/")), None);
     }

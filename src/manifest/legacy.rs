@@ -12,10 +12,13 @@ pub fn check_layout(root: &Node, file: usize) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(_) = root.as_map() else {
         out.push(
-            Diagnostic::error("not-a-manifest", "a manifest is a mapping with `functions:` at the top")
-                .at(file, root.span.clone())
-                .label("found this instead")
-                .hint("start the file with `functions:` and a list of functions under `aws:`"),
+            Diagnostic::error(
+                "not-a-manifest",
+                "a manifest is a mapping with `functions:` at the top",
+            )
+            .at(file, root.span.clone())
+            .label("found this instead")
+            .hint("start the file with `functions:` and a list of functions under `aws:`"),
         );
         return out;
     };
@@ -101,7 +104,14 @@ fn first_key_span(root: &Node) -> std::ops::Range<usize> {
 }
 
 fn looks_like_function_config(root: &Node) -> bool {
-    let markers = ["handler", "name", "container", "supervisor", "init_script", "runtime"];
+    let markers = [
+        "handler",
+        "name",
+        "container",
+        "supervisor",
+        "init_script",
+        "runtime",
+    ];
     markers.iter().filter(|m| root.get(m).is_some()).count() >= 2
 }
 
@@ -118,8 +128,10 @@ fn is_legacy_function(v: &Node) -> bool {
         "api_gateway",
         "log_level",
     ];
-    v.as_map()
-        .is_some_and(|m| m.iter().any(|(k, _)| legacy_keys.contains(&k.as_str().unwrap_or_default())))
+    v.as_map().is_some_and(|m| {
+        m.iter()
+            .any(|(k, _)| legacy_keys.contains(&k.as_str().unwrap_or_default()))
+    })
 }
 
 fn legacy_key_notes(v: &Node) -> String {
@@ -232,11 +244,18 @@ fn draft_as_manifest(items: &[Node]) -> String {
                     "        - storage_provider: <type>.{provider}\n          path: {path}\n"
                 );
                 if let Some(files) = e.get("files") {
-                    for (draft, real) in [("sufix", "suffix"), ("suffix", "suffix"), ("prefix", "prefix")] {
+                    for (draft, real) in [
+                        ("sufix", "suffix"),
+                        ("suffix", "suffix"),
+                        ("prefix", "prefix"),
+                    ] {
                         if let Some(vals) = files.get(draft).and_then(Node::as_seq) {
                             y += &format!("          {real}:\n");
                             for v in vals {
-                                y += &format!("          - {}\n", scalar(Some(v)).unwrap_or_default());
+                                y += &format!(
+                                    "          - {}\n",
+                                    scalar(Some(v)).unwrap_or_default()
+                                );
                             }
                         }
                     }
@@ -251,7 +270,13 @@ fn draft_as_manifest(items: &[Node]) -> String {
 fn function_config_as_manifest(root: &Node) -> String {
     let name = scalar(root.get("name")).unwrap_or_else(|| "my-function".into());
     let mut y = format!("  functions:\n    aws:\n    - lambda:\n        name: {name}\n");
-    for key in ["memory", "timeout", "init_script", "execution_mode", "log_level"] {
+    for key in [
+        "memory",
+        "timeout",
+        "init_script",
+        "execution_mode",
+        "log_level",
+    ] {
         if let Some(v) = raw(root.get(key)) {
             y += &format!("        {key}: {v}\n");
         }

@@ -127,8 +127,13 @@ impl<'a> Locator<'a> {
             let Some(node) = root.at(sub) else { continue };
             return match &node.kind {
                 yaml::NodeKind::Scalar(_) => node.span.clone(),
-                yaml::NodeKind::Map(entries) if matches!(sub.last(), Some(PathSeg::Index(_)) | None) => {
-                    entries.first().map(|(k, _)| k.span.clone()).unwrap_or(node.span.clone())
+                yaml::NodeKind::Map(entries)
+                    if matches!(sub.last(), Some(PathSeg::Index(_)) | None) =>
+                {
+                    entries
+                        .first()
+                        .map(|(k, _)| k.span.clone())
+                        .unwrap_or(node.span.clone())
                 }
                 _ => root.key_span_at(sub).unwrap_or(node.span.clone()),
             };
@@ -164,7 +169,9 @@ impl<'a> Locator<'a> {
 #[macro_export]
 macro_rules! p {
     ($($seg:expr),* $(,)?) => {
-        vec![$($crate::manifest::yaml::PathSeg::from($seg)),*]
+        <[$crate::manifest::yaml::PathSeg]>::into_vec(::std::boxed::Box::new([
+            $($crate::manifest::yaml::PathSeg::from($seg)),*
+        ]))
     };
 }
 
@@ -213,9 +220,10 @@ pub fn load(inputs: &[PathBuf]) -> Loaded {
         let text = match read_text(path) {
             Ok(t) => t,
             Err(msg) => {
-                loaded
-                    .diagnostics
-                    .push(Diagnostic::error("unreadable", format!("cannot read `{name}`: {msg}")));
+                loaded.diagnostics.push(Diagnostic::error(
+                    "unreadable",
+                    format!("cannot read `{name}`: {msg}"),
+                ));
                 continue;
             }
         };
@@ -319,7 +327,11 @@ fn load_one(
     schema: &Value,
     path: &Path,
 ) -> (Option<Node>, Option<ManifestParts>) {
-    let text = loaded.sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
+    let text = loaded
+        .sources
+        .get(id)
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
     let parsed = match yaml::parse(&text) {
         Ok(p) => p,
         Err(e) => {
@@ -423,8 +435,11 @@ fn to_parts(
                         .map(|n| n.span.clone())
                         .unwrap_or(0..0);
                     loaded.diagnostics.push(
-                        Diagnostic::error("invalid-function", format!("cannot read this function: {e}"))
-                            .at(id, span),
+                        Diagnostic::error(
+                            "invalid-function",
+                            format!("cannot read this function: {e}"),
+                        )
+                        .at(id, span),
                     );
                 }
             }
@@ -556,7 +571,12 @@ pub fn sanitize_workflow(raw: &str) -> String {
     }
 }
 
-fn merge_providers(loaded: &mut Loaded, into: &mut StorageProviders, from: StorageProviders, id: usize) {
+fn merge_providers(
+    loaded: &mut Loaded,
+    into: &mut StorageProviders,
+    from: StorageProviders,
+    id: usize,
+) {
     fn merge<T: PartialEq>(
         kind: &str,
         into: &mut std::collections::BTreeMap<String, T>,
@@ -587,7 +607,10 @@ fn merge_providers(loaded: &mut Loaded, into: &mut StorageProviders, from: Stora
                 "provider-conflict",
                 format!("storage provider `{c}` is defined differently in another file"),
             )
-            .at(id, locator.key_span(id, &p!["storage_providers", kind, name]))
+            .at(
+                id,
+                locator.key_span(id, &p!["storage_providers", kind, name]),
+            )
             .hint("define each storage provider once, or identically in every file"),
         );
     }

@@ -28,7 +28,10 @@ mod tests {
     fn suggests_typos_and_case() {
         let keys = ["memory", "timeout", "timeout_threshold", "name"];
         assert_eq!(did_you_mean("memmory", &keys), Some("memory"));
-        assert_eq!(did_you_mean("timeout_threshold\"", &keys), Some("timeout_threshold"));
+        assert_eq!(
+            did_you_mean("timeout_threshold\"", &keys),
+            Some("timeout_threshold")
+        );
         assert_eq!(did_you_mean("Timeout", &keys), Some("timeout"));
         assert_eq!(did_you_mean("zzz", &keys), None);
     }

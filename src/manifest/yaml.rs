@@ -276,10 +276,7 @@ impl Builder<'_> {
         let range = self.offsets.range(span);
         match event {
             Event::StreamEnd => return Ok(true),
-            Event::Nothing
-            | Event::StreamStart
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) | Event::DocumentEnd => {}
             Event::Alias(id) => {
                 let Some(node) = self.anchors.get(&id).cloned() else {
                     return Err(YamlError {

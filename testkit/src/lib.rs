@@ -135,7 +135,8 @@ impl Moto {
 
     /// Applies [`Moto::env`] to a command.
     pub fn configure(&self, cmd: &mut Command) {
-        cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
+        cmd.env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
         for (k, v) in self.env() {
             cmd.env(k, v);
         }

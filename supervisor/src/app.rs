@@ -57,8 +57,43 @@ pub fn parse_args(args: &[String], runtime_api: bool) -> Result<Mode, (String, b
     }
 }
 
+/// The variables the Lambda runtime always sets; `lambda_runtime` needs them.
+fn missing_lambda_env() -> Option<&'static str> {
+    let int = |k| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+            .is_some()
+    };
+    let set = |k| std::env::var(k).is_ok_and(|v| !v.is_empty());
+    [
+        ("AWS_LAMBDA_RUNTIME_API", set("AWS_LAMBDA_RUNTIME_API")),
+        ("AWS_LAMBDA_FUNCTION_NAME", set("AWS_LAMBDA_FUNCTION_NAME")),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION",
+            set("AWS_LAMBDA_FUNCTION_VERSION"),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, ok)| !ok)
+    .map(|(name, _)| name)
+}
+
 /// Runs the binary.
 pub async fn main(mode: Mode) -> ExitCode {
+    if mode == Mode::Lambda {
+        if let Some(var) = missing_lambda_env() {
+            eprintln!(
+                "error: lambda mode needs {var} (set by the Lambda runtime)\n\
+                 hint: outside Lambda, use `scar-supervisor run --event <file>`"
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     let env = |k: &str| std::env::var(k).ok();
     let loaded = config::load(&env);
     let level_name = match &loaded {

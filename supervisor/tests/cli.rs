@@ -1,0 +1,51 @@
+//! The command line: help, version, usage errors, and `lambda` outside Lambda.
+
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scar-supervisor"));
+    for var in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+#[test]
+fn help_and_version() {
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--event <file>"));
+    let out = bin().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("scar-supervisor "));
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    for args in [
+        &["bogus"][..],
+        &["run", "--event"],
+        &["run", "--event", "a", "b"],
+        &["lambda", "x"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("usage:"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn lambda_mode_outside_lambda_says_why() {
+    let out = bin().arg("lambda").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs AWS_LAMBDA_RUNTIME_API"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

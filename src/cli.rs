@@ -61,7 +61,17 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub struct SchemaArgs {
+    /// `json`: the JSON Schema; `markdown`: the manifest reference.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
+    pub format: SchemaFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    Json,
+    Markdown,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -51,7 +51,7 @@ pub fn main_entry() -> ExitCode {
 async fn run(cli: cli::Cli) -> anyhow::Result<commands::ExitStatus> {
     match &cli.command {
         cli::Command::Validate(args) => commands::validate::run(&cli.global, args).await,
-        cli::Command::Schema(_) => commands::schema::run(),
+        cli::Command::Schema(args) => commands::schema::run(args),
     }
 }
 

@@ -180,3 +180,28 @@ fn schema_command_prints_the_stored_schema() {
     let stored = std::fs::read_to_string(root().join("schemas/manifest.schema.json")).unwrap();
     assert_eq!(stdout(&o), stored);
 }
+
+#[test]
+fn every_example_workflow_validates_cleanly() {
+    let examples = root().join("manifests/examples");
+    let mut dirs: Vec<_> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        let o = scar(
+            &["validate", "--strict", "-f", dir.to_str().unwrap()],
+            root(),
+        );
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            out.starts_with("valid: workflow"),
+            "{}: {out}",
+            dir.display()
+        );
+    }
+}

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod diag;
 pub mod graph;
 pub mod legacy;
+pub mod reference;
 pub mod schema;
 pub mod suggest;
 pub mod types;

@@ -644,14 +644,19 @@ impl Default for Ecr {
 /// Storage providers by type, then by id.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StorageProviders {
+    /// S3 accounts other than the function's own role (`s3.<id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub s3: BTreeMap<String, S3Provider>,
+    /// MinIO servers (`minio.<id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub minio: BTreeMap<String, MinioProvider>,
+    /// Onedata spaces (`onedata.<id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub onedata: BTreeMap<String, OnedataProvider>,
+    /// WebDAV servers, e.g. dCache (`webdav.<id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub webdav: BTreeMap<String, WebdavProvider>,
+    /// Rucio data management (`rucio.<id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rucio: BTreeMap<String, RucioProvider>,
 }
@@ -684,9 +689,12 @@ pub type Secret = String;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct S3Provider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output (a warning asks to keep it out of
+    /// manifests).
     #[schemars(extend("x-scar-secret" = true))]
     pub access_key: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output.
     #[schemars(extend("x-scar-secret" = true))]
     pub secret_key: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -702,9 +710,12 @@ pub struct MinioProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output (a warning asks to keep it out of
+    /// manifests).
     #[schemars(extend("x-scar-secret" = true))]
     pub access_key: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output.
     #[schemars(extend("x-scar-secret" = true))]
     pub secret_key: Option<Secret>,
 }
@@ -714,6 +725,7 @@ pub struct OnedataProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oneprovider_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output.
     #[schemars(extend("x-scar-secret" = true))]
     pub token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -727,6 +739,7 @@ pub struct WebdavProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret: masked in scar's output.
     #[schemars(extend("x-scar-secret" = true))]
     pub password: Option<Secret>,
 }

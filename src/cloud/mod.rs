@@ -3,8 +3,11 @@
 //! talks to these traits.
 
 pub mod aws;
+pub mod types;
 
 use std::future::Future;
+
+pub use types::*;
 
 /// What a read-only look at a bucket found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,12 +31,29 @@ pub enum RoleStatus {
     ArnMismatch { actual: String },
 }
 
+/// What kind of failure a cloud call had: the executor retries
+/// `Throttled` and `Conflict`, and treats `NotFound` on deletes as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    /// `ResourceConflictException` and the like: another update is running.
+    Conflict,
+    /// Throttling, `TooManyRequestsException`, 5xx.
+    Throttled,
+    AccessDenied,
+    /// The request was rejected as invalid.
+    Invalid,
+    /// Anything else (network, credentials, ...).
+    Other,
+}
+
 /// A failed call to the cloud.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed")]
 pub struct CloudError {
     /// The operation and its target, e.g. `GetRole scar-role`.
     pub operation: String,
+    pub kind: ErrorKind,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -43,11 +63,114 @@ impl CloudError {
         operation: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
+        Self::with_kind(operation, ErrorKind::Other, source)
+    }
+
+    pub fn with_kind(
+        operation: impl Into<String>,
+        kind: ErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         CloudError {
             operation: operation.into(),
+            kind,
             source: source.into(),
         }
     }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Conflict | ErrorKind::Throttled)
+    }
+}
+
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// Lambda: functions, their resource policies, layers.
+pub trait LambdaApi {
+    /// Every function of the account and region (ListFunctions, 50 a page);
+    /// tags are not filled.
+    fn list_functions(&self) -> impl Future<Output = CloudResult<Vec<FunctionState>>> + Send;
+    /// One function with its tags; `None` if it does not exist.
+    fn get_function(&self, name: &str) -> impl Future<Output = CloudResult<Option<FunctionState>>> + Send;
+    /// Creates a zip function with its tags in the same call.
+    fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> impl Future<Output = CloudResult<FunctionState>> + Send;
+    /// Updates the configuration (not the code, not the tags).
+    fn update_function_configuration(&self, spec: &FunctionSpec) -> impl Future<Output = CloudResult<()>> + Send;
+    fn update_function_code(&self, name: &str, zip: &[u8]) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deletes a function; `Ok(false)` if it was already gone.
+    fn delete_function(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    fn tag_resource(&self, arn: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn untag_resource(&self, arn: &str, keys: &[String]) -> impl Future<Output = CloudResult<()>> + Send;
+    /// The function's resource-policy statements (empty when it has none).
+    fn get_policy(&self, function: &str) -> impl Future<Output = CloudResult<Vec<PermissionStatement>>> + Send;
+    fn add_permission(&self, function: &str, statement: &PermissionStatement) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Removes a statement; `Ok(false)` if it was already gone.
+    fn remove_permission(&self, function: &str, sid: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    /// All versions of a layer, newest first (empty when the layer does not exist).
+    fn list_layer_versions(&self, layer_name: &str) -> impl Future<Output = CloudResult<Vec<LayerVersion>>> + Send;
+    fn publish_layer_version(&self, spec: &LayerSpec, zip: &[u8]) -> impl Future<Output = CloudResult<LayerVersion>> + Send;
+    fn delete_layer_version(&self, layer_name: &str, version: i64) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// CloudWatch Logs log groups.
+pub trait LogsApi {
+    /// Log groups whose name starts with `prefix`, with retention (all pages).
+    fn describe_log_groups(&self, prefix: &str) -> impl Future<Output = CloudResult<Vec<LogGroupState>>> + Send;
+    fn list_log_group_tags(&self, name: &str) -> impl Future<Output = CloudResult<Tags>> + Send;
+    /// Creates a log group with its tags in the same call.
+    fn create_log_group(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_retention(&self, name: &str, days: u32) -> impl Future<Output = CloudResult<()>> + Send;
+    fn tag_log_group(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deletes a log group; `Ok(false)` if it was already gone.
+    fn delete_log_group(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+}
+
+/// S3 buckets and their notification configuration.
+pub trait S3Api {
+    /// The bucket and its tags; `None` if it does not exist (or is not
+    /// reachable: see `Preflight::bucket_status` for the difference).
+    fn get_bucket(&self, name: &str) -> impl Future<Output = CloudResult<Option<BucketState>>> + Send;
+    /// Creates a bucket in the client's region and tags it right after
+    /// (S3 takes no tags in CreateBucket).
+    fn create_bucket(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_bucket_tags(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Whether the bucket holds at least one object.
+    fn bucket_has_objects(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    /// Deletes an empty bucket; `Ok(false)` if it was already gone.
+    fn delete_bucket(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    fn get_notifications(&self, bucket: &str) -> impl Future<Output = CloudResult<NotificationConfig>> + Send;
+    /// Writes the whole configuration (scar's entries and the others).
+    fn put_notifications(&self, bucket: &str, config: &NotificationConfig) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Puts an (empty) object, e.g. a `folder/` marker.
+    fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// IAM roles with inline policies.
+pub trait IamApi {
+    /// The role with its tags and inline policies; `None` if it does not exist.
+    fn get_role(&self, name: &str) -> impl Future<Output = CloudResult<Option<RoleState>>> + Send;
+    /// Creates a role with its tags in the same call; returns its ARN.
+    fn create_role(&self, name: &str, assume_role_policy: &str, tags: &Tags) -> impl Future<Output = CloudResult<String>> + Send;
+    fn update_assume_role_policy(&self, name: &str, policy: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_role_policy(&self, role: &str, policy_name: &str, document: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_role_policy(&self, role: &str, policy_name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deletes a role (its inline policies first); `Ok(false)` if it was gone.
+    fn delete_role(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+}
+
+/// The Resource Groups Tagging API: find what carries a tag.
+pub trait TaggingApi {
+    /// Resources of the given types (`lambda`, `s3`, `logs`, ...) with the
+    /// tag `key=value`, all pages.
+    fn resources_with_tag(&self, key: &str, value: &str, types: &[&str]) -> impl Future<Output = CloudResult<Vec<TaggedResource>>> + Send;
+}
+
+/// Everything the reconciler needs from the cloud.
+pub trait Cloud: LambdaApi + LogsApi + S3Api + IamApi + TaggingApi + Send + Sync + 'static {
+    /// The account id (for ARNs).
+    fn account_id(&self) -> &str;
+    /// The region (for ARNs).
+    fn region(&self) -> &str;
 }
 
 /// Read-only checks made by `scar validate --online`.

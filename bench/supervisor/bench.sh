@@ -7,12 +7,14 @@
 #   bench/supervisor/bench.sh [RUNS]        # default 10 runs per side, after 1 warm-up each
 #
 # Prints median (and min/max) wall time, CPU seconds (user+sys of the process
-# and all it waited for, from wait4) and peak RSS per invocation, and the
+# and all it waited for, from wait4) and peak RSS (GNU time's %M) per
+# invocation, and the
 # ratio python/scar. Every run is checked: the output object must appear.
 # Env: FS_VENV (default target/faas-supervisor-venv; created if missing),
 #      SUPERVISOR_BIN (default: built with `cargo build --release`),
 #      BASELINE (default ../shared/bench/faas-supervisor-baseline.sh).
 set -euo pipefail
+[ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 runs="${1:-10}"
 here="$root/bench/supervisor"
@@ -65,7 +67,11 @@ s3.put_object(Bucket="bench", Key="input/in.txt", Body=b"hello\n")
 def run(name, script):
     s3.delete_object(Bucket="bench", Key="output/in.txt")
     t0 = time.perf_counter()
-    pid = os.posix_spawn("/bin/bash", ["bash", script], dict(os.environ),
+    # GNU time sits between this (large) Python process and the measured
+    # one: a child spawned from here inherits this process's RSS high-water
+    # mark at exec, so its own ru_maxrss would be wrong; time's %M is not.
+    pid = os.posix_spawn("/usr/bin/time", ["time", "-f", "%M", "-o", f"{work}/{name}.rss", "bash", script],
+                         dict(os.environ),
                          file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
                                        (os.POSIX_SPAWN_OPEN, 2, f"{work}/{name}.err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
     _, status, ru = os.wait4(pid, 0)
@@ -75,7 +81,8 @@ def run(name, script):
     body = s3.get_object(Bucket="bench", Key="output/in.txt")["Body"].read()
     if body != b"hello\n":
         sys.exit(f"{name} uploaded {body!r}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+    rss_kib = float(open(f"{work}/{name}.rss").read().split()[-1])
+    return wall, ru.ru_utime + ru.ru_stime, rss_kib / 1024.0
 
 results = {"python": [], "scar": []}
 run("python", baseline); run("scar", ours)  # one warm-up each (page cache, .pyc files)

@@ -144,7 +144,7 @@ impl Supervisor {
         let env = env::script_env(self, inv, ev, ws, input_path.as_deref());
         let deadline = self.script_deadline(inv);
         let budget = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-        tracing::info!(program = ?program, "running the script");
+        tracing::info!(program = %program.describe(), "running the script");
         let outcome = script::run(RunSpec {
             program,
             env,

@@ -1,6 +1,7 @@
 //! Runs the user's program (a script with `/bin/sh`, or `cmd_args`) in its own
-//! process group, logs its output at INFO line by line as it comes, keeps
-//! the output for the response (up to a limit), and kills the whole group at
+//! process group, logs its output (stdout and stderr, in one stream as SCAR
+//! kept it) at INFO line by line as it comes, keeps it for the response (up
+//! to a limit), and kills the whole group at
 //! the deadline. When the program ends, whatever it left running in its
 //! group is killed too, so nothing outlives the invocation.
 
@@ -22,6 +23,17 @@ pub enum Program {
     Script(PathBuf),
     /// An argv, run directly.
     Command(Vec<String>),
+}
+
+impl Program {
+    /// For logs: the script path, or the command name and argument count
+    /// (arguments may carry secrets, so they are not logged).
+    pub fn describe(&self) -> String {
+        match self {
+            Program::Script(path) => format!("/bin/sh {}", path.display()),
+            Program::Command(argv) => format!("{} (+{} arguments)", argv[0], argv.len() - 1),
+        }
+    }
 }
 
 /// How to run it.
@@ -49,7 +61,7 @@ pub enum Exit {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub exit: Exit,
-    /// stdout and stderr, interleaved by line in arrival order.
+    /// stdout and stderr, in the order they were written.
     pub output: Vec<u8>,
     /// More output was produced than `capture_limit`.
     pub truncated: bool,
@@ -79,17 +91,37 @@ pub async fn run(spec: RunSpec) -> Result<RunOutcome, SpawnError> {
             (c, format!("command {:?}", argv[0]))
         }
     };
+    // One pipe for stdout and stderr, as SCAR's single output file: the
+    // response keeps the order in which the script wrote.
+    let (reader, writer) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SpawnError {
+            what: what.clone(),
+            source: e.into(),
+        })?;
+    let writer_err = writer.try_clone().map_err(|source| SpawnError {
+        what: what.clone(),
+        source,
+    })?;
     cmd.envs(spec.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::from(writer_err))
         .process_group(0)
         .kill_on_drop(true);
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| SpawnError { what, source })?;
+    let spawned = cmd.spawn();
+    // The command holds the pipe's write end: drop it so the reader sees EOF
+    // once the script's processes are gone.
+    drop(cmd);
+    let mut child = spawned.map_err(|source| SpawnError { what, source })?;
     let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
-    let collector = Collector::start(child.stdout.take(), child.stderr.take(), spec.capture_limit);
+    let reader =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(reader).map_err(|source| SpawnError {
+            what: "the output pipe".into(),
+            source,
+        })?;
+    let collector = Collector::start(reader, spec.capture_limit);
 
     let waited = match spec.deadline {
         Some(deadline) => tokio::select! {

@@ -1,4 +1,4 @@
-//! Reads the program's stdout and stderr line by line, logs each line at
+//! Reads the program's output (stdout and stderr share one pipe) line by line, logs each line at
 //! INFO as it arrives, and keeps the bytes (up to a limit) for the response.
 
 use std::time::Duration;
@@ -16,25 +16,15 @@ pub struct Collector {
 }
 
 impl Collector {
-    pub fn start(
-        stdout: Option<impl AsyncRead + Unpin + Send + 'static>,
-        stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
-        limit: usize,
-    ) -> Collector {
-        let (tx, mut rx) = mpsc::channel::<(&'static str, Vec<u8>)>(64);
-        if let Some(s) = stdout {
-            tokio::spawn(read_lines(s, "stdout", tx.clone()));
-        }
-        if let Some(s) = stderr {
-            tokio::spawn(read_lines(s, "stderr", tx.clone()));
-        }
-        drop(tx);
+    pub fn start(output: impl AsyncRead + Unpin + Send + 'static, limit: usize) -> Collector {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
+        tokio::spawn(read_lines(output, tx));
         let task = tokio::spawn(
             async move {
                 let mut kept = Vec::new();
                 let mut truncated = false;
-                while let Some((stream, line)) = rx.recv().await {
-                    log_line(stream, &line);
+                while let Some(line) = rx.recv().await {
+                    log_line(&line);
                     let room = limit.saturating_sub(kept.len());
                     if line.len() > room {
                         truncated = true;
@@ -69,11 +59,7 @@ impl Collector {
 /// cannot make the supervisor buffer without bound.
 const MAX_CHUNK: usize = 64 * 1024;
 
-async fn read_lines(
-    stream: impl AsyncRead + Unpin,
-    name: &'static str,
-    tx: mpsc::Sender<(&'static str, Vec<u8>)>,
-) {
+async fn read_lines(stream: impl AsyncRead + Unpin, tx: mpsc::Sender<Vec<u8>>) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -89,22 +75,22 @@ async fn read_lines(
         };
         line.extend_from_slice(&buf[..take]);
         reader.consume(take);
-        if complete && tx.send((name, std::mem::take(&mut line))).await.is_err() {
+        if complete && tx.send(std::mem::take(&mut line)).await.is_err() {
             return;
         }
     }
     if !line.is_empty() {
-        let _ = tx.send((name, line)).await;
+        let _ = tx.send(line).await;
     }
 }
 
-fn log_line(stream: &'static str, line: &[u8]) {
+fn log_line(line: &[u8]) {
     let trimmed = line.strip_suffix(b"\n").unwrap_or(line);
     let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
     if trimmed.len() > MAX_LOG_LINE {
         let shown = String::from_utf8_lossy(&trimmed[..MAX_LOG_LINE]);
-        tracing::info!(target: "script", stream, "{shown}… ({} bytes in all)", trimmed.len());
+        tracing::info!(target: "script", "{shown}… ({} bytes in all)", trimmed.len());
     } else {
-        tracing::info!(target: "script", stream, "{}", String::from_utf8_lossy(trimmed));
+        tracing::info!(target: "script", "{}", String::from_utf8_lossy(trimmed));
     }
 }

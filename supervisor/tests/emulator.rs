@@ -186,3 +186,48 @@ fn large_outputs_go_multipart() {
     });
     assert!(f.leftovers().is_empty());
 }
+
+/// `minio.<id>` and `s3.<id>` outputs use their own endpoint and keys from
+/// `storage_providers`: the default endpoint here leads nowhere, so only the
+/// provider's settings can reach the emulator.
+#[test]
+fn named_storage_providers_use_their_own_endpoint() {
+    let moto = testkit::Moto::start();
+    let s3c = s3(&moto);
+    let rt = runtime();
+    rt.block_on(create_bucket(&s3c, "minio-out"));
+    let config = format!(
+        "name: prov\noutput:\n- storage_provider: minio.local\n  path: minio-out/res\nstorage_providers:\n  minio:\n    local:\n      endpoint: {}\n      access_key: minioadmin\n      secret_key: minio-secret-123\n      region: us-east-1\n",
+        moto.endpoint()
+    );
+    let f = Function::new(&config);
+    let script = "echo via-minio > \"$TMP_OUTPUT_DIR/m.txt\"\n";
+    let event = serde_json::json!({"script": b64(script.as_bytes())}).to_string();
+    let mut cmd = f.command(Some(&moto));
+    // Nothing listens on port 9 of the loopback.
+    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("LOG_LEVEL", "DEBUG");
+    let run = run_stdin(cmd, event.as_bytes());
+    run.assert_ok();
+    assert!(!run.stderr.contains("minio-secret-123"));
+    assert_eq!(
+        rt.block_on(get(&s3c, "minio-out", "res/m.txt")),
+        b"via-minio\n"
+    );
+
+    // An undefined provider id or an unsupported kind fails clearly.
+    for (reference, needle) in [
+        (
+            "s3.undefined",
+            "`s3.undefined` is not defined in storage_providers",
+        ),
+        ("onedata.space", "`onedata.space` is not supported"),
+    ] {
+        let f = Function::new(&format!(
+            "name: prov\noutput:\n- storage_provider: {reference}\n  path: minio-out/x\n"
+        ));
+        let msg = f.run(Some(&moto), &event).assert_error("OutputUpload");
+        assert!(msg.contains(needle), "{msg}");
+        assert!(f.leftovers().is_empty());
+    }
+}

@@ -7,7 +7,7 @@
 mod load;
 mod types;
 
-pub use load::{load, ConfigError, ConfigSource, LoadedConfig};
+pub use load::{load, parse, ConfigError, ConfigSource, LoadedConfig};
 pub use types::{
     BatchConfig, ContainerConfig, ExecutionMode, FunctionConfig, OutputSpec, Secret,
     StorageProvider, StorageProviders, StorageRef,

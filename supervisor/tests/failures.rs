@@ -361,3 +361,23 @@ fn missing_init_script_and_no_program() {
     let msg = f.run(None, "{}").assert_error("NoScript");
     assert!(msg.contains("nothing to run"), "{msg}");
 }
+
+#[test]
+fn a_process_that_leaves_the_group_does_not_hang_the_invocation() {
+    let f = Function::new("name: esc\ninit_script: s.sh\n").with_script(
+        "s.sh",
+        "echo before\nsetsid sh -c 'sleep 6' &\nsleep 0.5\necho after\n",
+    );
+    let started = Instant::now();
+    let run = f.run(None, "{}");
+    run.assert_ok();
+    // The escaped process keeps the pipe open; after a 2 s grace the
+    // supervisor answers with what it had.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+    assert_eq!(run.body_text(), "before\nafter\n");
+    assert!(f.leftovers().is_empty());
+}

@@ -268,3 +268,21 @@ fn script_sees_the_documented_environment() {
     let input_dir = Path::new(&env["TMP_INPUT_DIR"]);
     assert!(input_dir.starts_with(f.tmp.path()));
 }
+
+/// `init_script` is found beside a config given by a relative path, although
+/// the script itself runs in the invocation's folder.
+#[test]
+fn init_script_beside_a_relative_config_path() {
+    let f = Function::new("name: rel\ninit_script: hello.sh\n")
+        .with_script("hello.sh", "echo hello from $(basename \"$PWD\")\n");
+    let mut cmd = f.command(None);
+    cmd.current_dir(f.dir.path())
+        .env("SCAR_FUNCTION_CONFIG_PATH", "function_config.yaml");
+    let run = run_stdin(cmd, b"{}");
+    run.assert_ok();
+    assert!(
+        run.body_text().starts_with("hello from scar-"),
+        "{}",
+        run.body_text()
+    );
+}

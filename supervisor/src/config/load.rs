@@ -83,10 +83,11 @@ pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedConfig, Config
             source,
         })?;
         let config = parse(&text, &path.display().to_string())?;
-        let base_dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
+        // Absolute, because the script runs in another working folder.
+        let base_dir = std::path::absolute(&path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("/"));
         LoadedConfig {
             config,
             source: ConfigSource::File(path),

@@ -1,5 +1,6 @@
-//! Reads the program's output (stdout and stderr share one pipe) line by line, logs each line at
-//! INFO as it arrives, and keeps the bytes (up to a limit) for the response.
+//! Reads the program's output (stdout and stderr share one pipe) line by
+//! line, logs each line at INFO as it arrives, and keeps the bytes (up to a
+//! limit) for the response.
 
 use std::time::Duration;
 
@@ -13,17 +14,25 @@ const MAX_LOG_LINE: usize = 16 * 1024;
 
 pub struct Collector {
     task: JoinHandle<(Vec<u8>, bool)>,
+    reader: JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Collector {
     pub fn start(output: impl AsyncRead + Unpin + Send + 'static, limit: usize) -> Collector {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
-        tokio::spawn(read_lines(output, tx));
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn(read_lines(output, tx));
         let task = tokio::spawn(
             async move {
                 let mut kept = Vec::new();
                 let mut truncated = false;
-                while let Some(line) = rx.recv().await {
+                loop {
+                    let line = tokio::select! {
+                        line = rx.recv() => line,
+                        _ = &mut stopped => None,
+                    };
+                    let Some(line) = line else { break };
                     log_line(&line);
                     let room = limit.saturating_sub(kept.len());
                     if line.len() > room {
@@ -37,21 +46,25 @@ impl Collector {
             }
             .in_current_span(),
         );
-        Collector { task }
+        Collector { task, reader, stop }
     }
 
-    /// Waits for both streams to close (at most `grace`), then returns what was kept.
+    /// Waits for the pipe to close (at most `grace`), then returns what was kept.
     pub async fn finish(self, grace: Duration) -> (Vec<u8>, bool) {
-        let abort = self.task.abort_handle();
-        match tokio::time::timeout(grace, self.task).await {
-            Ok(Ok(result)) => result,
-            _ => {
-                // A process outside the group still holds the pipe open.
-                abort.abort();
-                tracing::warn!("the script's output streams stayed open after it ended");
-                (Vec::new(), false)
-            }
+        let Collector {
+            mut task,
+            reader,
+            stop,
+        } = self;
+        if let Ok(joined) = tokio::time::timeout(grace, &mut task).await {
+            return joined.unwrap_or_default();
         }
+        // A process that left the script's group still holds the pipe open:
+        // keep what arrived and stop reading.
+        tracing::warn!("the script's output stayed open after it ended (a process left its group)");
+        reader.abort();
+        let _ = stop.send(());
+        task.await.unwrap_or_default()
     }
 }
 

@@ -33,7 +33,7 @@ fn missing_object() {
 /// with the keys of an IAM user that has no policy, and S3 answers 403.
 #[test]
 fn access_denied() {
-    let python = testkit::workspace_root().join(".emulator/venv/bin/python");
+    let python = emulator_python();
     let wrapper = testkit::workspace_root().join("scripts/moto_server.py");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

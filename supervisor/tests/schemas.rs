@@ -17,7 +17,7 @@ fn schema(name: &str) -> PathBuf {
 
 /// `Ok` or the validator's messages.
 fn validate(schema: &Path, instance: &Value) -> Result<(), String> {
-    let python = testkit::workspace_root().join(".emulator/venv/bin/python");
+    let python = emulator_python();
     let code = r#"
 import json, sys
 from jsonschema import Draft202012Validator

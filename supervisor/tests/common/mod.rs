@@ -258,9 +258,17 @@ impl Run {
     }
 }
 
+/// The emulator's Python (it has boto3 and jsonschema), as testkit finds it.
+pub fn emulator_python() -> PathBuf {
+    match std::env::var_os("SCAR_MOTO_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => testkit::workspace_root().join(".emulator/venv/bin/python"),
+    }
+}
+
 /// Runs a boto3 snippet in the emulator's venv (set-up only); returns its stdout as JSON.
 pub fn boto3(moto: &testkit::Moto, script: &str) -> Value {
-    let python = testkit::workspace_root().join(".emulator/venv/bin/python");
+    let python = emulator_python();
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg(script);
     moto.configure(&mut cmd);

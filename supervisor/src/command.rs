@@ -57,8 +57,7 @@ pub fn request_id() -> String {
 pub async fn run(sup: &Supervisor, payload: Vec<u8>) -> ExitCode {
     let timeout = std::env::var("SCAR_SUPERVISOR_TIMEOUT")
         .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0);
+        .and_then(|v| v.trim().parse::<f64>().ok());
     let inv = Invocation {
         payload,
         ids: Ids {
@@ -66,7 +65,9 @@ pub async fn run(sup: &Supervisor, payload: Vec<u8>) -> ExitCode {
             log_group: std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_default(),
             log_stream: std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
         },
-        deadline: timeout.map(|s| SystemTime::now() + Duration::from_secs_f64(s)),
+        deadline: timeout
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .and_then(|d| SystemTime::now().checked_add(d)),
         function_name: sup.config.config.name.clone().unwrap_or_default(),
         memory_mb: String::new(),
     };

@@ -28,7 +28,7 @@ pub async fn run(sup: Arc<Supervisor>) -> Result<(), lambda_runtime::Error> {
                     log_group: ctx.env_config.log_group.clone(),
                     log_stream: ctx.env_config.log_stream.clone(),
                 },
-                deadline: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ctx.deadline)),
+                deadline: SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(ctx.deadline)),
                 function_name: ctx.env_config.function_name.clone(),
                 memory_mb: ctx.env_config.memory.to_string(),
             };

@@ -49,3 +49,33 @@ fn lambda_mode_outside_lambda_says_why() {
     assert!(err.contains("needs AWS_LAMBDA_RUNTIME_API"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn absurd_timeouts_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), "name: t\n").unwrap();
+    for timeout in ["1e300", "-5", "NaN", "inf", "x"] {
+        let mut cmd = bin();
+        cmd.args(["run", "--event", "-"])
+            .env("SCAR_FUNCTION_CONFIG_PATH", dir.path().join("c.yaml"))
+            .env("SCAR_SUPERVISOR_TIMEOUT", timeout)
+            .env("TMPDIR", dir.path())
+            .env("AWS_REGION", "us-east-1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write as _;
+        let script = "ZWNobyBvaw=="; // echo ok
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{{\"script\": \"{script}\"}}").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{timeout}: {err}");
+        assert!(out.status.success(), "{timeout}: {err}");
+    }
+}

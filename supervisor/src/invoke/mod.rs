@@ -270,7 +270,8 @@ impl Supervisor {
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(threshold);
-        Some(tokio::time::Instant::now() + remaining)
+        // A deadline too far away to represent is no deadline.
+        tokio::time::Instant::now().checked_add(remaining)
     }
 
     async fn delegate(&self, inv: &Invocation, ev: &Event) -> Result<Value, InvocationError> {

@@ -96,10 +96,13 @@ pub async fn main(mode: Mode) -> ExitCode {
     }
     let env = |k: &str| std::env::var(k).ok();
     let loaded = config::load(&env);
+    // The config's log_level (or env LOG_LEVEL), else Lambda's own
+    // AWS_LAMBDA_LOG_LEVEL (advanced logging controls), else INFO.
     let level_name = match &loaded {
         Ok(l) => l.config.log_level.clone(),
         Err(_) => env("LOG_LEVEL"),
-    };
+    }
+    .or_else(|| env("AWS_LAMBDA_LOG_LEVEL"));
     let json = env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     logging::init(logging::level_of(level_name.as_deref()), json);
 

@@ -34,6 +34,7 @@ pub fn init(level: LevelFilter, json: bool) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false)
                     .with_writer(std::io::stderr),

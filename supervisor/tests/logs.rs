@@ -33,7 +33,7 @@ fn json_logs_carry_the_request_id() {
     let script: Vec<&Value> = lines.iter().filter(|l| l["target"] == "script").collect();
     let texts: Vec<&str> = script
         .iter()
-        .map(|l| l["fields"]["message"].as_str().unwrap())
+        .map(|l| l["message"].as_str().unwrap())
         .collect();
     assert_eq!(texts.len(), 3, "{texts:?}");
     for want in ["first line", "to stderr", "third"] {
@@ -43,9 +43,7 @@ fn json_logs_carry_the_request_id() {
         assert_eq!(l["level"], "INFO");
         assert_eq!(l["span"]["request_id"], "req-json", "{l}");
     }
-    assert!(lines
-        .iter()
-        .any(|l| l["fields"]["message"] == "invocation succeeded"));
+    assert!(lines.iter().any(|l| l["message"] == "invocation succeeded"));
 }
 
 #[test]
@@ -55,6 +53,12 @@ fn log_level_from_the_config() {
     run.assert_ok();
     assert!(!run.stderr.contains("first line"), "{}", run.stderr);
     assert_eq!(run.body_text(), "first line\nto stderr\nthird\n");
+
+    // Without log_level, Lambda's AWS_LAMBDA_LOG_LEVEL applies.
+    let plain = Function::new("name: logs\n");
+    let run = plain.run_with(None, &direct(), &[("AWS_LAMBDA_LOG_LEVEL", "WARN")]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("first line"), "{}", run.stderr);
 
     let verbose = Function::new("name: logs\nlog_level: debug\n");
     let run = verbose.run(None, &direct());

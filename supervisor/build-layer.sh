@@ -20,4 +20,8 @@ touch -d '2020-01-01 00:00:00 UTC' "$stage/bootstrap"
 mkdir -p "$(dirname "$zip_out")"
 rm -f "$zip_out"
 (cd "$stage" && TZ=UTC zip -q -X "$zip_out" bootstrap)
+# The layer must hold exactly one executable file, `bootstrap`, at its root.
+listing="$(zipinfo "$zip_out")"
+grep -Eq '^-rwxr-xr-x .* bootstrap$' <<<"$listing" && [ "$(zipinfo -1 "$zip_out")" = bootstrap ] || {
+  echo "unexpected layer content:" >&2; echo "$listing" >&2; exit 1; }
 echo "layer: $zip_out ($(stat -c %s "$zip_out") bytes; bootstrap $(stat -c %s "$bin") bytes)"

@@ -134,13 +134,15 @@ impl Supervisor {
         ws: &Workspace,
     ) -> Result<Value, InvocationError> {
         let config = &self.config.config;
+        // What to run is settled first: a function with nothing to run
+        // fails before it downloads anything.
+        let program = self.program(ev, ws)?;
         let input_path = if config.file_stage_in {
             tracing::info!("file_stage_in is true: the input is not downloaded");
             None
         } else {
             Some(self.stage_input(ev, ws).await?)
         };
-        let program = self.program(ev, ws)?;
         let env = env::script_env(self, inv, ev, ws, input_path.as_deref());
         let deadline = self.script_deadline(inv);
         let budget = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));

@@ -30,7 +30,12 @@ pub fn start_bootstrap(
     moto: Option<&testkit::Moto>,
     env: &[(&str, &str)],
 ) -> Bootstrap {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar-supervisor"));
+    // SCAR_SUPERVISOR_BOOTSTRAP runs these tests against another build, such
+    // as the `bootstrap` unpacked from target/supervisor-layer.zip.
+    let bin = std::env::var_os("SCAR_SUPERVISOR_BOOTSTRAP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_scar-supervisor").into());
+    let mut cmd = Command::new(bin);
     cmd.env("AWS_LAMBDA_RUNTIME_API", api.api())
         .env("AWS_LAMBDA_FUNCTION_NAME", "fn")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")

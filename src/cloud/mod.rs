@@ -3,6 +3,7 @@
 //! talks to these traits.
 
 pub mod aws;
+pub mod memory;
 pub mod types;
 
 use std::future::Future;

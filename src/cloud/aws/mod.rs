@@ -2,10 +2,18 @@
 //! configuration comes from the standard chain (profiles, region,
 //! `AWS_ENDPOINT_URL`), so the same binary talks to AWS or to an emulator.
 
+mod cloud;
+mod iam;
+mod lambda;
+mod logs;
 mod preflight;
+mod s3;
+mod tagging;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub use cloud::{classify, decode_policy, partition, AwsCloud, RequestCounter};
+pub use lambda::{parse_policy, PolicyParseError};
 pub use preflight::AwsPreflight;
 
 /// Global connection settings from the command line.

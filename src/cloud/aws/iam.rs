@@ -1,0 +1,166 @@
+//! `IamApi` over the IAM SDK: roles with tags set in CreateRole and inline
+//! policies. IAM returns policy documents URL-encoded; they are decoded here.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+
+use super::cloud::{build_error, decode_policy, is_not_found, sdk_error, AwsCloud};
+use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
+
+impl AwsCloud {
+    /// The names of a role's inline policies (all pages).
+    async fn inline_policy_names(&self, role: &str) -> CloudResult<Vec<String>> {
+        let mut names = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.record("ListRolePolicies");
+            let out = self
+                .iam
+                .list_role_policies()
+                .role_name(role)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("ListRolePolicies {role}"), e))?;
+            names.extend(out.policy_names().iter().cloned());
+            match out.marker() {
+                Some(m) if out.is_truncated() && !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(names)
+    }
+}
+
+impl IamApi for AwsCloud {
+    async fn get_role(&self, name: &str) -> CloudResult<Option<RoleState>> {
+        self.record("GetRole");
+        let out = match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error(format!("GetRole {name}"), e)),
+        };
+        let Some(role) = out.role() else {
+            return Ok(None);
+        };
+        let mut inline_policies = BTreeMap::new();
+        for policy in self.inline_policy_names(name).await? {
+            self.record("GetRolePolicy");
+            let doc = self
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
+            inline_policies.insert(policy, decode_policy(doc.policy_document()));
+        }
+        Ok(Some(RoleState {
+            name: role.role_name().to_string(),
+            arn: role.arn().to_string(),
+            assume_role_policy: decode_policy(
+                role.assume_role_policy_document().unwrap_or_default(),
+            ),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            inline_policies,
+        }))
+    }
+
+    async fn create_role(
+        &self,
+        name: &str,
+        assume_role_policy: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let op = format!("CreateRole {name}");
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(&op, e))?;
+        self.record("CreateRole");
+        let out = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(assume_role_policy)
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&op, e))?;
+        Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
+    }
+
+    async fn update_assume_role_policy(&self, name: &str, policy: &str) -> CloudResult<()> {
+        self.record("UpdateAssumeRolePolicy");
+        self.iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(policy)
+            .send()
+            .await
+            .map_err(|e| sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
+        Ok(())
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> CloudResult<()> {
+        self.record("PutRolePolicy");
+        self.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(policy_name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
+        Ok(())
+    }
+
+    /// Idempotent: a policy (or role) that is already gone is not an error.
+    async fn delete_role_policy(&self, role: &str, policy_name: &str) -> CloudResult<()> {
+        self.record("DeleteRolePolicy");
+        match self
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(policy_name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(sdk_error(
+                format!("DeleteRolePolicy {role} {policy_name}"),
+                e,
+            )),
+        }
+    }
+
+    async fn delete_role(&self, name: &str) -> CloudResult<bool> {
+        let policies = match self.inline_policy_names(name).await {
+            Ok(p) => p,
+            Err(e) if e.kind == crate::cloud::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        for policy in policies {
+            self.delete_role_policy(name, &policy).await?;
+        }
+        self.record("DeleteRole");
+        match self.iam.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(sdk_error(format!("DeleteRole {name}"), e)),
+        }
+    }
+}

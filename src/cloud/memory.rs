@@ -1,0 +1,892 @@
+//! `MemoryCloud`: an in-memory implementation of the cloud traits, a test
+//! double for fast planner and executor tests (never a user-facing target).
+//!
+//! It behaves as AWS does where moto shows it (unique names, `NotFound`
+//! errors, `CodeSha256` = base64 of the zip's SHA-256, layer versions that
+//! only grow, notification configurations stored whole), and as AWS
+//! documents it where moto is lax (a duplicate permission Sid is a conflict,
+//! retention days must be one of the allowed values, a trust policy must be
+//! JSON, a notification to one of the account's functions needs an S3
+//! permission on it). It counts requests as `AwsCloud` would send them, so a
+//! test can assert how many AWS requests a change costs, and it can be told
+//! to fail the next calls of an operation ([`MemoryCloud::fail_next`]).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::aws::RequestCounter;
+use super::{
+    BucketState, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, FunctionState, IamApi,
+    LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi, NotificationConfig,
+    PermissionStatement, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
+};
+
+/// The retention values CloudWatch Logs accepts.
+const RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Items per page of the listings, as AWS pages them by default.
+const PAGE: usize = 50;
+
+#[derive(Default)]
+struct State {
+    functions: BTreeMap<String, Function>,
+    /// Layer name → (last version ever published, live versions).
+    layers: BTreeMap<String, (i64, BTreeMap<i64, LayerVersion>)>,
+    log_groups: BTreeMap<String, LogGroupState>,
+    buckets: BTreeMap<String, Bucket>,
+    roles: BTreeMap<String, RoleState>,
+    /// Operation → how many of its next calls fail, and how.
+    failures: BTreeMap<&'static str, (u32, ErrorKind)>,
+}
+
+struct Function {
+    state: FunctionState,
+    policy: Vec<PermissionStatement>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    tags: Option<Tags>,
+    objects: BTreeMap<String, Vec<u8>>,
+    notifications: NotificationConfig,
+}
+
+/// The in-memory cloud. `Send + Sync`; clones of the data are handed out.
+pub struct MemoryCloud {
+    account_id: String,
+    region: String,
+    state: Mutex<State>,
+    requests: RequestCounter,
+}
+
+impl Default for MemoryCloud {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryCloud {
+    /// An empty account `123456789012` in `us-east-1` (moto's defaults).
+    pub fn new() -> Self {
+        Self::with_identity("123456789012", "us-east-1")
+    }
+
+    pub fn with_identity(account_id: &str, region: &str) -> Self {
+        MemoryCloud {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            state: Mutex::new(State::default()),
+            requests: RequestCounter::default(),
+        }
+    }
+
+    /// The requests made so far, named as `AwsCloud` would send them.
+    pub fn requests(&self) -> &RequestCounter {
+        &self.requests
+    }
+
+    /// Makes the next `times` calls of `operation` (an AWS operation name,
+    /// e.g. `UpdateFunctionCode`) fail with `kind`, before changing anything.
+    pub fn fail_next(&self, operation: &'static str, kind: ErrorKind, times: u32) {
+        self.lock().failures.insert(operation, (times, kind));
+    }
+
+    /// Sets a function's `State` and `LastUpdateStatus`, e.g. to make a
+    /// waiter see `Pending` or `InProgress`.
+    pub fn set_function_status(&self, name: &str, state: Option<&str>, last_update: Option<&str>) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.state.state = state.map(str::to_string);
+            f.state.last_update_status = last_update.map(str::to_string);
+        }
+    }
+
+    /// The body of an object, if it exists.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.lock().buckets.get(bucket)?.objects.get(key).cloned()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts one request of `operation` and returns the state, or the
+    /// injected failure of that operation.
+    fn call(&self, operation: &'static str, target: &str) -> CloudResult<MutexGuard<'_, State>> {
+        self.requests.record(operation);
+        let mut state = self.lock();
+        if let Some((left, kind)) = state.failures.get_mut(operation) {
+            if *left > 0 {
+                *left -= 1;
+                let kind = *kind;
+                return Err(error(operation, target, kind, "injected failure"));
+            }
+        }
+        Ok(state)
+    }
+
+    fn function_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.region, self.account_id
+        )
+    }
+
+    fn layer_prefix(&self) -> String {
+        format!("arn:aws:lambda:{}:{}:layer:", self.region, self.account_id)
+    }
+
+    fn log_group_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{name}",
+            self.region, self.account_id
+        )
+    }
+
+    /// Checks that layer ARNs of this account exist.
+    fn check_layers(
+        &self,
+        state: &State,
+        layers: &[String],
+        op: &'static str,
+        target: &str,
+    ) -> CloudResult<()> {
+        let prefix = self.layer_prefix();
+        for arn in layers {
+            let Some(rest) = arn.strip_prefix(&prefix) else {
+                continue;
+            };
+            let found = rest.rsplit_once(':').is_some_and(|(name, v)| {
+                let version = v.parse::<i64>().unwrap_or(-1);
+                state
+                    .layers
+                    .get(name)
+                    .is_some_and(|(_, vs)| vs.contains_key(&version))
+            });
+            if !found {
+                return Err(error(
+                    op,
+                    target,
+                    ErrorKind::NotFound,
+                    format!("layer version {arn} does not exist"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn error(operation: &str, target: &str, kind: ErrorKind, message: impl Into<String>) -> CloudError {
+    CloudError::with_kind(format!("{operation} {target}"), kind, message.into())
+}
+
+fn not_found(operation: &str, target: &str) -> CloudError {
+    error(
+        operation,
+        target,
+        ErrorKind::NotFound,
+        format!("{target} does not exist"),
+    )
+}
+
+/// Base64 of the SHA-256 of a deployment package, as Lambda reports it.
+pub fn code_sha256(zip: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
+}
+
+/// How many requests a listing of `n` items takes.
+fn pages(n: usize) -> usize {
+    n.div_ceil(PAGE).max(1)
+}
+
+impl Cloud for MemoryCloud {
+    fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+impl LambdaApi for MemoryCloud {
+    async fn list_functions(&self) -> CloudResult<Vec<FunctionState>> {
+        let state = self.call("ListFunctions", "")?;
+        for _ in 1..pages(state.functions.len()) {
+            self.requests.record("ListFunctions");
+        }
+        Ok(state
+            .functions
+            .values()
+            .map(|f| FunctionState {
+                tags: None,
+                ..f.state.clone()
+            })
+            .collect())
+    }
+
+    async fn get_function(&self, name: &str) -> CloudResult<Option<FunctionState>> {
+        let state = self.call("GetFunction", name)?;
+        Ok(state.functions.get(name).map(|f| f.state.clone()))
+    }
+
+    async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {
+        const OP: &str = "CreateFunction";
+        let mut state = self.call(OP, &spec.name)?;
+        if state.functions.contains_key(&spec.name) {
+            return Err(error(
+                OP,
+                &spec.name,
+                ErrorKind::Conflict,
+                format!("Function already exist: {}", spec.name),
+            ));
+        }
+        if !state.roles.values().any(|r| r.arn == spec.role) {
+            return Err(error(
+                OP,
+                &spec.name,
+                ErrorKind::Invalid,
+                "The role defined for the function cannot be assumed by Lambda.",
+            ));
+        }
+        self.check_layers(&state, &spec.layers, OP, &spec.name)?;
+        let architectures = if spec.architectures.is_empty() {
+            vec!["x86_64".to_string()]
+        } else {
+            spec.architectures.clone()
+        };
+        let created = FunctionState {
+            name: spec.name.clone(),
+            arn: self.function_arn(&spec.name),
+            role: spec.role.clone(),
+            runtime: Some(spec.runtime.clone()),
+            handler: Some(spec.handler.clone()),
+            memory: spec.memory,
+            timeout: spec.timeout,
+            description: spec.description.clone(),
+            environment: spec.environment.clone(),
+            layers: spec.layers.clone(),
+            architectures,
+            code_sha256: code_sha256(zip),
+            vpc_subnet_ids: spec.vpc_subnet_ids.clone(),
+            vpc_security_group_ids: spec.vpc_security_group_ids.clone(),
+            file_systems: spec.file_systems.clone(),
+            tags: Some(spec.tags.clone()),
+            state: Some("Active".into()),
+            last_update_status: Some("Successful".into()),
+        };
+        state.functions.insert(
+            spec.name.clone(),
+            Function {
+                state: created.clone(),
+                policy: Vec::new(),
+            },
+        );
+        // Like moto (and AWS), the create response has no LastUpdateStatus.
+        Ok(FunctionState {
+            last_update_status: None,
+            ..created
+        })
+    }
+
+    async fn update_function_configuration(&self, spec: &FunctionSpec) -> CloudResult<()> {
+        const OP: &str = "UpdateFunctionConfiguration";
+        let mut state = self.call(OP, &spec.name)?;
+        self.check_layers(&state, &spec.layers, OP, &spec.name)?;
+        let f = state
+            .functions
+            .get_mut(&spec.name)
+            .ok_or_else(|| not_found(OP, &spec.name))?;
+        let s = &mut f.state;
+        s.role = spec.role.clone();
+        s.runtime = Some(spec.runtime.clone());
+        s.handler = Some(spec.handler.clone());
+        s.memory = spec.memory;
+        s.timeout = spec.timeout;
+        s.description = spec.description.clone();
+        s.environment = spec.environment.clone();
+        s.layers = spec.layers.clone();
+        s.vpc_subnet_ids = spec.vpc_subnet_ids.clone();
+        s.vpc_security_group_ids = spec.vpc_security_group_ids.clone();
+        s.file_systems = spec.file_systems.clone();
+        s.last_update_status = Some("Successful".into());
+        Ok(())
+    }
+
+    async fn update_function_code(&self, name: &str, zip: &[u8]) -> CloudResult<()> {
+        const OP: &str = "UpdateFunctionCode";
+        let mut state = self.call(OP, name)?;
+        let f = state
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        f.state.code_sha256 = code_sha256(zip);
+        f.state.last_update_status = Some("Successful".into());
+        Ok(())
+    }
+
+    async fn delete_function(&self, name: &str) -> CloudResult<bool> {
+        let mut state = self.call("DeleteFunction", name)?;
+        Ok(state.functions.remove(name).is_some())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "TagResource";
+        let mut state = self.call(OP, arn)?;
+        let f = state
+            .functions
+            .values_mut()
+            .find(|f| f.state.arn == arn)
+            .ok_or_else(|| not_found(OP, arn))?;
+        let current = f.state.tags.get_or_insert_with(Tags::new);
+        current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> CloudResult<()> {
+        const OP: &str = "UntagResource";
+        let mut state = self.call(OP, arn)?;
+        let f = state
+            .functions
+            .values_mut()
+            .find(|f| f.state.arn == arn)
+            .ok_or_else(|| not_found(OP, arn))?;
+        if let Some(current) = f.state.tags.as_mut() {
+            current.retain(|k, _| !keys.contains(k));
+        }
+        Ok(())
+    }
+
+    async fn get_policy(&self, function: &str) -> CloudResult<Vec<PermissionStatement>> {
+        let state = self.call("GetPolicy", function)?;
+        // As on AWS, a missing function reads like one without a policy.
+        let mut statements = state
+            .functions
+            .get(function)
+            .map(|f| f.policy.clone())
+            .unwrap_or_default();
+        statements.sort();
+        Ok(statements)
+    }
+
+    async fn add_permission(
+        &self,
+        function: &str,
+        statement: &PermissionStatement,
+    ) -> CloudResult<()> {
+        const OP: &str = "AddPermission";
+        let mut state = self.call(OP, function)?;
+        let f = state
+            .functions
+            .get_mut(function)
+            .ok_or_else(|| not_found(OP, function))?;
+        if f.policy.iter().any(|s| s.sid == statement.sid) {
+            return Err(error(
+                OP,
+                function,
+                ErrorKind::Conflict,
+                format!(
+                    "The statement id ({}) provided already exists.",
+                    statement.sid
+                ),
+            ));
+        }
+        f.policy.push(statement.clone());
+        Ok(())
+    }
+
+    async fn remove_permission(&self, function: &str, sid: &str) -> CloudResult<bool> {
+        let mut state = self.call("RemovePermission", function)?;
+        let Some(f) = state.functions.get_mut(function) else {
+            return Ok(false);
+        };
+        let before = f.policy.len();
+        f.policy.retain(|s| s.sid != sid);
+        Ok(f.policy.len() != before)
+    }
+
+    async fn list_layer_versions(&self, layer_name: &str) -> CloudResult<Vec<LayerVersion>> {
+        let state = self.call("ListLayerVersions", layer_name)?;
+        Ok(state
+            .layers
+            .get(layer_name)
+            .map(|(_, versions)| versions.values().rev().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn publish_layer_version(
+        &self,
+        spec: &LayerSpec,
+        _zip: &[u8],
+    ) -> CloudResult<LayerVersion> {
+        let mut state = self.call("PublishLayerVersion", &spec.layer_name)?;
+        let arn_prefix = self.layer_prefix();
+        let (last, versions) = state.layers.entry(spec.layer_name.clone()).or_default();
+        *last += 1;
+        let version = LayerVersion {
+            layer_name: spec.layer_name.clone(),
+            arn: format!("{arn_prefix}{}:{last}", spec.layer_name),
+            version: *last,
+            description: spec.description.clone(),
+        };
+        versions.insert(*last, version.clone());
+        Ok(version)
+    }
+
+    async fn delete_layer_version(&self, layer_name: &str, version: i64) -> CloudResult<()> {
+        let mut state = self.call("DeleteLayerVersion", layer_name)?;
+        if let Some((_, versions)) = state.layers.get_mut(layer_name) {
+            versions.remove(&version);
+        }
+        Ok(())
+    }
+}
+
+impl LogsApi for MemoryCloud {
+    async fn describe_log_groups(&self, prefix: &str) -> CloudResult<Vec<LogGroupState>> {
+        let state = self.call("DescribeLogGroups", prefix)?;
+        let groups: Vec<LogGroupState> = state
+            .log_groups
+            .values()
+            .filter(|g| g.name.starts_with(prefix))
+            .map(|g| LogGroupState {
+                tags: None,
+                ..g.clone()
+            })
+            .collect();
+        for _ in 1..pages(groups.len()) {
+            self.requests.record("DescribeLogGroups");
+        }
+        Ok(groups)
+    }
+
+    async fn list_log_group_tags(&self, name: &str) -> CloudResult<Tags> {
+        const OP: &str = "ListTagsForResource";
+        let state = self.call(OP, name)?;
+        let group = state
+            .log_groups
+            .get(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        Ok(group.tags.clone().unwrap_or_default())
+    }
+
+    async fn create_log_group(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "CreateLogGroup";
+        let mut state = self.call(OP, name)?;
+        if state.log_groups.contains_key(name) {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::Conflict,
+                "The specified log group already exists",
+            ));
+        }
+        let group = LogGroupState {
+            name: name.to_string(),
+            retention_days: None,
+            tags: Some(tags.clone()),
+        };
+        state.log_groups.insert(name.to_string(), group);
+        Ok(())
+    }
+
+    async fn put_retention(&self, name: &str, days: u32) -> CloudResult<()> {
+        const OP: &str = "PutRetentionPolicy";
+        let mut state = self.call(OP, name)?;
+        if !RETENTION_DAYS.contains(&days) {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::Invalid,
+                format!("{days} is not a valid retention in days"),
+            ));
+        }
+        let group = state
+            .log_groups
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        group.retention_days = Some(days);
+        Ok(())
+    }
+
+    async fn tag_log_group(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "TagResource";
+        let mut state = self.call(OP, name)?;
+        let group = state
+            .log_groups
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        let current = group.tags.get_or_insert_with(Tags::new);
+        current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    async fn delete_log_group(&self, name: &str) -> CloudResult<bool> {
+        let mut state = self.call("DeleteLogGroup", name)?;
+        Ok(state.log_groups.remove(name).is_some())
+    }
+}
+
+/// Whether a name is a valid (DNS-compatible) bucket name.
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+impl S3Api for MemoryCloud {
+    async fn get_bucket(&self, name: &str) -> CloudResult<Option<BucketState>> {
+        let state = self.call("GetBucketTagging", name)?;
+        Ok(state.buckets.get(name).map(|b| BucketState {
+            name: name.to_string(),
+            tags: b.tags.clone(),
+        }))
+    }
+
+    async fn create_bucket(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "CreateBucket";
+        {
+            let mut state = self.call(OP, name)?;
+            if !valid_bucket_name(name) {
+                return Err(error(
+                    OP,
+                    name,
+                    ErrorKind::Invalid,
+                    "The specified bucket is not valid.",
+                ));
+            }
+            if state.buckets.contains_key(name) {
+                return Err(error(OP, name, ErrorKind::Conflict, "Your previous request to create the named bucket succeeded and you already own it."));
+            }
+            state.buckets.insert(name.to_string(), Bucket::default());
+        }
+        if !tags.is_empty() {
+            self.put_bucket_tags(name, tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "PutBucketTagging";
+        let mut state = self.call(OP, name)?;
+        let bucket = state
+            .buckets
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        bucket.tags = (!tags.is_empty()).then(|| tags.clone());
+        Ok(())
+    }
+
+    async fn bucket_has_objects(&self, name: &str) -> CloudResult<bool> {
+        const OP: &str = "ListObjectsV2";
+        let state = self.call(OP, name)?;
+        let bucket = state.buckets.get(name).ok_or_else(|| not_found(OP, name))?;
+        Ok(!bucket.objects.is_empty())
+    }
+
+    async fn delete_bucket(&self, name: &str) -> CloudResult<bool> {
+        const OP: &str = "DeleteBucket";
+        let mut state = self.call(OP, name)?;
+        match state.buckets.get(name) {
+            None => Ok(false),
+            Some(b) if !b.objects.is_empty() => Err(error(
+                OP,
+                name,
+                ErrorKind::Conflict,
+                "The bucket you tried to delete is not empty",
+            )),
+            Some(_) => Ok(state.buckets.remove(name).is_some()),
+        }
+    }
+
+    async fn get_notifications(&self, bucket: &str) -> CloudResult<NotificationConfig> {
+        const OP: &str = "GetBucketNotificationConfiguration";
+        let state = self.call(OP, bucket)?;
+        let b = state
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| not_found(OP, bucket))?;
+        Ok(b.notifications.clone())
+    }
+
+    async fn put_notifications(
+        &self,
+        bucket: &str,
+        config: &NotificationConfig,
+    ) -> CloudResult<()> {
+        const OP: &str = "PutBucketNotificationConfiguration";
+        let mut state = self.call(OP, bucket)?;
+        if !state.buckets.contains_key(bucket) {
+            return Err(not_found(OP, bucket));
+        }
+        // S3 checks that it may invoke each of the account's functions.
+        let bucket_arn = format!("arn:aws:s3:::{bucket}");
+        let own = format!(
+            "arn:aws:lambda:{}:{}:function:",
+            self.region, self.account_id
+        );
+        for n in &config.lambda {
+            let Some(name) = n.function_arn.strip_prefix(&own) else {
+                continue;
+            };
+            let allowed = state.functions.get(name).is_some_and(|f| {
+                f.policy.iter().any(|s| {
+                    s.principal == "s3.amazonaws.com"
+                        && s.source_arn.as_deref().is_none_or(|a| a == bucket_arn)
+                })
+            });
+            if !allowed {
+                return Err(error(
+                    OP,
+                    bucket,
+                    ErrorKind::Invalid,
+                    format!(
+                        "Unable to validate the following destination configurations: {}",
+                        n.function_arn
+                    ),
+                ));
+            }
+        }
+        if let Some(b) = state.buckets.get_mut(bucket) {
+            b.notifications = config.clone();
+        }
+        Ok(())
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()> {
+        const OP: &str = "PutObject";
+        let mut state = self.call(OP, bucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| not_found(OP, bucket))?;
+        b.objects.insert(key.to_string(), body.to_vec());
+        Ok(())
+    }
+}
+
+fn check_json(op: &str, target: &str, document: &str) -> CloudResult<()> {
+    serde_json::from_str::<serde_json::Value>(document)
+        .map(|_| ())
+        .map_err(|e| {
+            error(
+                op,
+                target,
+                ErrorKind::Invalid,
+                format!("MalformedPolicyDocument: {e}"),
+            )
+        })
+}
+
+impl IamApi for MemoryCloud {
+    async fn get_role(&self, name: &str) -> CloudResult<Option<RoleState>> {
+        let state = self.call("GetRole", name)?;
+        let role = state.roles.get(name).cloned();
+        drop(state);
+        if let Some(role) = &role {
+            // AwsCloud lists the inline policies and reads each one.
+            self.requests.record("ListRolePolicies");
+            for _ in &role.inline_policies {
+                self.requests.record("GetRolePolicy");
+            }
+        }
+        Ok(role)
+    }
+
+    async fn create_role(
+        &self,
+        name: &str,
+        assume_role_policy: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateRole";
+        let mut state = self.call(OP, name)?;
+        if state.roles.contains_key(name) {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::Conflict,
+                format!("Role with name {name} already exists."),
+            ));
+        }
+        check_json(OP, name, assume_role_policy)?;
+        let arn = format!("arn:aws:iam::{}:role/{name}", self.account_id);
+        state.roles.insert(
+            name.to_string(),
+            RoleState {
+                name: name.to_string(),
+                arn: arn.clone(),
+                assume_role_policy: assume_role_policy.to_string(),
+                tags: tags.clone(),
+                inline_policies: BTreeMap::new(),
+            },
+        );
+        Ok(arn)
+    }
+
+    async fn update_assume_role_policy(&self, name: &str, policy: &str) -> CloudResult<()> {
+        const OP: &str = "UpdateAssumeRolePolicy";
+        let mut state = self.call(OP, name)?;
+        check_json(OP, name, policy)?;
+        let role = state
+            .roles
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        role.assume_role_policy = policy.to_string();
+        Ok(())
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> CloudResult<()> {
+        const OP: &str = "PutRolePolicy";
+        let mut state = self.call(OP, role)?;
+        check_json(OP, role, document)?;
+        let r = state
+            .roles
+            .get_mut(role)
+            .ok_or_else(|| not_found(OP, role))?;
+        r.inline_policies
+            .insert(policy_name.to_string(), document.to_string());
+        Ok(())
+    }
+
+    async fn delete_role_policy(&self, role: &str, policy_name: &str) -> CloudResult<()> {
+        let mut state = self.call("DeleteRolePolicy", role)?;
+        if let Some(r) = state.roles.get_mut(role) {
+            r.inline_policies.remove(policy_name);
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, name: &str) -> CloudResult<bool> {
+        let policies: Vec<String> = {
+            let state = self.call("ListRolePolicies", name)?;
+            match state.roles.get(name) {
+                Some(r) => r.inline_policies.keys().cloned().collect(),
+                None => return Ok(false),
+            }
+        };
+        for policy in policies {
+            self.delete_role_policy(name, &policy).await?;
+        }
+        let mut state = self.call("DeleteRole", name)?;
+        Ok(state.roles.remove(name).is_some())
+    }
+}
+
+/// Whether a resource type (`lambda:function`) matches a filter (`lambda`).
+fn type_matches(resource_type: &str, filters: &[&str]) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| {
+            resource_type == *f
+                || resource_type
+                    .strip_prefix(f)
+                    .is_some_and(|rest| rest.starts_with(':'))
+        })
+}
+
+impl TaggingApi for MemoryCloud {
+    async fn resources_with_tag(
+        &self,
+        key: &str,
+        value: &str,
+        types: &[&str],
+    ) -> CloudResult<Vec<TaggedResource>> {
+        let state = self.call("GetResources", &format!("{key}={value}"))?;
+        let mut found = Vec::new();
+        let mut consider = |resource_type: &str, arn: String, tags: Option<&Tags>| {
+            let Some(tags) = tags else { return };
+            if type_matches(resource_type, types) && tags.get(key).is_some_and(|v| v == value) {
+                found.push(TaggedResource {
+                    arn,
+                    tags: tags.clone(),
+                });
+            }
+        };
+        for f in state.functions.values() {
+            consider(
+                "lambda:function",
+                f.state.arn.clone(),
+                f.state.tags.as_ref(),
+            );
+        }
+        for (name, b) in &state.buckets {
+            consider("s3", format!("arn:aws:s3:::{name}"), b.tags.as_ref());
+        }
+        for g in state.log_groups.values() {
+            consider(
+                "logs:log-group",
+                self.log_group_arn(&g.name),
+                g.tags.as_ref(),
+            );
+        }
+        found.sort_by(|a, b| a.arn.cmp(&b.arn));
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_sha256_is_base64_of_sha256() {
+        // sha256("") = e3b0c442...; base64 of those bytes:
+        assert_eq!(
+            code_sha256(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn type_filters_match_service_or_service_and_type() {
+        assert!(type_matches("lambda:function", &["lambda"]));
+        assert!(type_matches("lambda:function", &["lambda:function"]));
+        assert!(!type_matches("lambda:function", &["lam"]));
+        assert!(type_matches("s3", &["s3"]));
+        assert!(type_matches("logs:log-group", &[]));
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert!(valid_bucket_name("scar-bucket.1"));
+        assert!(!valid_bucket_name("Upper"));
+        assert!(!valid_bucket_name("ab"));
+        assert!(!valid_bucket_name("-start"));
+    }
+
+    #[tokio::test]
+    async fn injected_failures_fail_then_stop() {
+        let cloud = MemoryCloud::new();
+        cloud.fail_next("CreateLogGroup", ErrorKind::Throttled, 1);
+        let e = cloud
+            .create_log_group("/g", &Tags::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Throttled);
+        assert_eq!(e.operation, "CreateLogGroup /g");
+        cloud.create_log_group("/g", &Tags::new()).await.unwrap();
+        assert_eq!(cloud.requests().count("CreateLogGroup"), 2);
+    }
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn is_send_and_sync() {
+        assert_send_sync::<MemoryCloud>();
+    }
+}

@@ -1,0 +1,857 @@
+//! Contract tests of the cloud traits: one set of scenarios, written over
+//! `C: Cloud`, run against `MemoryCloud` and against `AwsCloud` on the AWS
+//! emulator (moto, started per test on a free loopback port). The moto run
+//! also checks that `MemoryCloud` counts the same AWS requests as
+//! `AwsCloud` sends. Tests named `*_moto_gap` run on `MemoryCloud` only:
+//! moto does not do what they check (see shared/reference/moto-emulator.md).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::config::Credentials;
+use scar::cloud::aws::{AwsCloud, RequestCounter};
+use scar::cloud::memory::{code_sha256, MemoryCloud};
+use scar::cloud::{
+    Cloud, CloudResult, ErrorKind, FunctionSpec, IamApi, LambdaApi, LambdaNotification, LayerSpec,
+    LogsApi, NotificationConfig, PermissionStatement, S3Api, Tags,
+};
+use serde_json::{json, Value};
+use testkit::Moto;
+
+/// Access to a cloud's request counter, for both implementations.
+trait Counted {
+    fn counter(&self) -> &RequestCounter;
+}
+
+impl Counted for MemoryCloud {
+    fn counter(&self) -> &RequestCounter {
+        self.requests()
+    }
+}
+
+impl Counted for AwsCloud {
+    fn counter(&self) -> &RequestCounter {
+        self.requests()
+    }
+}
+
+async fn moto_cloud(moto: &Moto) -> AwsCloud {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    AwsCloud::new(&conf).await.expect("AwsCloud::new on moto")
+}
+
+macro_rules! contract {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn memory() {
+                let cloud = MemoryCloud::new();
+                super::$name(&cloud).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moto() {
+                let moto = Moto::start();
+                let cloud = moto_cloud(&moto).await;
+                cloud.counter().reset();
+                super::$name(&cloud).await;
+                let memory = MemoryCloud::new();
+                super::$name(&memory).await;
+                assert_eq!(
+                    memory.counter().snapshot(),
+                    cloud.counter().snapshot(),
+                    "MemoryCloud and AwsCloud count different requests"
+                );
+            }
+        }
+    };
+}
+
+contract!(functions);
+contract!(permissions);
+contract!(layers);
+contract!(log_groups);
+contract!(buckets);
+contract!(notifications);
+contract!(roles);
+contract!(tagging);
+
+// ---------------------------------------------------------------- helpers
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn owned(workflow: &str) -> Tags {
+    tags(&[("scar:workflow", workflow), ("scar:managed", "true")])
+}
+
+/// A valid, empty zip archive whose comment makes its bytes unique.
+fn zip(comment: &str) -> Vec<u8> {
+    let mut z = vec![0x50, 0x4b, 0x05, 0x06];
+    z.extend_from_slice(&[0; 16]);
+    z.extend_from_slice(
+        &u16::try_from(comment.len())
+            .expect("short comment")
+            .to_le_bytes(),
+    );
+    z.extend_from_slice(comment.as_bytes());
+    z
+}
+
+fn kind<T: std::fmt::Debug>(r: CloudResult<T>) -> ErrorKind {
+    r.expect_err("expected an error").kind
+}
+
+fn json_eq(a: &str, b: &str) -> bool {
+    serde_json::from_str::<Value>(a).ok() == serde_json::from_str::<Value>(b).ok()
+}
+
+async fn role<C: Cloud>(c: &C, name: &str) -> String {
+    c.create_role(name, TRUST, &Tags::new())
+        .await
+        .expect("create role")
+}
+
+fn function_spec(name: &str, role: &str) -> FunctionSpec {
+    FunctionSpec {
+        name: name.into(),
+        role: role.into(),
+        runtime: "python3.12".into(),
+        handler: "handler.main".into(),
+        memory: 256,
+        timeout: 30,
+        description: "contract".into(),
+        environment: BTreeMap::from([("A".to_string(), "1".to_string())]),
+        layers: vec![],
+        architectures: vec!["x86_64".into()],
+        vpc_subnet_ids: vec![],
+        vpc_security_group_ids: vec![],
+        file_systems: vec![],
+        tags: owned("contract"),
+    }
+}
+
+// -------------------------------------------------------------- scenarios
+
+async fn functions<C: Cloud>(c: &C) {
+    let role = role(c, "scar-contract-role").await;
+    let spec = function_spec("scar-contract-fn", &role);
+    let arn = format!(
+        "arn:aws:lambda:{}:{}:function:scar-contract-fn",
+        c.region(),
+        c.account_id()
+    );
+
+    let created = c.create_function(&spec, &zip("v1")).await.expect("create");
+    assert_eq!(created.name, "scar-contract-fn");
+    assert_eq!(created.arn, arn);
+    assert_eq!(created.code_sha256, code_sha256(&zip("v1")));
+    assert_eq!(created.state.as_deref(), Some("Active"));
+
+    let got = c
+        .get_function("scar-contract-fn")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(
+        got.tags,
+        Some(owned("contract")),
+        "tags set in CreateFunction"
+    );
+    assert_eq!(got.role, role);
+    assert_eq!(got.runtime.as_deref(), Some("python3.12"));
+    assert_eq!(got.handler.as_deref(), Some("handler.main"));
+    assert_eq!((got.memory, got.timeout), (256, 30));
+    assert_eq!(got.description, "contract");
+    assert_eq!(got.environment, spec.environment);
+    assert_eq!(got.architectures, vec!["x86_64"]);
+    assert_eq!(got.code_sha256, code_sha256(&zip("v1")));
+    assert_eq!(got.last_update_status.as_deref(), Some("Successful"));
+
+    let listed = c.list_functions().await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["scar-contract-fn"]);
+    assert_eq!(listed[0].tags, None, "ListFunctions does not fill tags");
+    assert_eq!(listed[0].memory, 256);
+    assert_eq!(listed[0].arn, arn);
+
+    assert_eq!(
+        kind(c.create_function(&spec, &zip("v1")).await),
+        ErrorKind::Conflict
+    );
+
+    let updated = FunctionSpec {
+        memory: 512,
+        timeout: 60,
+        description: "changed".into(),
+        environment: BTreeMap::from([("A".into(), "2".into()), ("B".into(), "3".into())]),
+        ..spec.clone()
+    };
+    c.update_function_configuration(&updated)
+        .await
+        .expect("update config");
+    let got = c
+        .get_function("scar-contract-fn")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!((got.memory, got.timeout), (512, 60));
+    assert_eq!(got.description, "changed");
+    assert_eq!(got.environment, updated.environment);
+    assert_eq!(
+        got.code_sha256,
+        code_sha256(&zip("v1")),
+        "config update keeps the code"
+    );
+    assert_eq!(
+        got.tags,
+        Some(owned("contract")),
+        "config update keeps the tags"
+    );
+
+    c.update_function_code("scar-contract-fn", &zip("v2"))
+        .await
+        .expect("update code");
+    let got = c
+        .get_function("scar-contract-fn")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.code_sha256, code_sha256(&zip("v2")));
+    assert_ne!(got.code_sha256, code_sha256(&zip("v1")));
+
+    c.tag_resource(&arn, &tags(&[("extra", "x")]))
+        .await
+        .expect("tag");
+    c.untag_resource(&arn, &["scar:managed".to_string()])
+        .await
+        .expect("untag");
+    let got = c
+        .get_function("scar-contract-fn")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(
+        got.tags,
+        Some(tags(&[("extra", "x"), ("scar:workflow", "contract")]))
+    );
+
+    assert_eq!(c.get_function("scar-contract-missing").await.unwrap(), None);
+    let missing = c
+        .update_function_code("scar-contract-missing", &zip("v1"))
+        .await;
+    assert_eq!(kind(missing), ErrorKind::NotFound);
+    let no_role = function_spec(
+        "scar-contract-norole",
+        "arn:aws:iam::123456789012:role/absent",
+    );
+    assert_eq!(
+        kind(c.create_function(&no_role, &zip("v1")).await),
+        ErrorKind::Invalid
+    );
+
+    assert!(c.delete_function("scar-contract-fn").await.unwrap());
+    assert!(
+        !c.delete_function("scar-contract-fn").await.unwrap(),
+        "second delete"
+    );
+    assert_eq!(c.get_function("scar-contract-fn").await.unwrap(), None);
+    assert!(c.list_functions().await.unwrap().is_empty());
+}
+
+async fn permissions<C: Cloud>(c: &C) {
+    let role = role(c, "scar-contract-role").await;
+    c.create_function(&function_spec("scar-contract-perm", &role), &zip("p"))
+        .await
+        .unwrap();
+    assert_eq!(c.get_policy("scar-contract-perm").await.unwrap(), vec![]);
+
+    let s3 = PermissionStatement {
+        sid: "scar-s3-in".into(),
+        principal: "s3.amazonaws.com".into(),
+        action: "lambda:InvokeFunction".into(),
+        source_arn: Some("arn:aws:s3:::scar-contract-in".into()),
+        source_account: Some(c.account_id().to_string()),
+    };
+    let api = PermissionStatement {
+        sid: "scar-api".into(),
+        principal: "apigateway.amazonaws.com".into(),
+        action: "lambda:InvokeFunction".into(),
+        source_arn: None,
+        source_account: None,
+    };
+    c.add_permission("scar-contract-perm", &s3)
+        .await
+        .expect("add s3");
+    c.add_permission("scar-contract-perm", &api)
+        .await
+        .expect("add api");
+    let mut want = vec![s3.clone(), api.clone()];
+    want.sort();
+    assert_eq!(c.get_policy("scar-contract-perm").await.unwrap(), want);
+
+    assert!(c
+        .remove_permission("scar-contract-perm", "scar-api")
+        .await
+        .unwrap());
+    assert!(!c
+        .remove_permission("scar-contract-perm", "scar-api")
+        .await
+        .unwrap());
+    assert_eq!(c.get_policy("scar-contract-perm").await.unwrap(), vec![s3]);
+
+    let to_missing = c.add_permission("scar-contract-absent", &api).await;
+    assert_eq!(kind(to_missing), ErrorKind::NotFound);
+    assert_eq!(c.get_policy("scar-contract-absent").await.unwrap(), vec![]);
+    assert!(!c
+        .remove_permission("scar-contract-absent", "x")
+        .await
+        .unwrap());
+}
+
+async fn layers<C: Cloud>(c: &C) {
+    let spec = LayerSpec {
+        layer_name: "scar-contract-layer".into(),
+        description: "supervisor abc".into(),
+        license_info: "Apache-2.0".into(),
+        compatible_runtimes: vec!["provided.al2023".into()],
+        compatible_architectures: vec!["x86_64".into()],
+    };
+    let prefix = format!(
+        "arn:aws:lambda:{}:{}:layer:scar-contract-layer",
+        c.region(),
+        c.account_id()
+    );
+    let v1 = c
+        .publish_layer_version(&spec, &zip("l1"))
+        .await
+        .expect("publish 1");
+    assert_eq!((v1.version, v1.arn.clone()), (1, format!("{prefix}:1")));
+    assert_eq!(v1.description, "supervisor abc");
+    let spec2 = LayerSpec {
+        description: "supervisor def".into(),
+        ..spec.clone()
+    };
+    let v2 = c
+        .publish_layer_version(&spec2, &zip("l2"))
+        .await
+        .expect("publish 2");
+    assert_eq!((v2.version, v2.arn.clone()), (2, format!("{prefix}:2")));
+
+    let listed = c.list_layer_versions("scar-contract-layer").await.unwrap();
+    assert_eq!(listed, vec![v2.clone(), v1.clone()], "newest first");
+
+    let role = role(c, "scar-contract-role").await;
+    let f = FunctionSpec {
+        layers: vec![v2.arn.clone()],
+        ..function_spec("scar-contract-lf", &role)
+    };
+    c.create_function(&f, &zip("f"))
+        .await
+        .expect("create with layer");
+    let got = c
+        .get_function("scar-contract-lf")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.layers, vec![v2.arn.clone()]);
+    let bad = FunctionSpec {
+        layers: vec![format!("{prefix}:9")],
+        ..f.clone()
+    };
+    assert_eq!(
+        kind(c.update_function_configuration(&bad).await),
+        ErrorKind::NotFound
+    );
+
+    c.delete_layer_version("scar-contract-layer", 1)
+        .await
+        .expect("delete v1");
+    c.delete_layer_version("scar-contract-layer", 1)
+        .await
+        .expect("delete v1 again");
+    assert_eq!(
+        c.list_layer_versions("scar-contract-layer").await.unwrap(),
+        vec![v2]
+    );
+    assert_eq!(
+        c.list_layer_versions("scar-contract-none").await.unwrap(),
+        vec![]
+    );
+}
+
+async fn log_groups<C: Cloud>(c: &C) {
+    let name = "/aws/lambda/scar-contract-lg";
+    c.create_log_group(name, &owned("contract"))
+        .await
+        .expect("create");
+    c.create_log_group("/other/scar-contract-lg", &Tags::new())
+        .await
+        .expect("create other");
+    assert_eq!(
+        kind(c.create_log_group(name, &Tags::new()).await),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        c.list_log_group_tags(name).await.unwrap(),
+        owned("contract")
+    );
+
+    let groups = c
+        .describe_log_groups("/aws/lambda/scar-contract")
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (groups[0].name.as_str(), groups[0].retention_days),
+        (name, None)
+    );
+
+    c.put_retention(name, 14).await.expect("retention");
+    c.tag_log_group(name, &tags(&[("extra", "x")]))
+        .await
+        .expect("tag");
+    let groups = c
+        .describe_log_groups("/aws/lambda/scar-contract")
+        .await
+        .unwrap();
+    assert_eq!(groups[0].retention_days, Some(14));
+    let mut want = owned("contract");
+    want.insert("extra".into(), "x".into());
+    assert_eq!(c.list_log_group_tags(name).await.unwrap(), want);
+
+    assert!(c.delete_log_group(name).await.unwrap());
+    assert!(!c.delete_log_group(name).await.unwrap(), "second delete");
+    assert!(c
+        .describe_log_groups("/aws/lambda/scar-contract")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(c.describe_log_groups("/other/").await.unwrap().len(), 1);
+    assert_eq!(kind(c.put_retention(name, 7).await), ErrorKind::NotFound);
+}
+
+async fn buckets<C: Cloud>(c: &C) {
+    c.create_bucket("scar-contract-tagged", &owned("contract"))
+        .await
+        .expect("create");
+    c.create_bucket("scar-contract-plain", &Tags::new())
+        .await
+        .expect("create plain");
+    let got = c
+        .get_bucket("scar-contract-tagged")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.tags, Some(owned("contract")));
+    let plain = c
+        .get_bucket("scar-contract-plain")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(
+        (plain.name.as_str(), plain.tags),
+        ("scar-contract-plain", None)
+    );
+    assert_eq!(c.get_bucket("scar-contract-absent").await.unwrap(), None);
+
+    c.put_bucket_tags("scar-contract-plain", &tags(&[("k", "v")]))
+        .await
+        .expect("tag");
+    let plain = c
+        .get_bucket("scar-contract-plain")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(plain.tags, Some(tags(&[("k", "v")])));
+
+    assert!(!c.bucket_has_objects("scar-contract-tagged").await.unwrap());
+    c.put_object("scar-contract-tagged", "in/", b"")
+        .await
+        .expect("put");
+    assert!(c.bucket_has_objects("scar-contract-tagged").await.unwrap());
+    assert_eq!(
+        kind(c.delete_bucket("scar-contract-tagged").await),
+        ErrorKind::Conflict
+    );
+    assert!(c
+        .get_bucket("scar-contract-tagged")
+        .await
+        .unwrap()
+        .is_some());
+    let absent = c.put_object("scar-contract-absent", "k", b"x").await;
+    assert_eq!(kind(absent), ErrorKind::NotFound);
+
+    assert!(c.delete_bucket("scar-contract-plain").await.unwrap());
+    assert!(
+        !c.delete_bucket("scar-contract-plain").await.unwrap(),
+        "second delete"
+    );
+    assert_eq!(c.get_bucket("scar-contract-plain").await.unwrap(), None);
+}
+
+async fn notifications<C: Cloud>(c: &C) {
+    let role = role(c, "scar-contract-role").await;
+    let f = c
+        .create_function(&function_spec("scar-contract-nf", &role), &zip("n"))
+        .await
+        .unwrap();
+    c.create_bucket("scar-contract-events", &Tags::new())
+        .await
+        .unwrap();
+    let allow = PermissionStatement {
+        sid: "scar-s3".into(),
+        principal: "s3.amazonaws.com".into(),
+        action: "lambda:InvokeFunction".into(),
+        source_arn: Some("arn:aws:s3:::scar-contract-events".into()),
+        source_account: None,
+    };
+    c.add_permission("scar-contract-nf", &allow).await.unwrap();
+
+    let empty = c.get_notifications("scar-contract-events").await.unwrap();
+    assert_eq!(empty, NotificationConfig::default());
+
+    let ours = LambdaNotification {
+        id: "scar-in".into(),
+        function_arn: f.arn.clone(),
+        events: vec!["s3:ObjectCreated:*".into()],
+        prefix: Some("in/".into()),
+        suffix: Some(".jpg".into()),
+    };
+    let foreign = LambdaNotification {
+        id: "someone-else".into(),
+        function_arn: "arn:aws:lambda:us-east-1:111111111111:function:theirs".into(),
+        events: vec!["s3:ObjectRemoved:*".into()],
+        prefix: None,
+        suffix: None,
+    };
+    let others = json!({"QueueConfigurations": [{
+        "Id": "their-queue",
+        "QueueArn": "arn:aws:sqs:us-east-1:111111111111:their-queue",
+        "Events": ["s3:ObjectCreated:Put"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "logs/"}]}}
+    }]});
+    let config = NotificationConfig {
+        lambda: vec![ours, foreign.clone()],
+        others: others.clone(),
+    };
+    c.put_notifications("scar-contract-events", &config)
+        .await
+        .expect("put");
+    let mut got = c.get_notifications("scar-contract-events").await.unwrap();
+    got.lambda.sort();
+    let mut want = config.clone();
+    want.lambda.sort();
+    assert_eq!(got.lambda, want.lambda);
+    assert_eq!(
+        normalize_rules(got.others.clone()),
+        normalize_rules(others.clone())
+    );
+
+    // Remove scar's entry, writing back what was read of the others.
+    let kept = NotificationConfig {
+        lambda: vec![foreign.clone()],
+        others: got.others,
+    };
+    c.put_notifications("scar-contract-events", &kept)
+        .await
+        .expect("put back");
+    let got = c.get_notifications("scar-contract-events").await.unwrap();
+    assert_eq!(got.lambda, vec![foreign]);
+    assert_eq!(normalize_rules(got.others), normalize_rules(others));
+
+    let missing = c.get_notifications("scar-contract-absent").await;
+    assert_eq!(kind(missing), ErrorKind::NotFound);
+}
+
+/// Filter rule names compare case-insensitively (AWS answers `Prefix`).
+fn normalize_rules(mut v: Value) -> Value {
+    if let Some(lists) = v.as_object_mut() {
+        for list in lists.values_mut() {
+            for entry in list.as_array_mut().into_iter().flatten() {
+                let rules = &mut entry["Filter"]["Key"]["FilterRules"];
+                for rule in rules.as_array_mut().into_iter().flatten() {
+                    let name = rule["Name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    rule["Name"] = json!(name);
+                }
+            }
+        }
+    }
+    v
+}
+
+async fn roles<C: Cloud>(c: &C) {
+    let arn = c
+        .create_role("scar-contract-r", TRUST, &owned("contract"))
+        .await
+        .expect("create");
+    assert_eq!(
+        arn,
+        format!("arn:aws:iam::{}:role/scar-contract-r", c.account_id())
+    );
+    assert_eq!(
+        kind(c.create_role("scar-contract-r", TRUST, &Tags::new()).await),
+        ErrorKind::Conflict
+    );
+
+    let got = c
+        .get_role("scar-contract-r")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(
+        (got.name.as_str(), got.arn.as_str()),
+        ("scar-contract-r", arn.as_str())
+    );
+    assert!(
+        json_eq(&got.assume_role_policy, TRUST),
+        "decoded: {}",
+        got.assume_role_policy
+    );
+    assert_eq!(got.tags, owned("contract"));
+    assert!(got.inline_policies.is_empty());
+
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+    c.put_role_policy("scar-contract-r", "scar-s3", doc)
+        .await
+        .expect("put policy");
+    c.put_role_policy("scar-contract-r", "scar-logs", doc)
+        .await
+        .expect("put policy 2");
+    let trust2 = TRUST.replace("lambda.amazonaws.com", "batch.amazonaws.com");
+    c.update_assume_role_policy("scar-contract-r", &trust2)
+        .await
+        .expect("update trust");
+    let got = c
+        .get_role("scar-contract-r")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert!(json_eq(&got.assume_role_policy, &trust2));
+    assert_eq!(
+        got.inline_policies.keys().collect::<Vec<_>>(),
+        ["scar-logs", "scar-s3"]
+    );
+    assert!(
+        json_eq(&got.inline_policies["scar-s3"], doc),
+        "decoded: {}",
+        got.inline_policies["scar-s3"]
+    );
+
+    c.delete_role_policy("scar-contract-r", "scar-logs")
+        .await
+        .expect("delete policy");
+    c.delete_role_policy("scar-contract-r", "scar-logs")
+        .await
+        .expect("delete policy again");
+    let got = c
+        .get_role("scar-contract-r")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.inline_policies.keys().collect::<Vec<_>>(), ["scar-s3"]);
+
+    // The remaining inline policy is removed first (IAM refuses otherwise).
+    assert!(c.delete_role("scar-contract-r").await.unwrap());
+    assert!(
+        !c.delete_role("scar-contract-r").await.unwrap(),
+        "second delete"
+    );
+    assert_eq!(c.get_role("scar-contract-r").await.unwrap(), None);
+    let missing = c.put_role_policy("scar-contract-r", "p", doc).await;
+    assert_eq!(kind(missing), ErrorKind::NotFound);
+}
+
+async fn tagging<C: Cloud>(c: &C) {
+    let role = role(c, "scar-contract-role").await;
+    let f = c
+        .create_function(&function_spec("scar-contract-tf", &role), &zip("t"))
+        .await
+        .unwrap();
+    let other = FunctionSpec {
+        tags: owned("another"),
+        ..function_spec("scar-contract-of", &role)
+    };
+    c.create_function(&other, &zip("o")).await.unwrap();
+    c.create_log_group("/aws/lambda/scar-contract-tf", &owned("contract"))
+        .await
+        .unwrap();
+    c.create_bucket("scar-contract-tb", &owned("contract"))
+        .await
+        .unwrap();
+    c.create_bucket("scar-contract-ub", &Tags::new())
+        .await
+        .unwrap();
+
+    let found = c
+        .resources_with_tag("scar:workflow", "contract", &["lambda", "s3", "logs"])
+        .await
+        .unwrap();
+    let arns: Vec<&str> = found.iter().map(|r| r.arn.as_str()).collect();
+    let log_arn = format!(
+        "arn:aws:logs:{}:{}:log-group:/aws/lambda/scar-contract-tf",
+        c.region(),
+        c.account_id()
+    );
+    assert_eq!(
+        arns,
+        [
+            f.arn.as_str(),
+            log_arn.as_str(),
+            "arn:aws:s3:::scar-contract-tb"
+        ]
+    );
+    assert!(
+        found.iter().all(|r| r.tags == owned("contract")),
+        "{found:?}"
+    );
+
+    let only_lambda = c
+        .resources_with_tag("scar:workflow", "contract", &["lambda"])
+        .await
+        .unwrap();
+    assert_eq!(only_lambda.len(), 1);
+    assert_eq!(only_lambda[0].arn, f.arn);
+    let none = c
+        .resources_with_tag("scar:workflow", "nothing", &["lambda", "s3", "logs"])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+// ------------------------------------------------------- account identity
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cloud_reads_the_account_from_sts() {
+    let moto = Moto::start();
+    let cloud = moto_cloud(&moto).await;
+    assert_eq!(cloud.account_id(), "123456789012");
+    assert_eq!(cloud.region(), "us-east-1");
+    assert_eq!(cloud.requests().count("GetCallerIdentity"), 1);
+    assert_eq!(cloud.requests().total(), 1);
+}
+
+// ------------------------------------------------ MemoryCloud-only checks
+
+#[tokio::test]
+async fn duplicate_permission_sid_is_a_conflict_moto_gap() {
+    // moto accepts a duplicate StatementId; AWS answers ResourceConflictException.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    c.create_function(&function_spec("f", &role), &zip("x"))
+        .await
+        .unwrap();
+    let s = PermissionStatement {
+        sid: "s".into(),
+        principal: "s3.amazonaws.com".into(),
+        action: "lambda:InvokeFunction".into(),
+        source_arn: None,
+        source_account: None,
+    };
+    c.add_permission("f", &s).await.unwrap();
+    assert_eq!(kind(c.add_permission("f", &s).await), ErrorKind::Conflict);
+}
+
+#[tokio::test]
+async fn invalid_retention_and_malformed_policies_are_rejected_moto_gap() {
+    // moto accepts any retention value and any trust-policy text.
+    let c = MemoryCloud::new();
+    c.create_log_group("/g", &Tags::new()).await.unwrap();
+    assert_eq!(kind(c.put_retention("/g", 2).await), ErrorKind::Invalid);
+    assert_eq!(
+        kind(c.create_role("r", "{not json", &Tags::new()).await),
+        ErrorKind::Invalid
+    );
+}
+
+#[tokio::test]
+async fn notification_needs_an_s3_permission_moto_gap() {
+    // AWS validates the destination (S3 must be allowed to invoke it); moto does not.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    let f = c
+        .create_function(&function_spec("f", &role), &zip("x"))
+        .await
+        .unwrap();
+    c.create_bucket("b-events", &Tags::new()).await.unwrap();
+    let config = NotificationConfig {
+        lambda: vec![LambdaNotification {
+            id: "scar-b".into(),
+            function_arn: f.arn,
+            events: vec!["s3:ObjectCreated:*".into()],
+            prefix: None,
+            suffix: None,
+        }],
+        others: Value::Null,
+    };
+    assert_eq!(
+        kind(c.put_notifications("b-events", &config).await),
+        ErrorKind::Invalid
+    );
+}
+
+#[tokio::test]
+async fn list_functions_counts_one_request_per_page_moto_gap() {
+    // moto returns every function in one page; AWS pages by 50.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    for i in 0..120 {
+        c.create_function(&function_spec(&format!("f{i:03}"), &role), &zip("x"))
+            .await
+            .unwrap();
+    }
+    c.requests().reset();
+    let all = c.list_functions().await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert_eq!(all[0].name, "f000");
+    assert_eq!(c.requests().count("ListFunctions"), 3);
+}
+
+#[tokio::test]
+async fn memory_cloud_counts_requests_and_injects_failures() {
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    c.put_role_policy("r", "p", "{}").await.unwrap();
+    c.requests().reset();
+    c.get_role("r").await.unwrap();
+    assert_eq!(c.requests().count("GetRole"), 1);
+    assert_eq!(c.requests().count("ListRolePolicies"), 1);
+    assert_eq!(c.requests().count("GetRolePolicy"), 1);
+    assert_eq!(c.requests().total(), 3);
+
+    c.fail_next("UpdateFunctionCode", ErrorKind::Conflict, 2);
+    c.create_function(&function_spec("f", &role), &zip("x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kind(c.update_function_code("f", &zip("y")).await),
+        ErrorKind::Conflict
+    );
+    assert!(c
+        .update_function_code("f", &zip("y"))
+        .await
+        .unwrap_err()
+        .is_retryable());
+    c.update_function_code("f", &zip("y")).await.unwrap();
+    let f = c.get_function("f").await.unwrap().unwrap();
+    assert_eq!(f.code_sha256, code_sha256(&zip("y")));
+
+    c.set_function_status("f", Some("Active"), Some("InProgress"));
+    let f = c.get_function("f").await.unwrap().unwrap();
+    assert_eq!(f.last_update_status.as_deref(), Some("InProgress"));
+}

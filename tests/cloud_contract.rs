@@ -542,6 +542,10 @@ async fn notifications<C: Cloud>(c: &C) {
         "QueueArn": "arn:aws:sqs:us-east-1:111111111111:their-queue",
         "Events": ["s3:ObjectCreated:Put"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "logs/"}]}}
+    }], "TopicConfigurations": [{
+        "Id": "their-topic",
+        "TopicArn": "arn:aws:sns:us-east-1:111111111111:their-topic",
+        "Events": ["s3:ObjectRemoved:*"]
     }]});
     let config = NotificationConfig {
         lambda: vec![ours, foreign.clone()],
@@ -578,17 +582,15 @@ async fn notifications<C: Cloud>(c: &C) {
 
 /// Filter rule names compare case-insensitively (AWS answers `Prefix`).
 fn normalize_rules(mut v: Value) -> Value {
-    if let Some(lists) = v.as_object_mut() {
-        for list in lists.values_mut() {
-            for entry in list.as_array_mut().into_iter().flatten() {
-                let rules = &mut entry["Filter"]["Key"]["FilterRules"];
-                for rule in rules.as_array_mut().into_iter().flatten() {
-                    let name = rule["Name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_ascii_lowercase();
-                    rule["Name"] = json!(name);
-                }
+    for list in v.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+        for entry in list.as_array_mut().into_iter().flatten() {
+            let rules = entry.pointer_mut("/Filter/Key/FilterRules");
+            for rule in rules.and_then(Value::as_array_mut).into_iter().flatten() {
+                let name = rule["Name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                rule["Name"] = json!(name);
             }
         }
     }
@@ -803,6 +805,19 @@ async fn notification_needs_an_s3_permission_moto_gap() {
         kind(c.put_notifications("b-events", &config).await),
         ErrorKind::Invalid
     );
+}
+
+#[tokio::test]
+async fn event_bridge_configuration_is_kept_moto_gap() {
+    // moto stores EventBridgeConfiguration but never returns it.
+    let c = MemoryCloud::new();
+    c.create_bucket("b-events", &Tags::new()).await.unwrap();
+    let config = NotificationConfig {
+        lambda: vec![],
+        others: json!({"EventBridgeConfiguration": {}}),
+    };
+    c.put_notifications("b-events", &config).await.unwrap();
+    assert_eq!(c.get_notifications("b-events").await.unwrap(), config);
 }
 
 #[tokio::test]

@@ -243,14 +243,17 @@ impl S3Api for AwsCloud {
 /// `<GetBucketNotificationResponse/>`, a root the SDK rejects; AWS answers
 /// `<NotificationConfiguration/>`. Both mean "no configuration".
 fn is_empty_document<E>(err: &SdkError<E>) -> bool {
-    let Some(raw) = err.raw_response() else {
-        return false;
-    };
-    let body = raw
-        .body()
-        .bytes()
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
+    err.raw_response().is_some_and(|raw| {
+        raw.status().as_u16() == 200
+            && raw
+                .body()
+                .bytes()
+                .is_some_and(|b| is_one_empty_element(&String::from_utf8_lossy(b)))
+    })
+}
+
+/// `<?xml ...?><Root xmlns="..."/>`, or `<Root/>`.
+fn is_one_empty_element(body: &str) -> bool {
     let body = body.trim();
     let body = match body.strip_prefix("<?xml") {
         Some(rest) => rest
@@ -259,10 +262,7 @@ fn is_empty_document<E>(err: &SdkError<E>) -> bool {
             .unwrap_or_default(),
         None => body,
     };
-    raw.status().as_u16() == 200
-        && body.starts_with('<')
-        && body.ends_with("/>")
-        && body.matches('<').count() == 1
+    body.starts_with('<') && body.ends_with("/>") && body.matches('<').count() == 1
 }
 
 /// The prefix and suffix rules of a notification filter.
@@ -388,4 +388,50 @@ fn json_entries(others: &Value, list: &str, arn_key: &str) -> Result<Vec<JsonEnt
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_an_empty_document() {
+        let moto = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<GetBucketNotificationResponse xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>";
+        assert!(is_one_empty_element(moto));
+        assert!(is_one_empty_element("<NotificationConfiguration/>"));
+        assert!(!is_one_empty_element("<A><B/></A>"));
+        assert!(!is_one_empty_element("not xml"));
+    }
+
+    #[test]
+    fn notification_filters_round_trip() {
+        let f = filter(Some("in/"), Some(".jpg"));
+        assert_eq!(
+            prefix_suffix(f.as_ref()),
+            (Some("in/".into()), Some(".jpg".into()))
+        );
+        assert_eq!(filter(None, None), None);
+        let entry = entry_json(
+            Some("q"),
+            "QueueArn",
+            "arn:q",
+            &[Event::from("s3:ObjectCreated:*")],
+            f.as_ref(),
+        );
+        let others = json!({ "QueueConfigurations": [entry] });
+        let back = json_entries(&others, "QueueConfigurations", "QueueArn").unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            (back[0].id.as_deref(), back[0].arn.as_str()),
+            (Some("q"), "arn:q")
+        );
+        assert_eq!(back[0].events, vec![Event::from("s3:ObjectCreated:*")]);
+        assert_eq!(back[0].filter, f);
+        assert!(json_entries(
+            &json!({"QueueConfigurations": 1}),
+            "QueueConfigurations",
+            "QueueArn"
+        )
+        .is_err());
+    }
 }

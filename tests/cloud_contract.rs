@@ -269,6 +269,8 @@ async fn functions<C: Cloud>(c: &C) {
     );
     assert_eq!(c.get_function("scar-contract-fn").await.unwrap(), None);
     assert!(c.list_functions().await.unwrap().is_empty());
+    let gone = c.tag_resource(&arn, &tags(&[("k", "v")])).await;
+    assert_eq!(kind(gone), ErrorKind::NotFound);
 }
 
 async fn permissions<C: Cloud>(c: &C) {
@@ -390,6 +392,9 @@ async fn layers<C: Cloud>(c: &C) {
         c.list_layer_versions("scar-contract-none").await.unwrap(),
         vec![]
     );
+    c.delete_layer_version("scar-contract-none", 3)
+        .await
+        .expect("delete of nothing");
 }
 
 async fn log_groups<C: Cloud>(c: &C) {
@@ -492,6 +497,12 @@ async fn buckets<C: Cloud>(c: &C) {
         .unwrap()
         .is_some());
     let absent = c.put_object("scar-contract-absent", "k", b"x").await;
+    assert_eq!(kind(absent), ErrorKind::NotFound);
+    let absent = c.bucket_has_objects("scar-contract-absent").await;
+    assert_eq!(kind(absent), ErrorKind::NotFound);
+    let absent = c
+        .put_bucket_tags("scar-contract-absent", &tags(&[("k", "v")]))
+        .await;
     assert_eq!(kind(absent), ErrorKind::NotFound);
 
     assert!(c.delete_bucket("scar-contract-plain").await.unwrap());
@@ -734,6 +745,17 @@ async fn tagging<C: Cloud>(c: &C) {
         .await
         .unwrap();
     assert!(none.is_empty());
+    // Deleted resources are gone from the answer (on AWS this may lag).
+    c.delete_function("scar-contract-tf").await.unwrap();
+    c.delete_log_group("/aws/lambda/scar-contract-tf")
+        .await
+        .unwrap();
+    c.delete_bucket("scar-contract-tb").await.unwrap();
+    let after = c
+        .resources_with_tag("scar:workflow", "contract", &["lambda", "s3", "logs"])
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "after deletes: {after:?}");
 }
 
 // ------------------------------------------------------- account identity
@@ -805,6 +827,18 @@ async fn notification_needs_an_s3_permission_moto_gap() {
         kind(c.put_notifications("b-events", &config).await),
         ErrorKind::Invalid
     );
+}
+
+#[tokio::test]
+async fn a_deleted_log_group_has_no_tags_moto_gap() {
+    // moto keeps a deleted log group's tags: ListTagsForResource still
+    // answers them, and TagResource still succeeds.
+    let c = MemoryCloud::new();
+    c.create_log_group("/g", &owned("contract")).await.unwrap();
+    assert!(c.delete_log_group("/g").await.unwrap());
+    assert_eq!(kind(c.list_log_group_tags("/g").await), ErrorKind::NotFound);
+    let gone = c.tag_log_group("/g", &owned("contract")).await;
+    assert_eq!(kind(gone), ErrorKind::NotFound);
 }
 
 #[tokio::test]

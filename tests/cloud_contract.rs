@@ -35,9 +35,13 @@ impl Counted for AwsCloud {
 }
 
 async fn moto_cloud(moto: &Moto) -> AwsCloud {
+    moto_cloud_in(moto, "us-east-1").await
+}
+
+async fn moto_cloud_in(moto: &Moto, region: &'static str) -> AwsCloud {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(region))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .load()
         .await;
@@ -768,6 +772,36 @@ async fn aws_cloud_reads_the_account_from_sts() {
     assert_eq!(cloud.region(), "us-east-1");
     assert_eq!(cloud.requests().count("GetCallerIdentity"), 1);
     assert_eq!(cloud.requests().total(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cloud_creates_buckets_outside_us_east_1() {
+    // S3 refuses a CreateBucket without LocationConstraint outside us-east-1.
+    let moto = Moto::start();
+    let cloud = moto_cloud_in(&moto, "eu-west-1").await;
+    assert_eq!(cloud.region(), "eu-west-1");
+    cloud
+        .create_bucket("scar-contract-eu", &owned("contract"))
+        .await
+        .expect("create");
+    let got = cloud
+        .get_bucket("scar-contract-eu")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.tags, Some(owned("contract")));
+    let c = MemoryCloud::with_identity("123456789012", "eu-west-1");
+    c.create_bucket("scar-contract-eu", &owned("contract"))
+        .await
+        .unwrap();
+    assert_eq!(c.requests().snapshot(), {
+        cloud.requests().reset();
+        cloud
+            .create_bucket("scar-contract-eu2", &owned("contract"))
+            .await
+            .unwrap();
+        cloud.requests().snapshot()
+    });
 }
 
 // ------------------------------------------------ MemoryCloud-only checks

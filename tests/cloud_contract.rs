@@ -804,6 +804,33 @@ async fn aws_cloud_creates_buckets_outside_us_east_1() {
     });
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_log_groups_reads_every_page() {
+    // moto pages DescribeLogGroups by 50, as AWS does.
+    let moto = Moto::start();
+    let cloud = moto_cloud(&moto).await;
+    let memory = MemoryCloud::new();
+    for i in 0..120 {
+        let name = format!("/aws/lambda/scar-page-{i:03}");
+        cloud.create_log_group(&name, &Tags::new()).await.unwrap();
+        memory.create_log_group(&name, &Tags::new()).await.unwrap();
+    }
+    cloud.requests().reset();
+    memory.requests().reset();
+    let on_moto = cloud
+        .describe_log_groups("/aws/lambda/scar-page-")
+        .await
+        .unwrap();
+    let in_memory = memory
+        .describe_log_groups("/aws/lambda/scar-page-")
+        .await
+        .unwrap();
+    assert_eq!(on_moto.len(), 120);
+    assert_eq!(on_moto, in_memory);
+    assert_eq!(cloud.requests().count("DescribeLogGroups"), 3);
+    assert_eq!(memory.requests().count("DescribeLogGroups"), 3);
+}
+
 // ------------------------------------------------ MemoryCloud-only checks
 
 #[tokio::test]

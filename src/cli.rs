@@ -32,8 +32,65 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check manifests: types, ranges, references and the workflow graph.
     Validate(ValidateArgs),
-    /// Print the JSON Schema of the manifest format.
+    /// Show what apply would change in the account to match the manifests.
+    Plan(PlanArgs),
+    /// Make the account match the manifests.
+    Apply(ApplyArgs),
+    /// Delete everything the workflow owns (buckets holding objects are kept).
+    Destroy(DestroyArgs),
+    /// Print the JSON Schema of the manifest format (or of plans).
     Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LayerArgs {
+    /// The supervisor layer zip (default: `SCAR_SUPERVISOR_LAYER`, else
+    /// `supervisor-layer.zip` beside the scar binary or in `target/`).
+    #[arg(long, value_name = "ZIP")]
+    pub supervisor_layer: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Exit 2 when there are changes, 0 when there are none, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also write the plan as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// Do not ask for confirmation (pipelines).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Changes carried out at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Do not ask for confirmation (pipelines).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Changes carried out at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
 }
 
 #[derive(Debug, Args)]
@@ -69,8 +126,12 @@ pub struct SchemaArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SchemaFormat {
+    /// The manifest's JSON Schema.
     Json,
+    /// The manifest reference (Markdown).
     Markdown,
+    /// The JSON Schema of `plan --output json`.
+    Plan,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -2,10 +2,17 @@
 //! declarative reconciler. See ARCHITECTURE.md (shared design) for the map:
 //! manifest → desired state → plan → apply, with the cloud behind traits.
 
+pub mod apply;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod desired;
 pub mod manifest;
+pub mod model;
+pub mod observe;
+pub mod package;
+pub mod plan;
+pub mod render;
 
 use std::process::ExitCode;
 
@@ -51,6 +58,9 @@ pub fn main_entry() -> ExitCode {
 async fn run(cli: cli::Cli) -> anyhow::Result<commands::ExitStatus> {
     match &cli.command {
         cli::Command::Validate(args) => commands::validate::run(&cli.global, args).await,
+        cli::Command::Plan(args) => commands::plan::run(&cli.global, args).await,
+        cli::Command::Apply(args) => commands::apply::run(&cli.global, args).await,
+        cli::Command::Destroy(args) => commands::apply::destroy(&cli.global, args).await,
         cli::Command::Schema(args) => commands::schema::run(args),
     }
 }

@@ -92,36 +92,87 @@ pub trait LambdaApi {
     /// tags are not filled.
     fn list_functions(&self) -> impl Future<Output = CloudResult<Vec<FunctionState>>> + Send;
     /// One function with its tags; `None` if it does not exist.
-    fn get_function(&self, name: &str) -> impl Future<Output = CloudResult<Option<FunctionState>>> + Send;
+    fn get_function(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<Option<FunctionState>>> + Send;
     /// Creates a zip function with its tags in the same call.
-    fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> impl Future<Output = CloudResult<FunctionState>> + Send;
+    fn create_function(
+        &self,
+        spec: &FunctionSpec,
+        zip: &[u8],
+    ) -> impl Future<Output = CloudResult<FunctionState>> + Send;
     /// Updates the configuration (not the code, not the tags).
-    fn update_function_configuration(&self, spec: &FunctionSpec) -> impl Future<Output = CloudResult<()>> + Send;
-    fn update_function_code(&self, name: &str, zip: &[u8]) -> impl Future<Output = CloudResult<()>> + Send;
+    fn update_function_configuration(
+        &self,
+        spec: &FunctionSpec,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn update_function_code(
+        &self,
+        name: &str,
+        zip: &[u8],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a function; `Ok(false)` if it was already gone.
     fn delete_function(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
     fn tag_resource(&self, arn: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
-    fn untag_resource(&self, arn: &str, keys: &[String]) -> impl Future<Output = CloudResult<()>> + Send;
+    fn untag_resource(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// The function's resource-policy statements (empty when it has none).
-    fn get_policy(&self, function: &str) -> impl Future<Output = CloudResult<Vec<PermissionStatement>>> + Send;
-    fn add_permission(&self, function: &str, statement: &PermissionStatement) -> impl Future<Output = CloudResult<()>> + Send;
+    fn get_policy(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = CloudResult<Vec<PermissionStatement>>> + Send;
+    fn add_permission(
+        &self,
+        function: &str,
+        statement: &PermissionStatement,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Removes a statement; `Ok(false)` if it was already gone.
-    fn remove_permission(&self, function: &str, sid: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    fn remove_permission(
+        &self,
+        function: &str,
+        sid: &str,
+    ) -> impl Future<Output = CloudResult<bool>> + Send;
     /// All versions of a layer, newest first (empty when the layer does not exist).
-    fn list_layer_versions(&self, layer_name: &str) -> impl Future<Output = CloudResult<Vec<LayerVersion>>> + Send;
-    fn publish_layer_version(&self, spec: &LayerSpec, zip: &[u8]) -> impl Future<Output = CloudResult<LayerVersion>> + Send;
-    fn delete_layer_version(&self, layer_name: &str, version: i64) -> impl Future<Output = CloudResult<()>> + Send;
+    fn list_layer_versions(
+        &self,
+        layer_name: &str,
+    ) -> impl Future<Output = CloudResult<Vec<LayerVersion>>> + Send;
+    fn publish_layer_version(
+        &self,
+        spec: &LayerSpec,
+        zip: &[u8],
+    ) -> impl Future<Output = CloudResult<LayerVersion>> + Send;
+    fn delete_layer_version(
+        &self,
+        layer_name: &str,
+        version: i64,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// CloudWatch Logs log groups.
 pub trait LogsApi {
     /// Log groups whose name starts with `prefix`, with retention (all pages).
-    fn describe_log_groups(&self, prefix: &str) -> impl Future<Output = CloudResult<Vec<LogGroupState>>> + Send;
+    fn describe_log_groups(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = CloudResult<Vec<LogGroupState>>> + Send;
     fn list_log_group_tags(&self, name: &str) -> impl Future<Output = CloudResult<Tags>> + Send;
     /// Creates a log group with its tags in the same call.
-    fn create_log_group(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn create_log_group(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     fn put_retention(&self, name: &str, days: u32) -> impl Future<Output = CloudResult<()>> + Send;
-    fn tag_log_group(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn tag_log_group(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a log group; `Ok(false)` if it was already gone.
     fn delete_log_group(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
 }
@@ -130,20 +181,43 @@ pub trait LogsApi {
 pub trait S3Api {
     /// The bucket and its tags; `None` if it does not exist (or is not
     /// reachable: see `Preflight::bucket_status` for the difference).
-    fn get_bucket(&self, name: &str) -> impl Future<Output = CloudResult<Option<BucketState>>> + Send;
+    fn get_bucket(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<Option<BucketState>>> + Send;
     /// Creates a bucket in the client's region and tags it right after
     /// (S3 takes no tags in CreateBucket).
-    fn create_bucket(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
-    fn put_bucket_tags(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
+    fn create_bucket(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_bucket_tags(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Whether the bucket holds at least one object.
     fn bucket_has_objects(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
     /// Deletes an empty bucket; `Ok(false)` if it was already gone.
     fn delete_bucket(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
-    fn get_notifications(&self, bucket: &str) -> impl Future<Output = CloudResult<NotificationConfig>> + Send;
+    fn get_notifications(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = CloudResult<NotificationConfig>> + Send;
     /// Writes the whole configuration (scar's entries and the others).
-    fn put_notifications(&self, bucket: &str, config: &NotificationConfig) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_notifications(
+        &self,
+        bucket: &str,
+        config: &NotificationConfig,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Puts an (empty) object, e.g. a `folder/` marker.
-    fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
 }
 
 /// IAM roles with inline policies.
@@ -151,10 +225,28 @@ pub trait IamApi {
     /// The role with its tags and inline policies; `None` if it does not exist.
     fn get_role(&self, name: &str) -> impl Future<Output = CloudResult<Option<RoleState>>> + Send;
     /// Creates a role with its tags in the same call; returns its ARN.
-    fn create_role(&self, name: &str, assume_role_policy: &str, tags: &Tags) -> impl Future<Output = CloudResult<String>> + Send;
-    fn update_assume_role_policy(&self, name: &str, policy: &str) -> impl Future<Output = CloudResult<()>> + Send;
-    fn put_role_policy(&self, role: &str, policy_name: &str, document: &str) -> impl Future<Output = CloudResult<()>> + Send;
-    fn delete_role_policy(&self, role: &str, policy_name: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    fn create_role(
+        &self,
+        name: &str,
+        assume_role_policy: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
+    fn update_assume_role_policy(
+        &self,
+        name: &str,
+        policy: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn delete_role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a role (its inline policies first); `Ok(false)` if it was gone.
     fn delete_role(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
 }
@@ -163,7 +255,12 @@ pub trait IamApi {
 pub trait TaggingApi {
     /// Resources of the given types (`lambda`, `s3`, `logs`, ...) with the
     /// tag `key=value`, all pages.
-    fn resources_with_tag(&self, key: &str, value: &str, types: &[&str]) -> impl Future<Output = CloudResult<Vec<TaggedResource>>> + Send;
+    fn resources_with_tag(
+        &self,
+        key: &str,
+        value: &str,
+        types: &[&str],
+    ) -> impl Future<Output = CloudResult<Vec<TaggedResource>>> + Send;
 }
 
 /// Everything the reconciler needs from the cloud.

@@ -1,5 +1,8 @@
 //! One module per subcommand; each returns the process exit status.
 
+pub mod apply;
+pub mod pipeline;
+pub mod plan;
 pub mod schema;
 pub mod validate;
 
@@ -38,4 +41,16 @@ pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::bail!(
         "no manifest given and no `scar.yaml` in the current folder\nhint: pass a manifest with `-f FILE` (or a folder of manifests with `-f DIR`)"
     )
+}
+
+/// Connects to AWS through the standard configuration chain.
+pub async fn connect(
+    global: &crate::cli::GlobalArgs,
+) -> anyhow::Result<crate::cloud::aws::AwsCloud> {
+    let conn = crate::cloud::aws::Connection {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+    };
+    let conf = crate::cloud::aws::sdk_config(&conn).await;
+    Ok(crate::cloud::aws::AwsCloud::new(&conf).await?)
 }

@@ -10,6 +10,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         SchemaFormat::Json => print!("{}", manifest_schema_text()),
         SchemaFormat::Markdown => print!("{}", manifest_reference()),
+        SchemaFormat::Plan => print!("{}", crate::render::json::plan_schema_text()),
     }
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,102 @@
+//! Benchmark: `scar plan` of a workflow that needs no changes, with 10, 100
+//! and 500 functions, against the AWS emulator (moto, started here on a free
+//! loopback port). Prints wall time and AWS requests per function.
+//!
+//!   cargo run --release --example bench_plan            # sizes 10 100 500
+//!   cargo run --release --example bench_plan -- 10 50   # other sizes
+//!
+//! Each function has an S3 trigger on its own folder of one shared bucket,
+//! a log group and its permission: the common shape of a SCAR workflow.
+//! The time is the median of 5 plans after one warm-up plan.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_sdk_s3::config::Credentials;
+use scar::apply::{self, Event};
+use scar::cloud::aws::AwsCloud;
+use scar::commands::pipeline::plan_workflow;
+use scar::manifest::load_texts;
+
+fn manifest(n: usize) -> String {
+    let mut y = format!("workflow: bench{n}\nfunctions:\n  aws:\n");
+    for i in 0..n {
+        y += &format!(
+            "  - lambda:\n      name: bench{n}-fn{i:04}\n      memory: 256\n      input:\n      - storage_provider: s3\n        path: scar-bench-{n}/in{i:04}\n      output:\n      - storage_provider: s3\n        path: scar-bench-{n}-out/fn{i:04}\n"
+        );
+    }
+    y
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10, 100, 500]
+    } else {
+        sizes
+    };
+    let moto = testkit::Moto::start();
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+        .load()
+        .await;
+    let cloud = Arc::new(AwsCloud::new(&conf).await.expect("connect to the emulator"));
+    println!("plan of a no-change workflow against moto (median of 5 plans)");
+    println!(
+        "{:>9} | {:>11} | {:>13} | {:>20}",
+        "functions", "wall (s)", "AWS requests", "requests / function"
+    );
+    println!("{:-<9}-+-{:-<11}-+-{:-<13}-+-{:-<20}", "", "", "", "");
+    for n in sizes {
+        let text = manifest(n);
+        let m = load_texts(&[("bench.yaml", &text)])
+            .manifest
+            .expect("a valid manifest");
+        let layer = b"stand-in layer: moto never runs code".to_vec();
+        let first = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+            .await
+            .expect("plan");
+        let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
+        let results = apply::apply(
+            cloud.clone(),
+            &first.plan,
+            first.artifacts.clone(),
+            10,
+            quiet,
+        )
+        .await;
+        assert!(
+            results.iter().all(|r| r.2 == apply::Outcome::Done),
+            "apply failed"
+        );
+        // Warm-up, then timed plans.
+        let warm = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+            .await
+            .expect("plan");
+        assert!(!warm.plan.has_changes(), "the workflow did not converge");
+        let mut times = Vec::new();
+        let mut requests = 0;
+        for _ in 0..5 {
+            let before = cloud.requests().total();
+            let t = Instant::now();
+            let p = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+                .await
+                .expect("plan");
+            times.push(t.elapsed().as_secs_f64());
+            requests = cloud.requests().total() - before;
+            assert!(!p.plan.has_changes());
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{n:>9} | {median:>11.3} | {requests:>13} | {:>20.2}",
+            requests as f64 / n as f64
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! What plan, apply and destroy share: load and check the manifests, build
+//! the packages, read the account, plan.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::apply::Artifacts;
+use crate::cloud::Cloud;
+use crate::desired::{self, Context, DesiredState};
+use crate::manifest::{self, Manifest};
+use crate::model::ObservedState;
+use crate::observe;
+use crate::package;
+use crate::plan::{self, Plan};
+
+/// Loads the manifests; on errors prints the diagnostics (stderr) and fails.
+pub fn load_manifest(paths: &[PathBuf]) -> anyhow::Result<Manifest> {
+    let loaded = manifest::load(paths);
+    let errors = loaded.error_count();
+    if errors > 0 {
+        let shown: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == manifest::Severity::Error)
+            .cloned()
+            .collect();
+        eprint!("{}", manifest::diag::render_text(&loaded.sources, &shown));
+        anyhow::bail!(
+            "the manifests have {errors} error{}\nhint: run `scar validate` for every diagnostic, warnings included",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    loaded.manifest.context("no manifest could be read")
+}
+
+/// Finds the supervisor layer zip: `--supervisor-layer`, else
+/// `SCAR_SUPERVISOR_LAYER`, else `supervisor-layer.zip` beside the `scar`
+/// binary or one folder up (`target/`), else `target/supervisor-layer.zip`.
+pub fn find_layer(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("SCAR_SUPERVISOR_LAYER") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            candidates.push(dir.join("supervisor-layer.zip"));
+            if let Some(up) = dir.parent() {
+                candidates.push(up.join("supervisor-layer.zip"));
+            }
+        }
+    }
+    candidates.push(PathBuf::from("target/supervisor-layer.zip"));
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .context("the supervisor layer zip was not found\nhint: build it with `supervisor/build-layer.sh`, or pass `--supervisor-layer PATH`")
+}
+
+/// Everything a plan was made from.
+pub struct Planned {
+    pub desired: DesiredState,
+    pub observed: ObservedState,
+    pub plan: Plan,
+    pub artifacts: Arc<Artifacts>,
+}
+
+/// Builds the packages, reads the account and plans. With `destroy`, the
+/// desired state is empty: the plan deletes what the workflow owns.
+pub async fn plan_workflow<C: Cloud>(
+    cloud: Arc<C>,
+    m: &Manifest,
+    layer_zip: Option<Vec<u8>>,
+    destroy: bool,
+) -> anyhow::Result<Planned> {
+    let mut artifacts = Artifacts::default();
+    let mut ctx = Context {
+        account_id: cloud.account_id().to_string(),
+        region: cloud.region().to_string(),
+        layer_sha256: String::new(),
+        code_sha256: Default::default(),
+        scripts: Default::default(),
+    };
+    let desired = if destroy {
+        DesiredState {
+            workflow: m.workflow.clone(),
+            ..Default::default()
+        }
+    } else {
+        let zip = layer_zip.unwrap_or_default();
+        ctx.layer_sha256 = package::hex_sha256(&zip);
+        artifacts.layer_zip = zip;
+        for f in &m.functions {
+            let p = package::build(m, f)?;
+            ctx.code_sha256
+                .insert(f.name().to_string(), p.sha256.clone());
+            if let Some(s) = p.script {
+                ctx.scripts.insert(f.name().to_string(), s);
+            }
+            artifacts.packages.insert(f.name().to_string(), p.zip);
+        }
+        desired::desire(m, &ctx)
+    };
+    let observed = observe::observe(cloud.clone(), &desired)
+        .await
+        .context("reading the account")?;
+    let plan = plan::plan(&desired, &observed);
+    Ok(Planned {
+        desired,
+        observed,
+        plan,
+        artifacts: Arc::new(artifacts),
+    })
+}

@@ -1,0 +1,41 @@
+//! `scar plan`: what apply would change, as text or JSON.
+
+use std::sync::Arc;
+
+use super::{connect, pipeline, ExitStatus};
+use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
+use crate::render;
+
+pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let paths = super::manifest_paths(&args.manifests.files)?;
+    let m = pipeline::load_manifest(&paths)?;
+    let layer = pipeline::find_layer(args.layer.supervisor_layer.as_deref())?;
+    let layer_zip = std::fs::read(&layer).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the supervisor layer `{}`: {e}",
+            layer.display()
+        )
+    })?;
+    let cloud = Arc::new(connect(global).await?);
+    let planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;
+    let plan = &planned.plan;
+    match args.output {
+        OutputFormat::Text => print!("{}", render::text::render(plan)),
+        OutputFormat::Json => println!("{}", render::json::render(plan)),
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, render::json::render(plan))
+            .map_err(|e| anyhow::anyhow!("cannot write the plan to `{}`: {e}", out.display()))?;
+    }
+    tracing::info!(requests = planned.observed.requests, "observed the account");
+    if plan.is_blocked() {
+        anyhow::bail!(
+            "some changes are blocked (see `is blocked` above): apply would refuse this plan"
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}

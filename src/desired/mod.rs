@@ -1,0 +1,445 @@
+//! Manifest → DesiredState: the resources one workflow needs, each with a
+//! stable address, normalized attributes and its dependencies. Pure: the
+//! packages and the supervisor layer's hash are given, not read here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::manifest::checks::{split_path, split_provider};
+use crate::manifest::{FunctionDef, Manifest};
+use crate::model::{ownership_tags, reference, Addr, Kind, Resource};
+
+/// The runtime scar deploys zip functions on.
+pub const RUNTIME: &str = "provided.al2023";
+pub const HANDLER: &str = "bootstrap";
+
+/// What desire needs besides the manifest.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub account_id: String,
+    pub region: String,
+    /// Hex SHA-256 of the supervisor layer zip.
+    pub layer_sha256: String,
+    /// Base64 SHA-256 of each function's package, by function name.
+    pub code_sha256: BTreeMap<String, String>,
+    /// The init script text of each function, by function name.
+    pub scripts: BTreeMap<String, String>,
+}
+
+/// The resources a workflow needs, and what it asks for that scar cannot
+/// deploy yet.
+#[derive(Clone, Debug, Default)]
+pub struct DesiredState {
+    pub workflow: String,
+    pub resources: BTreeMap<Addr, Resource>,
+    /// (function name, why it is not deployable yet).
+    pub unsupported: Vec<(String, String)>,
+}
+
+/// The name of the role scar creates for a workflow.
+pub fn role_name(workflow: &str) -> String {
+    format!("scar-{workflow}")
+}
+
+/// The id of a notification entry scar owns: deterministic, and prefixed
+/// by the workflow so that other entries on the bucket are never touched.
+pub fn notification_id(workflow: &str, function: &str, prefix: &str) -> String {
+    let h = crate::package::hex_sha256(prefix.as_bytes());
+    format!("scar-{workflow}-{function}-{}", &h[..8])
+}
+
+/// The statement id of the permission that lets S3 invoke a function.
+pub fn s3_permission_sid(bucket: &str) -> String {
+    format!("scar-s3-{bucket}")
+}
+
+/// The id prefix of every notification entry of a workflow.
+pub fn notification_prefix(workflow: &str) -> String {
+    format!("scar-{workflow}-")
+}
+
+pub fn function_arn(ctx: &Context, name: &str) -> String {
+    format!(
+        "arn:aws:lambda:{}:{}:function:{name}",
+        ctx.region, ctx.account_id
+    )
+}
+
+/// Builds the desired state of a manifest.
+pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
+    let mut d = DesiredState {
+        workflow: m.workflow.clone(),
+        ..Default::default()
+    };
+    let tags = json!(ownership_tags(&m.workflow));
+    let mut deployable: Vec<&FunctionDef> = Vec::new();
+    for f in &m.functions {
+        if let Some(why) = unsupported(f) {
+            d.unsupported.push((f.name().to_string(), why));
+        } else {
+            deployable.push(f);
+        }
+    }
+    if deployable.is_empty() {
+        return d;
+    }
+
+    // The supervisor layer, content-addressed.
+    let layer_name = deployable[0].spec.lambda.supervisor.layer_name.clone();
+    let layer = Addr::new(Kind::LambdaLayer, &layer_name);
+    d.resources.insert(
+        layer.clone(),
+        Resource::new(layer.clone())
+            .attr("content_sha256", ctx.layer_sha256.clone())
+            .attr("compatible_runtimes", json!([RUNTIME]))
+            .attr(
+                "license_info",
+                deployable[0].spec.lambda.supervisor.license_info.clone(),
+            ),
+    );
+
+    // The workflow's role, if some function has none.
+    let needs_role = deployable.iter().any(|f| f.spec.iam.role.is_none());
+    let role = Addr::new(Kind::IamRole, role_name(&m.workflow));
+    if needs_role {
+        let users: Vec<&FunctionDef> = deployable
+            .iter()
+            .copied()
+            .filter(|f| f.spec.iam.role.is_none())
+            .collect();
+        d.resources.insert(
+            role.clone(),
+            Resource::new(role.clone())
+                .attr("assume_role_policy", lambda_trust_policy())
+                .attr("policy", least_privilege_policy(ctx, &users))
+                .attr("tags", tags.clone()),
+        );
+    }
+
+    let mut notifications: BTreeMap<String, Vec<(Value, Addr)>> = BTreeMap::new();
+    let mut buckets: BTreeSet<String> = BTreeSet::new();
+    for f in &deployable {
+        let l = &f.spec.lambda;
+        let name = l.name.clone();
+        let func = Addr::new(Kind::LambdaFunction, &name);
+        let mut layers: Vec<Value> = l.layers.iter().map(|s| Value::String(s.clone())).collect();
+        layers.push(reference(&layer, "arn"));
+        layers.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+        let mut r = Resource::new(func.clone())
+            .attr(
+                "role",
+                match &f.spec.iam.role {
+                    Some(arn) => Value::String(arn.clone()),
+                    None => reference(&role, "arn"),
+                },
+            )
+            .attr("runtime", RUNTIME)
+            .attr("handler", HANDLER)
+            .attr("memory", l.memory)
+            .attr("timeout", l.timeout)
+            .attr("description", l.description.clone())
+            .attr("environment", json!(l.environment.variables))
+            .attr("layers", Value::Array(layers))
+            .attr(
+                "architectures",
+                json!(l
+                    .architectures
+                    .iter()
+                    .map(|a| serde_json::to_value(a).unwrap_or_default())
+                    .collect::<Vec<_>>()),
+            )
+            .attr(
+                "code_sha256",
+                ctx.code_sha256.get(&name).cloned().unwrap_or_default(),
+            )
+            .attr("tags", tags.clone())
+            .dep(layer.clone());
+        if let Some(script) = ctx.scripts.get(&name) {
+            r = r.attr("init_script", script.clone());
+        }
+        if let Some(vpc) = &l.vpc {
+            let mut s = vpc.subnet_ids.clone();
+            s.sort();
+            let mut g = vpc.security_group_ids.clone();
+            g.sort();
+            r = r
+                .attr("vpc_subnet_ids", json!(s))
+                .attr("vpc_security_group_ids", json!(g));
+        }
+        if !l.file_system.is_empty() {
+            r = r.attr(
+                "file_systems",
+                json!(l
+                    .file_system
+                    .iter()
+                    .map(|fs| json!([fs.arn, fs.local_mount_path]))
+                    .collect::<Vec<_>>()),
+            );
+        }
+        for k in l.environment.variables.keys() {
+            if looks_secret(k) {
+                r.sensitive.insert(format!("environment.{k}"));
+            }
+        }
+        if f.spec.iam.role.is_none() {
+            r = r.dep(role.clone());
+        }
+        let group = Addr::new(Kind::LogGroup, format!("/aws/lambda/{name}"));
+        d.resources.insert(
+            group.clone(),
+            Resource::new(group)
+                .attr(
+                    "retention_days",
+                    f.spec.cloudwatch.log_retention_policy_in_days,
+                )
+                .attr("tags", tags.clone()),
+        );
+        // Buckets, triggers and the permissions behind them.
+        for inp in &l.input {
+            if inp.storage_provider != "s3" {
+                continue;
+            }
+            let (bucket, folder) = split_path(&inp.path);
+            buckets.insert(bucket.to_string());
+            let bucket_addr = Addr::new(Kind::S3Bucket, bucket);
+            let perm = Addr::new(
+                Kind::LambdaPermission,
+                format!("{name}/{}", s3_permission_sid(bucket)),
+            );
+            d.resources.insert(
+                perm.clone(),
+                Resource::new(perm.clone())
+                    .attr("function", name.clone())
+                    .attr("sid", s3_permission_sid(bucket))
+                    .attr("principal", "s3.amazonaws.com")
+                    .attr("action", "lambda:InvokeFunction")
+                    .attr("source_arn", format!("arn:aws:s3:::{bucket}"))
+                    .attr("source_account", ctx.account_id.clone())
+                    .dep(func.clone())
+                    .dep(bucket_addr.clone()),
+            );
+            let prefix = if folder.is_empty() {
+                Value::Null
+            } else {
+                Value::String(format!("{folder}/"))
+            };
+            let entry = json!({
+                "id": notification_id(&m.workflow, &name, prefix.as_str().unwrap_or("")),
+                "function_arn": function_arn(ctx, &name),
+                "events": ["s3:ObjectCreated:*"],
+                "prefix": prefix,
+                "suffix": Value::Null,
+            });
+            notifications
+                .entry(bucket.to_string())
+                .or_default()
+                .push((entry, perm));
+            r = r.dep(bucket_addr);
+        }
+        for out in &l.output {
+            if split_provider(&out.storage_provider) != ("s3", "default") {
+                continue;
+            }
+            let (bucket, _) = split_path(&out.path);
+            buckets.insert(bucket.to_string());
+        }
+        d.resources.insert(func, r);
+    }
+    for b in &buckets {
+        let addr = Addr::new(Kind::S3Bucket, b);
+        d.resources
+            .insert(addr.clone(), Resource::new(addr).attr("tags", tags.clone()));
+    }
+    for (bucket, entries) in notifications {
+        let addr = Addr::new(Kind::S3Notifications, &bucket);
+        let mut r = Resource::new(addr).dep(Addr::new(Kind::S3Bucket, &bucket));
+        let mut list = Vec::new();
+        for (entry, perm) in entries {
+            list.push(entry);
+            r = r.dep(perm);
+        }
+        list.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
+        r = r.attr("entries", Value::Array(list));
+        d.resources.insert(r.addr.clone(), r);
+    }
+    d
+}
+
+/// Why a function cannot be deployed by scar yet, if it cannot.
+fn unsupported(f: &FunctionDef) -> Option<String> {
+    let l = &f.spec.lambda;
+    if l.container.image.is_some() || l.runtime.as_deref() == Some("image") {
+        return Some(
+            "functions that run a container image (`container.image`) are not supported yet; remove `container.image` to run `init_script` directly on the supervisor".into(),
+        );
+    }
+    if l.container.image_file.is_some() {
+        return Some("`container.image_file` (udocker tarballs) is not supported".into());
+    }
+    if l.execution_mode.uses_batch() {
+        return Some(format!(
+            "`execution_mode: {}` (AWS Batch) is not supported yet",
+            serde_json::to_value(l.execution_mode)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ));
+    }
+    if f.spec
+        .api_gateway
+        .as_ref()
+        .is_some_and(|a| a.name.is_some())
+    {
+        return Some("`api_gateway` endpoints are not supported yet".into());
+    }
+    None
+}
+
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    [
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "API_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+/// The trust policy of roles scar creates: Lambda may assume them.
+pub fn lambda_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// Least privilege for the functions that use the workflow's role: write
+/// their own log groups, read their input prefixes, write their output
+/// prefixes, and nothing else.
+fn least_privilege_policy(ctx: &Context, functions: &[&FunctionDef]) -> Value {
+    let mut logs = BTreeSet::new();
+    let mut reads = BTreeSet::new();
+    let mut writes = BTreeSet::new();
+    for f in functions {
+        let l = &f.spec.lambda;
+        logs.insert(format!(
+            "arn:aws:logs:{}:{}:log-group:/aws/lambda/{}:*",
+            ctx.region, ctx.account_id, l.name
+        ));
+        for i in &l.input {
+            if split_provider(&i.storage_provider) == ("s3", "default") {
+                reads.insert(object_arn(&i.path));
+            }
+        }
+        for o in &l.output {
+            if split_provider(&o.storage_provider) == ("s3", "default") {
+                writes.insert(object_arn(&o.path));
+            }
+        }
+    }
+    let mut statements = vec![json!({
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": logs.into_iter().collect::<Vec<_>>(),
+    })];
+    if !reads.is_empty() {
+        statements.push(json!({
+            "Sid": "ReadInputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": reads.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    if !writes.is_empty() {
+        statements.push(json!({
+            "Sid": "WriteOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": writes.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn object_arn(path: &str) -> String {
+    let (bucket, folder) = split_path(path);
+    if folder.is_empty() {
+        format!("arn:aws:s3:::{bucket}/*")
+    } else {
+        format!("arn:aws:s3:::{bucket}/{folder}/*")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::load_texts;
+
+    fn ctx() -> Context {
+        Context {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            layer_sha256: "ab".repeat(32),
+            code_sha256: BTreeMap::new(),
+            scripts: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_triggered_function_expands_to_its_graph() {
+        let m = load_texts(&[(
+            "m.yaml",
+            "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: f\n      input:\n      - storage_provider: s3\n        path: b/in\n      output:\n      - storage_provider: s3\n        path: c/out\n",
+        )])
+        .manifest
+        .unwrap();
+        let d = desire(&m, &ctx());
+        let addrs: Vec<String> = d.resources.keys().map(|a| a.to_string()).collect();
+        assert_eq!(
+            addrs,
+            [
+                "lambda_layer.scar-supervisor",
+                "iam_role.scar-wf",
+                "s3_bucket.b",
+                "s3_bucket.c",
+                "lambda_function.f",
+                "log_group./aws/lambda/f",
+                "lambda_permission.f/scar-s3-b",
+                "s3_notifications.b",
+            ]
+        );
+        let policy = &d.resources[&Addr::new(Kind::IamRole, "scar-wf")].attrs["policy"];
+        let text = policy.to_string();
+        assert!(text.contains("arn:aws:s3:::b/in/*") && text.contains("arn:aws:s3:::c/out/*"));
+        assert!(!text.contains("s3:*") && !text.contains("\"*\""));
+        let n = &d.resources[&Addr::new(Kind::S3Notifications, "b")].attrs["entries"][0];
+        assert_eq!(n["prefix"], "in/");
+        assert!(n["id"].as_str().unwrap().starts_with("scar-wf-f-"));
+    }
+
+    #[test]
+    fn images_and_batch_are_reported_unsupported() {
+        let m = load_texts(&[(
+            "m.yaml",
+            "functions:\n  aws:\n  - lambda:\n      name: f\n      container:\n        image: grycap/cowsay\n",
+        )])
+        .manifest
+        .unwrap();
+        let d = desire(&m, &ctx());
+        assert!(d.resources.is_empty());
+        assert_eq!(d.unsupported.len(), 1);
+        assert!(d.unsupported[0].1.contains("not supported yet"));
+    }
+}

@@ -1,0 +1,204 @@
+//! Resource addresses, kinds and attributes, shared by desire, observe, plan
+//! and apply. Attributes are normalized JSON values, so that what scar wants
+//! and what the account holds compare directly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The kinds of resource scar manages, in creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    LambdaLayer,
+    IamRole,
+    S3Bucket,
+    LambdaFunction,
+    LogGroup,
+    LambdaPermission,
+    S3Notifications,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LambdaLayer => "lambda_layer",
+            Kind::IamRole => "iam_role",
+            Kind::S3Bucket => "s3_bucket",
+            Kind::LambdaFunction => "lambda_function",
+            Kind::LogGroup => "log_group",
+            Kind::LambdaPermission => "lambda_permission",
+            Kind::S3Notifications => "s3_notifications",
+        }
+    }
+}
+
+/// A stable resource address: `lambda_function.scar-uppercase`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Addr {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl Addr {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        Addr {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.as_str(), self.name)
+    }
+}
+
+/// Attribute name → normalized value.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// A value the plan cannot know until an earlier change is applied: a
+/// reference to another resource's output (`${lambda_layer.x.arn}`).
+pub fn reference(addr: &Addr, output: &str) -> Value {
+    Value::String(format!("${{{addr}.{output}}}"))
+}
+
+/// Parses a reference string, if it is one: (address text, output).
+pub fn parse_reference(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    inner.rsplit_once('.')
+}
+
+/// A resource scar wants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub addr: Addr,
+    pub attrs: Attrs,
+    /// Resources that must exist before this one.
+    pub deps: BTreeSet<Addr>,
+    /// Attributes whose values are never shown.
+    pub sensitive: BTreeSet<String>,
+    /// Attributes that cannot change in place (a change replaces).
+    pub force_new: BTreeSet<String>,
+}
+
+impl Resource {
+    pub fn new(addr: Addr) -> Self {
+        Resource {
+            addr,
+            attrs: Attrs::new(),
+            deps: BTreeSet::new(),
+            sensitive: BTreeSet::new(),
+            force_new: BTreeSet::new(),
+        }
+    }
+
+    pub fn attr(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.attrs.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn dep(mut self, addr: Addr) -> Self {
+        self.deps.insert(addr);
+        self
+    }
+}
+
+/// Who owns a resource found in the account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "owner", content = "workflow")]
+pub enum Owner {
+    /// Tagged with this workflow.
+    Workflow,
+    /// Tagged by scar for another workflow.
+    OtherWorkflow(String),
+    /// Not tagged by scar.
+    Unmanaged,
+}
+
+/// A resource as found in the account, normalized like the desired ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub addr: Addr,
+    pub attrs: Attrs,
+    pub owner: Owner,
+    /// Outputs other resources may reference (`arn`, ...).
+    pub outputs: BTreeMap<String, String>,
+    /// Facts the plan needs beyond attributes (e.g. `has_objects` for a
+    /// bucket).
+    pub facts: BTreeMap<String, Value>,
+}
+
+impl Observed {
+    /// A hash of what was observed: a saved plan applies only if the
+    /// account still matches it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(serde_json::to_vec(&self.attrs).unwrap_or_default());
+        h.update(serde_json::to_vec(&self.owner).unwrap_or_default());
+        let out = h.finalize();
+        out.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The tag keys of ownership.
+pub const TAG_WORKFLOW: &str = "scar:workflow";
+pub const TAG_MANAGED: &str = "scar:managed";
+
+/// The tags scar sets on everything a workflow creates.
+pub fn ownership_tags(workflow: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_MANAGED.to_string(), "true".to_string()),
+        (TAG_WORKFLOW.to_string(), workflow.to_string()),
+    ])
+}
+
+/// The owner a tag set says.
+pub fn owner_of(tags: Option<&BTreeMap<String, String>>, workflow: &str) -> Owner {
+    match tags.and_then(|t| t.get(TAG_WORKFLOW)) {
+        Some(w) if w == workflow => Owner::Workflow,
+        Some(w) => Owner::OtherWorkflow(w.clone()),
+        None => Owner::Unmanaged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_references() {
+        let a = Addr::new(Kind::LambdaFunction, "scar-x");
+        assert_eq!(a.to_string(), "lambda_function.scar-x");
+        let r = reference(&a, "arn");
+        assert_eq!(
+            parse_reference(r.as_str().unwrap()),
+            Some(("lambda_function.scar-x", "arn"))
+        );
+        assert_eq!(parse_reference("plain"), None);
+    }
+
+    #[test]
+    fn ownership_from_tags() {
+        let t = ownership_tags("wf");
+        assert_eq!(owner_of(Some(&t), "wf"), Owner::Workflow);
+        assert_eq!(
+            owner_of(Some(&t), "other"),
+            Owner::OtherWorkflow("wf".into())
+        );
+        assert_eq!(owner_of(None, "wf"), Owner::Unmanaged);
+    }
+}
+
+/// What observation found: every resource of the account that the plan
+/// needs to look at, by address.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedState {
+    pub resources: BTreeMap<Addr, Observed>,
+    /// AWS requests observation made (for reports and benchmarks).
+    pub requests: u64,
+}

@@ -1,0 +1,420 @@
+//! Reads the account once, read-only, into an immutable [`ObservedState`]
+//! normalized like the desired one. Uses list and tagging APIs (ListFunctions
+//! gives 50 configurations a call, GetResources 100 tagged resources) rather
+//! than one call per resource, and bounds its concurrency.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::cloud::{Cloud, CloudError, FunctionState, NotificationConfig, PermissionStatement};
+use crate::desired::{notification_prefix, role_name, DesiredState};
+use crate::model::{owner_of, Addr, Kind, Observed, ObservedState, Owner, TAG_WORKFLOW};
+
+/// Calls in flight at once.
+pub const CONCURRENCY: usize = 8;
+
+/// The inline policy name of roles scar creates.
+pub const ROLE_POLICY: &str = "scar";
+
+/// The description of a supervisor layer version: holds the content hash.
+pub fn layer_description(sha256_hex: &str) -> String {
+    format!("scar-supervisor sha256:{sha256_hex}")
+}
+
+/// Observes what `desired` needs and what the workflow owns.
+pub async fn observe<C: Cloud>(
+    cloud: Arc<C>,
+    desired: &DesiredState,
+) -> Result<ObservedState, CloudError> {
+    let w = desired.workflow.as_str();
+    let count = Arc::new(AtomicU64::new(0));
+    let mut out = ObservedState::default();
+    let tick = |n: u64| count.fetch_add(n, Ordering::Relaxed);
+
+    // What the workflow owns, by tag, and every function of the region.
+    tick(1);
+    let tagged = cloud
+        .resources_with_tag(TAG_WORKFLOW, w, &["lambda", "s3", "logs"])
+        .await?;
+    let tags_by_arn: BTreeMap<String, BTreeMap<String, String>> =
+        tagged.into_iter().map(|t| (t.arn, t.tags)).collect();
+    tick(1);
+    let functions = cloud.list_functions().await?;
+
+    let wanted = |k: Kind| -> BTreeSet<String> {
+        desired
+            .resources
+            .keys()
+            .filter(|a| a.kind == k)
+            .map(|a| a.name.clone())
+            .collect()
+    };
+    let wanted_functions = wanted(Kind::LambdaFunction);
+
+    // Functions: the wanted ones and the owned ones.
+    let mut owned_functions = Vec::new();
+    let mut unknown_owner = Vec::new();
+    for f in functions {
+        let tags = tags_by_arn.get(&f.arn).cloned();
+        let owned = tags
+            .as_ref()
+            .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
+        if owned {
+            owned_functions.push(f.name.clone());
+            out.resources.insert(
+                Addr::new(Kind::LambdaFunction, &f.name),
+                function_observed(&f, tags, w),
+            );
+        } else if wanted_functions.contains(&f.name) {
+            unknown_owner.push(f.name.clone());
+        }
+    }
+    // A wanted name that exists untagged by us: read its tags to say whose it is.
+    for name in unknown_owner {
+        tick(1);
+        if let Some(f) = cloud.get_function(&name).await? {
+            let tags = f.tags.clone();
+            out.resources.insert(
+                Addr::new(Kind::LambdaFunction, &name),
+                function_observed(&f, tags, w),
+            );
+        }
+    }
+
+    // Permissions of the owned functions (one GetPolicy each, concurrently).
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = JoinSet::new();
+    for name in owned_functions.clone() {
+        let cloud = cloud.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _p = limit.acquire_owned().await;
+            let r = cloud.get_policy(&name).await;
+            (name, r)
+        });
+    }
+    let mut permission_buckets = BTreeSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((name, statements)) = joined else {
+            continue;
+        };
+        tick(1);
+        for s in statements? {
+            if !s.sid.starts_with("scar-") {
+                continue;
+            }
+            if let Some(b) = s
+                .source_arn
+                .as_deref()
+                .and_then(|a| a.strip_prefix("arn:aws:s3:::"))
+            {
+                permission_buckets.insert(b.to_string());
+            }
+            let addr = Addr::new(Kind::LambdaPermission, format!("{name}/{}", s.sid));
+            out.resources
+                .insert(addr.clone(), permission_observed(addr, &name, &s));
+        }
+    }
+
+    // Log groups under /aws/lambda/ (paged), owned or wanted.
+    tick(1);
+    let groups = cloud.describe_log_groups("/aws/lambda/").await?;
+    let wanted_groups = wanted(Kind::LogGroup);
+    let owned_groups: BTreeSet<String> = tags_by_arn
+        .keys()
+        .filter_map(|arn| {
+            arn.split_once(":log-group:")
+                .map(|(_, n)| n.trim_end_matches(":*").to_string())
+        })
+        .collect();
+    for g in groups {
+        if !(wanted_groups.contains(&g.name) || owned_groups.contains(&g.name)) {
+            continue;
+        }
+        let tags = tags_by_arn
+            .iter()
+            .find(|(arn, _)| {
+                arn.split_once(":log-group:")
+                    .map(|(_, n)| n.trim_end_matches(":*"))
+                    == Some(g.name.as_str())
+            })
+            .map(|(_, t)| t.clone());
+        let mut attrs = BTreeMap::new();
+        attrs.insert("retention_days".into(), json!(g.retention_days));
+        attrs.insert("tags".into(), scar_tags(tags.as_ref()));
+        let addr = Addr::new(Kind::LogGroup, &g.name);
+        out.resources.insert(
+            addr.clone(),
+            Observed {
+                addr,
+                attrs,
+                owner: owner_of(tags.as_ref(), w),
+                outputs: BTreeMap::new(),
+                facts: BTreeMap::new(),
+            },
+        );
+    }
+
+    // Buckets: wanted, owned, or holding this workflow's triggers.
+    let owned_buckets: BTreeSet<String> = tags_by_arn
+        .keys()
+        .filter_map(|arn| arn.strip_prefix("arn:aws:s3:::").map(str::to_string))
+        .collect();
+    let wanted_buckets = wanted(Kind::S3Bucket);
+    let buckets: BTreeSet<String> = wanted_buckets
+        .iter()
+        .chain(&owned_buckets)
+        .chain(&permission_buckets)
+        .cloned()
+        .collect();
+    let notif_buckets: BTreeSet<String> = wanted(Kind::S3Notifications)
+        .into_iter()
+        .chain(permission_buckets.iter().cloned())
+        .chain(owned_buckets.iter().cloned())
+        .collect();
+    let mut tasks = JoinSet::new();
+    for b in buckets {
+        let cloud = cloud.clone();
+        let limit = limit.clone();
+        let check_objects = owned_buckets.contains(&b) && !wanted_buckets.contains(&b);
+        let check_notifications = notif_buckets.contains(&b);
+        tasks.spawn(async move {
+            let _p = limit.acquire_owned().await;
+            let mut calls = 1;
+            let bucket = cloud.get_bucket(&b).await?;
+            let Some(bucket) = bucket else {
+                return Ok::<_, CloudError>((b, None, None, None, calls));
+            };
+            let has_objects = if check_objects {
+                calls += 1;
+                Some(cloud.bucket_has_objects(&b).await?)
+            } else {
+                None
+            };
+            let notifications = if check_notifications {
+                calls += 1;
+                Some(cloud.get_notifications(&b).await?)
+            } else {
+                None
+            };
+            Ok((b, Some(bucket), has_objects, notifications, calls))
+        });
+    }
+    let prefix = notification_prefix(w);
+    while let Some(joined) = tasks.join_next().await {
+        let Ok(result) = joined else { continue };
+        let (name, bucket, has_objects, notifications, calls) = result?;
+        tick(calls);
+        let Some(bucket) = bucket else { continue };
+        let owner = owner_of(bucket.tags.as_ref(), w);
+        let addr = Addr::new(Kind::S3Bucket, &name);
+        let mut facts = BTreeMap::new();
+        if let Some(h) = has_objects {
+            facts.insert("has_objects".to_string(), Value::Bool(h));
+        }
+        let mut attrs = BTreeMap::new();
+        attrs.insert("tags".into(), scar_tags(bucket.tags.as_ref()));
+        out.resources.insert(
+            addr.clone(),
+            Observed {
+                addr,
+                attrs,
+                owner,
+                outputs: BTreeMap::new(),
+                facts,
+            },
+        );
+        if let Some(config) = notifications {
+            if let Some(o) = notifications_observed(&name, &config, &prefix) {
+                out.resources.insert(o.addr.clone(), o);
+            }
+        }
+    }
+
+    // The workflow's role.
+    tick(1);
+    if let Some(role) = cloud.get_role(&role_name(w)).await? {
+        let mut attrs = BTreeMap::new();
+        attrs.insert(
+            "assume_role_policy".into(),
+            parse_json(&role.assume_role_policy),
+        );
+        if let Some(p) = role.inline_policies.get(ROLE_POLICY) {
+            attrs.insert("policy".into(), parse_json(p));
+        }
+        attrs.insert("tags".into(), scar_tags(Some(&role.tags)));
+        let addr = Addr::new(Kind::IamRole, &role.name);
+        out.resources.insert(
+            addr.clone(),
+            Observed {
+                addr,
+                attrs,
+                owner: owner_of(Some(&role.tags), w),
+                outputs: BTreeMap::from([("arn".to_string(), role.arn.clone())]),
+                facts: BTreeMap::new(),
+            },
+        );
+    }
+
+    // The supervisor layer version with this content, if published.
+    for (addr, want) in desired
+        .resources
+        .iter()
+        .filter(|(a, _)| a.kind == Kind::LambdaLayer)
+    {
+        let sha = want
+            .attrs
+            .get("content_sha256")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        tick(1);
+        let versions = cloud.list_layer_versions(&addr.name).await?;
+        if let Some(v) = versions
+            .iter()
+            .find(|v| v.description == layer_description(sha))
+        {
+            out.resources.insert(
+                addr.clone(),
+                Observed {
+                    addr: addr.clone(),
+                    attrs: want.attrs.clone(),
+                    owner: Owner::Unmanaged,
+                    outputs: BTreeMap::from([("arn".to_string(), v.arn.clone())]),
+                    facts: BTreeMap::new(),
+                },
+            );
+        }
+    }
+    out.requests = count.load(Ordering::Relaxed);
+    Ok(out)
+}
+
+/// Only scar's own tags are compared: tags others add are not drift.
+fn scar_tags(tags: Option<&BTreeMap<String, String>>) -> Value {
+    json!(tags
+        .map(|t| t
+            .iter()
+            .filter(|(k, _)| k.starts_with("scar:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>())
+        .unwrap_or_default())
+}
+
+fn parse_json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+}
+
+/// A function's attributes, normalized as `desired` writes them.
+pub fn function_observed(
+    f: &FunctionState,
+    tags: Option<BTreeMap<String, String>>,
+    workflow: &str,
+) -> Observed {
+    let mut layers = f.layers.clone();
+    layers.sort();
+    let mut attrs = BTreeMap::new();
+    attrs.insert("role".into(), json!(f.role));
+    attrs.insert(
+        "runtime".into(),
+        json!(f.runtime.clone().unwrap_or_default()),
+    );
+    attrs.insert(
+        "handler".into(),
+        json!(f.handler.clone().unwrap_or_default()),
+    );
+    attrs.insert("memory".into(), json!(f.memory));
+    attrs.insert("timeout".into(), json!(f.timeout));
+    attrs.insert("description".into(), json!(f.description));
+    attrs.insert("environment".into(), json!(f.environment));
+    attrs.insert("layers".into(), json!(layers));
+    attrs.insert("architectures".into(), json!(f.architectures));
+    attrs.insert("code_sha256".into(), json!(f.code_sha256));
+    if !f.vpc_subnet_ids.is_empty() || !f.vpc_security_group_ids.is_empty() {
+        let mut s = f.vpc_subnet_ids.clone();
+        s.sort();
+        let mut g = f.vpc_security_group_ids.clone();
+        g.sort();
+        attrs.insert("vpc_subnet_ids".into(), json!(s));
+        attrs.insert("vpc_security_group_ids".into(), json!(g));
+    }
+    if !f.file_systems.is_empty() {
+        attrs.insert(
+            "file_systems".into(),
+            json!(f
+                .file_systems
+                .iter()
+                .map(|(a, p)| json!([a, p]))
+                .collect::<Vec<_>>()),
+        );
+    }
+    attrs.insert("tags".into(), scar_tags(tags.as_ref()));
+    let addr = Addr::new(Kind::LambdaFunction, &f.name);
+    Observed {
+        addr,
+        attrs,
+        owner: owner_of(tags.as_ref(), workflow),
+        outputs: BTreeMap::from([("arn".to_string(), f.arn.clone())]),
+        facts: BTreeMap::new(),
+    }
+}
+
+fn permission_observed(addr: Addr, function: &str, s: &PermissionStatement) -> Observed {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("function".into(), json!(function));
+    attrs.insert("sid".into(), json!(s.sid));
+    attrs.insert("principal".into(), json!(s.principal));
+    attrs.insert("action".into(), json!(s.action));
+    attrs.insert("source_arn".into(), json!(s.source_arn));
+    attrs.insert("source_account".into(), json!(s.source_account));
+    Observed {
+        addr,
+        attrs,
+        owner: Owner::Workflow,
+        outputs: BTreeMap::new(),
+        facts: BTreeMap::new(),
+    }
+}
+
+/// The workflow's entries of a bucket's notification configuration, as
+/// `desired` writes them; `None` if it has none.
+pub fn notifications_observed(
+    bucket: &str,
+    config: &NotificationConfig,
+    id_prefix: &str,
+) -> Option<Observed> {
+    let mut entries: Vec<Value> = config
+        .lambda
+        .iter()
+        .filter(|n| n.id.starts_with(id_prefix))
+        .map(|n| {
+            let mut events = n.events.clone();
+            events.sort();
+            json!({
+                "id": n.id,
+                "function_arn": n.function_arn,
+                "events": events,
+                "prefix": n.prefix,
+                "suffix": n.suffix,
+            })
+        })
+        .collect();
+    if entries.is_empty() {
+        return None;
+    }
+    entries.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
+    let addr = Addr::new(Kind::S3Notifications, bucket);
+    let mut attrs = BTreeMap::new();
+    attrs.insert("entries".into(), Value::Array(entries));
+    Some(Observed {
+        addr,
+        attrs,
+        owner: Owner::Workflow,
+        outputs: BTreeMap::new(),
+        facts: BTreeMap::new(),
+    })
+}

@@ -1,0 +1,391 @@
+//! The planner: `plan(&DesiredState, &ObservedState) -> Plan`. Pure,
+//! synchronous and deterministic (sorted by address); no clock, no
+//! environment, no SDK types. Each change has an address, an action,
+//! attribute-level before/after and a reason that is only ever displayed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::desired::DesiredState;
+use crate::model::{parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner};
+
+/// What a change does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete, then create (the resource cannot change in place).
+    Replace,
+    Delete,
+    /// Nothing to do.
+    NoOp,
+    /// Left as it is on purpose (a bucket that holds objects, a foreign
+    /// bucket used as is).
+    Keep,
+    /// Cannot proceed: the resource belongs to someone else, or the
+    /// manifest asks for something scar cannot deploy yet.
+    Blocked,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::Replace | Action::Delete
+        )
+    }
+}
+
+/// One attribute's before and after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttrDiff {
+    pub name: String,
+    pub before: Option<Value>,
+    /// `None` with `after_unknown` when it is known only after apply.
+    pub after: Option<Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_unknown: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+    /// Keys (or the whole value, with an empty entry) never shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
+}
+
+/// One change of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Addr,
+    pub action: Action,
+    /// Why, for people.
+    pub reason: String,
+    /// Attributes that differ (create: all; delete: none listed).
+    pub diffs: Vec<AttrDiff>,
+    /// The full desired attributes (references unresolved), for apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Attrs>,
+    /// Outputs of the observed resource (ARNs), for apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+    /// Changes that must succeed before this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Addr>,
+    /// Fingerprint of what was observed (absent: nothing was there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// The plan of one workflow.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub workflow: String,
+    pub changes: Vec<Change>,
+}
+
+/// Counts of a plan, terraform-style.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub blocked: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+                Action::Blocked => s.blocked += 1,
+                Action::NoOp | Action::Keep => {}
+            }
+        }
+        s
+    }
+
+    /// True when applying would change something.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.changes.iter().any(|c| c.action == Action::Blocked)
+    }
+}
+
+/// Attributes desire sets that observation cannot read back (compared
+/// through another attribute: the script through `code_sha256`).
+const UNOBSERVABLE: &[&str] = &["init_script"];
+
+/// Diffs the desired state against the observed one.
+pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
+    let mut changes = Vec::new();
+    for (name, why) in &desired.unsupported {
+        changes.push(Change {
+            address: Addr::new(Kind::LambdaFunction, name),
+            action: Action::Blocked,
+            reason: why.clone(),
+            diffs: Vec::new(),
+            after: None,
+            outputs: BTreeMap::new(),
+            depends_on: Vec::new(),
+            fingerprint: None,
+        });
+    }
+    let desired_functions: BTreeSet<&str> = desired
+        .resources
+        .keys()
+        .filter(|a| a.kind == Kind::LambdaFunction)
+        .map(|a| a.name.as_str())
+        .collect();
+    for (addr, want) in &desired.resources {
+        let have = observed.resources.get(addr);
+        let resolved = resolve(&want.attrs, observed);
+        let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
+        let mut change = Change {
+            address: addr.clone(),
+            action: Action::NoOp,
+            reason: String::new(),
+            diffs: Vec::new(),
+            after: Some(want.attrs.clone()),
+            outputs: have.map(|h| h.outputs.clone()).unwrap_or_default(),
+            depends_on,
+            fingerprint: have.map(Observed::fingerprint),
+        };
+        match have {
+            None => {
+                change.action = Action::Create;
+                change.reason = match addr.kind {
+                    Kind::LambdaLayer => "no layer version holds this supervisor build".into(),
+                    _ => "does not exist".into(),
+                };
+                change.diffs = resolved
+                    .iter()
+                    .map(|(k, v)| attr_diff(k, None, v, &want.sensitive, false))
+                    .collect();
+            }
+            Some(h) => match (&h.owner, addr.kind) {
+                (Owner::OtherWorkflow(w), Kind::S3Bucket) => {
+                    change.action = Action::Keep;
+                    change.reason = format!("owned by workflow `{w}`: used as is");
+                }
+                (Owner::Unmanaged, Kind::S3Bucket) => {
+                    change.action = Action::Keep;
+                    change.reason =
+                        "exists and was not created by scar: used as is, never deleted".into();
+                }
+                (Owner::OtherWorkflow(w), _) => {
+                    change.action = Action::Blocked;
+                    change.reason = format!("belongs to workflow `{w}`; scar never changes another workflow's resources (rename it, or remove it from that workflow first)");
+                }
+                (
+                    Owner::Unmanaged,
+                    Kind::LogGroup
+                    | Kind::LambdaLayer
+                    | Kind::S3Notifications
+                    | Kind::LambdaPermission,
+                ) => {
+                    // Adopted: a function's own log group (Lambda creates it on
+                    // first run), the content-addressed layer, scar's own
+                    // entries and statements.
+                    diff_into(&mut change, &resolved, h, want);
+                    if change.action == Action::Update && addr.kind == Kind::LogGroup {
+                        change.reason =
+                            "adopted: the log group of a function this workflow manages".into();
+                    }
+                }
+                (Owner::Unmanaged, _) => {
+                    change.action = Action::Blocked;
+                    change.reason = "exists and scar does not manage it (created by SCAR or by hand); delete it or choose another name".into();
+                }
+                (Owner::Workflow, _) => diff_into(&mut change, &resolved, h, want),
+            },
+        }
+        changes.push(change);
+    }
+    // What this workflow owns and no longer wants.
+    for (addr, have) in &observed.resources {
+        if desired.resources.contains_key(addr) || have.owner != Owner::Workflow {
+            continue;
+        }
+        // A removed function takes its permissions with it.
+        if addr.kind == Kind::LambdaPermission {
+            let function = have
+                .attrs
+                .get("function")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !desired_functions.contains(function) {
+                continue;
+            }
+        }
+        if addr.kind == Kind::LambdaLayer {
+            continue;
+        }
+        let mut change = Change {
+            address: addr.clone(),
+            action: Action::Delete,
+            reason: "owned by this workflow and no longer in the manifests".into(),
+            diffs: Vec::new(),
+            after: None,
+            outputs: have.outputs.clone(),
+            depends_on: Vec::new(),
+            fingerprint: Some(have.fingerprint()),
+        };
+        if addr.kind == Kind::S3Bucket && have.facts.get("has_objects") == Some(&Value::Bool(true))
+        {
+            change.action = Action::Keep;
+            change.reason =
+                "no longer in the manifests, but it holds objects: kept (scar never deletes data)"
+                    .into();
+        }
+        if addr.kind == Kind::S3Notifications {
+            change.reason =
+                "this workflow's entries are no longer wanted; other entries are kept".into();
+        }
+        changes.push(change);
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    Plan {
+        workflow: desired.workflow.clone(),
+        changes,
+    }
+}
+
+fn diff_into(
+    change: &mut Change,
+    resolved: &Attrs,
+    have: &Observed,
+    want: &crate::model::Resource,
+) {
+    let mut diffs = Vec::new();
+    for (k, v) in resolved {
+        if UNOBSERVABLE.contains(&k.as_str()) && !have.attrs.contains_key(k) {
+            continue;
+        }
+        let before = have.attrs.get(k);
+        let unknown = is_unknown(v);
+        if unknown || before != Some(v) {
+            diffs.push(attr_diff(
+                k,
+                before.cloned(),
+                v,
+                &want.sensitive,
+                want.force_new.contains(k),
+            ));
+        }
+    }
+    if diffs.is_empty() {
+        change.action = Action::NoOp;
+        change.reason = "up to date".into();
+        return;
+    }
+    let replace = diffs.iter().any(|d| d.forces_replacement);
+    change.action = if replace {
+        Action::Replace
+    } else {
+        Action::Update
+    };
+    let names: Vec<&str> = diffs.iter().map(|d| d.name.as_str()).collect();
+    change.reason = format!("{} changed", names.join(", "));
+    change.diffs = diffs;
+}
+
+fn attr_diff(
+    name: &str,
+    before: Option<Value>,
+    after: &Value,
+    sensitive: &BTreeSet<String>,
+    force: bool,
+) -> AttrDiff {
+    let unknown = is_unknown(after);
+    let prefix = format!("{name}.");
+    let masked: Vec<String> = sensitive
+        .iter()
+        .filter_map(|s| {
+            if s == name {
+                Some(String::new())
+            } else {
+                s.strip_prefix(&prefix).map(str::to_string)
+            }
+        })
+        .collect();
+    AttrDiff {
+        name: name.to_string(),
+        before,
+        after: if unknown { None } else { Some(after.clone()) },
+        after_unknown: unknown,
+        forces_replacement: force,
+        sensitive: masked,
+    }
+}
+
+/// The marker of a value known only after apply.
+pub const UNKNOWN: &str = "(known after apply)";
+
+fn is_unknown(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s == UNKNOWN,
+        Value::Array(a) => a.iter().any(is_unknown),
+        Value::Object(o) => o.values().any(is_unknown),
+        _ => false,
+    }
+}
+
+/// Replaces references by the observed outputs they point at, or by
+/// [`UNKNOWN`] when the referenced resource does not exist yet.
+pub fn resolve(attrs: &Attrs, observed: &ObservedState) -> Attrs {
+    attrs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                resolve_value(v, &|addr, out| lookup(observed, addr, out)),
+            )
+        })
+        .collect()
+}
+
+fn lookup(observed: &ObservedState, addr: &str, out: &str) -> Option<String> {
+    observed
+        .resources
+        .iter()
+        .find(|(a, _)| a.to_string() == addr)
+        .and_then(|(_, o)| o.outputs.get(out).cloned())
+}
+
+/// Resolves references in a value with `get(address, output)`.
+pub fn resolve_value(v: &Value, get: &dyn Fn(&str, &str) -> Option<String>) -> Value {
+    match v {
+        Value::String(s) => match parse_reference(s) {
+            Some((addr, out)) => {
+                Value::String(get(addr, out).unwrap_or_else(|| UNKNOWN.to_string()))
+            }
+            None => v.clone(),
+        },
+        Value::Array(a) => {
+            let mut items: Vec<Value> = a.iter().map(|x| resolve_value(x, get)).collect();
+            // Lists of ARNs are kept sorted (layers): sort after resolving.
+            if items.iter().all(Value::is_string) {
+                items.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+            }
+            Value::Array(items)
+        }
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), resolve_value(x, get)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,148 @@
+//! The JSON plan (`--output json`, saved plans): a versioned document whose
+//! schema is `schemas/plan.schema.json`. Secrets are masked.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::mask;
+use crate::plan::{Action, Plan};
+
+/// Version of the JSON plan format: a minor bump adds fields, a major bump
+/// breaks them.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// A plan as data.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "scar plan")]
+pub struct PlanDoc {
+    pub format_version: String,
+    pub workflow: String,
+    pub resource_changes: Vec<ResourceChange>,
+    pub summary: SummaryDoc,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SummaryDoc {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub blocked: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceChange {
+    /// `lambda_function.scar-uppercase`.
+    pub address: String,
+    /// The resource kind (`lambda_function`, `s3_bucket`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub action: ActionDoc,
+    /// Why, for people.
+    pub action_reason: String,
+    /// Attributes that change.
+    pub changed_attributes: Vec<AttrDoc>,
+    /// Addresses this change waits for.
+    pub depends_on: Vec<String>,
+    /// Fingerprint of the observed resource: a saved plan applies only if
+    /// the account still matches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionDoc {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+    Keep,
+    Blocked,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AttrDoc {
+    pub name: String,
+    /// Absent on create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// Absent when known only after apply (`after_unknown`) or on delete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    #[serde(default)]
+    pub after_unknown: bool,
+    #[serde(default)]
+    pub forces_replacement: bool,
+    /// Keys whose values are masked (`""`: the whole value).
+    #[serde(default)]
+    pub sensitive: Vec<String>,
+}
+
+impl From<Action> for ActionDoc {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::Create => ActionDoc::Create,
+            Action::Update => ActionDoc::Update,
+            Action::Replace => ActionDoc::Replace,
+            Action::Delete => ActionDoc::Delete,
+            Action::NoOp => ActionDoc::NoOp,
+            Action::Keep => ActionDoc::Keep,
+            Action::Blocked => ActionDoc::Blocked,
+        }
+    }
+}
+
+/// The plan as a JSON document.
+pub fn to_doc(plan: &Plan) -> PlanDoc {
+    let s = plan.summary();
+    PlanDoc {
+        format_version: FORMAT_VERSION.into(),
+        workflow: plan.workflow.clone(),
+        resource_changes: plan
+            .changes
+            .iter()
+            .map(|c| ResourceChange {
+                address: c.address.to_string(),
+                kind: c.address.kind.as_str().into(),
+                name: c.address.name.clone(),
+                action: c.action.into(),
+                action_reason: c.reason.clone(),
+                changed_attributes: c
+                    .diffs
+                    .iter()
+                    .map(|d| AttrDoc {
+                        name: d.name.clone(),
+                        before: d.before.as_ref().map(|v| mask(v, d)),
+                        after: d.after.as_ref().map(|v| mask(v, d)),
+                        after_unknown: d.after_unknown,
+                        forces_replacement: d.forces_replacement,
+                        sensitive: d.sensitive.clone(),
+                    })
+                    .collect(),
+                depends_on: c.depends_on.iter().map(|a| a.to_string()).collect(),
+                fingerprint: c.fingerprint.clone(),
+            })
+            .collect(),
+        summary: SummaryDoc {
+            add: s.add,
+            change: s.change,
+            destroy: s.destroy,
+            blocked: s.blocked,
+        },
+    }
+}
+
+pub fn render(plan: &Plan) -> String {
+    serde_json::to_string_pretty(&to_doc(plan)).unwrap_or_default()
+}
+
+/// The JSON Schema of [`PlanDoc`], pretty-printed.
+pub fn plan_schema_text() -> String {
+    let schema = schemars::schema_for!(PlanDoc);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

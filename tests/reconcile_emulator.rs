@@ -1,0 +1,405 @@
+//! plan → apply → plan → change → destroy through the `scar` binary against
+//! the AWS emulator (moto, started by the harness), asserting the output and
+//! the account's state afterwards with raw SDK calls.
+//!
+//! moto never runs function code, so the supervisor layer here is a small
+//! stand-in zip; the real layer is built and tested in `supervisor/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_s3::config::Credentials;
+use testkit::Moto;
+
+struct Env {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    layer: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let moto = Moto::start();
+        let dir = tempfile::tempdir().unwrap();
+        let layer = dir.path().join("layer.zip");
+        std::fs::write(&layer, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+        Env { moto, dir, layer }
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn scar(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("SCAR_SUPERVISOR_LAYER", &self.layer);
+        self.moto.configure(&mut cmd);
+        cmd.output().expect("run scar")
+    }
+
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.moto.endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await
+    }
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const ONE: &str = r#"workflow: photos
+functions:
+  aws:
+  - lambda:
+      name: scar-thumbs
+      memory: 256
+      init_script: thumbs.sh
+      input:
+      - storage_provider: s3
+        path: scar-photos/uploads
+      output:
+      - storage_provider: s3
+        path: scar-photos-out/thumbs
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_converge_update_rename_and_destroy() {
+    let env = Env::new();
+    env.write(
+        "wf/thumbs.sh",
+        "#!/bin/sh\ncp \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/\"\n",
+    );
+    let manifest = env.write("wf/scar.yaml", ONE);
+    let m = manifest.to_str().unwrap();
+    let conf = env.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+
+    // 1. From nothing: everything is created.
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = stdout(&o);
+    for line in [
+        "+ lambda_function \"scar-thumbs\" {",
+        "+ memory        = 256",
+        "+ role          = (known after apply)",
+        "+ iam_role \"scar-photos\" {",
+        "+ s3_bucket \"scar-photos\" {",
+        "+ s3_bucket \"scar-photos-out\" {",
+        "+ log_group \"/aws/lambda/scar-thumbs\" {",
+        "+ lambda_permission \"scar-thumbs/scar-s3-scar-photos\" {",
+        "+ s3_notifications \"scar-photos\" {",
+        "Plan: 8 to add, 0 to change, 0 to destroy.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        stdout(&o).contains("Apply complete! Resources: 8 added, 0 changed, 0 destroyed."),
+        "{}",
+        out(&o)
+    );
+
+    // The account holds it all, tagged in the create calls.
+    let f = lambda
+        .get_function()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    let cfg = f.configuration().unwrap();
+    assert_eq!(cfg.memory_size(), Some(256));
+    assert_eq!(cfg.handler(), Some("bootstrap"));
+    assert_eq!(
+        cfg.role(),
+        Some("arn:aws:iam::123456789012:role/scar-photos")
+    );
+    let tags = f.tags().unwrap();
+    assert_eq!(
+        tags.get("scar:workflow").map(String::as_str),
+        Some("photos")
+    );
+    assert_eq!(tags.get("scar:managed").map(String::as_str), Some("true"));
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+    let n = s3
+        .get_bucket_notification_configuration()
+        .bucket("scar-photos")
+        .send()
+        .await
+        .unwrap();
+    let entries = n.lambda_function_configurations();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].lambda_function_arn(),
+        cfg.function_arn().unwrap()
+    );
+    let rules = entries[0].filter().unwrap().key().unwrap().filter_rules();
+    assert_eq!(rules[0].value(), Some("uploads/"));
+    let policy = lambda
+        .get_policy()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert!(policy
+        .policy()
+        .unwrap()
+        .contains("arn:aws:s3:::scar-photos"));
+
+    // 2. Again: nothing to do.
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(stdout(&o).contains("No changes."), "{}", out(&o));
+
+    // 3. Memory: one in-place update.
+    std::fs::write(&manifest, ONE.replace("memory: 256", "memory: 1024")).unwrap();
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = stdout(&o);
+    assert!(text.contains("~ memory = 256 -> 1024"), "{text}");
+    assert!(
+        !text.contains("code_sha256"),
+        "a memory change is no code change:\n{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{text}"
+    );
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let f = lambda
+        .get_function_configuration()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.memory_size(), Some(1024));
+
+    // 4. The script: a code update.
+    let sha_before = f.code_sha256().unwrap().to_string();
+    env.write(
+        "wf/thumbs.sh",
+        "#!/bin/sh\nconvert \"$INPUT_FILE_PATH\" -resize 64x64 \"$TMP_OUTPUT_DIR/thumb.png\"\n",
+    );
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("~ code_sha256"), "{}", stdout(&o));
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let f = lambda
+        .get_function_configuration()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(f.code_sha256().unwrap(), sha_before);
+    assert_eq!(
+        env.scar(&["plan", "--detailed-exitcode", "-f", m])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    // 5. A change behind scar's back shows up.
+    lambda
+        .update_function_configuration()
+        .function_name("scar-thumbs")
+        .timeout(42)
+        .send()
+        .await
+        .unwrap();
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("~ timeout = 42 -> 300"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        env.scar(&["apply", "--auto-approve", "-f", m])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    // 6. A foreign notification entry on the same bucket survives a rename.
+    let mut n = s3
+        .get_bucket_notification_configuration()
+        .bucket("scar-photos")
+        .send()
+        .await
+        .unwrap();
+    let foreign = aws_sdk_s3::types::LambdaFunctionConfiguration::builder()
+        .id("someone-elses")
+        .lambda_function_arn("arn:aws:lambda:us-east-1:123456789012:function:other")
+        .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+        .filter(
+            aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+                .key(
+                    aws_sdk_s3::types::S3KeyFilter::builder()
+                        .filter_rules(
+                            aws_sdk_s3::types::FilterRule::builder()
+                                .name(aws_sdk_s3::types::FilterRuleName::Prefix)
+                                .value("other/")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    let mut all = n.lambda_function_configurations.take().unwrap_or_default();
+    all.push(foreign);
+    s3.put_bucket_notification_configuration()
+        .bucket("scar-photos")
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .set_lambda_function_configurations(Some(all))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(
+        &manifest,
+        ONE.replace("memory: 256", "memory: 1024")
+            .replace("scar-thumbs", "scar-thumbnails"),
+    )
+    .unwrap();
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = stdout(&o);
+    assert!(
+        text.contains("# lambda_function.scar-thumbs will be destroyed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# lambda_function.scar-thumbnails will be created"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# log_group./aws/lambda/scar-thumbs will be destroyed"),
+        "{text}"
+    );
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(lambda
+        .get_function()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .is_err());
+    assert!(lambda
+        .get_function()
+        .function_name("scar-thumbnails")
+        .send()
+        .await
+        .is_ok());
+    let n = s3
+        .get_bucket_notification_configuration()
+        .bucket("scar-photos")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = n
+        .lambda_function_configurations()
+        .iter()
+        .filter_map(|c| c.id())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"someone-elses"));
+    assert!(n
+        .lambda_function_configurations()
+        .iter()
+        .any(|c| c.lambda_function_arn().ends_with(":scar-thumbnails")));
+    assert_eq!(
+        env.scar(&["plan", "--detailed-exitcode", "-f", m])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    // 7. Destroy: everything the workflow owns goes; the foreign entry and
+    //    the bucket that holds objects stay.
+    s3.put_object()
+        .bucket("scar-photos-out")
+        .key("thumbs/x.png")
+        .body(b"png".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let o = env.scar(&["destroy", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("# s3_bucket.scar-photos-out is kept"),
+        "{text}"
+    );
+    assert!(lambda
+        .get_function()
+        .function_name("scar-thumbnails")
+        .send()
+        .await
+        .is_err());
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/scar-")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["scar-photos-out"]);
+    let iam = aws_sdk_iam::Client::new(&conf);
+    assert!(iam
+        .get_role()
+        .role_name("scar-photos")
+        .send()
+        .await
+        .is_err());
+}
+
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses() {
+    let env = Env::new();
+    let m = env.write(
+        "m.yaml",
+        "workflow: w\nfunctions:\n  aws:\n  - lambda:\n      name: lonely\n",
+    );
+    let o = env.scar(&["apply", "-f", m.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("pass --auto-approve"), "{}", out(&o));
+    let _ = Path::new("");
+}

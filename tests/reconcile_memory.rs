@@ -233,3 +233,20 @@ fn a_failed_step_skips_its_dependents_and_a_rerun_converges() {
         assert!(!plan(&cloud, &m, false).await.plan.has_changes());
     });
 }
+
+#[test]
+fn a_given_role_that_does_not_exist_blocks_the_plan() {
+    rt().block_on(async {
+        let cloud = Arc::new(MemoryCloud::new());
+        let y = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: f\n    iam:\n      role: arn:aws:iam::123456789012:role/nope\n";
+        let m = load_texts(&[("m.yaml", y)]).manifest.unwrap();
+        let p = plan(&cloud, &m, false).await;
+        let blocked: Vec<_> = p.plan.changes.iter().filter(|c| c.action == Action::Blocked).collect();
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].address.to_string(), "lambda_function.f");
+        assert!(blocked[0].reason.contains("does not exist"), "{}", blocked[0].reason);
+        assert!(p.plan.is_blocked());
+        // No role of the workflow is planned: the given one is used as is.
+        assert!(!p.plan.changes.iter().any(|c| c.address.kind == scar::model::Kind::IamRole));
+    });
+}

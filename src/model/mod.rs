@@ -199,6 +199,9 @@ mod tests {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObservedState {
     pub resources: BTreeMap<Addr, Observed>,
+    /// Things the manifests name that the account lacks (the ARNs of
+    /// `iam.role`s that do not exist).
+    pub missing: BTreeSet<String>,
     /// AWS requests observation made (for reports and benchmarks).
     pub requests: u64,
 }

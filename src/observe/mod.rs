@@ -236,6 +236,26 @@ pub async fn observe<C: Cloud>(
         }
     }
 
+    // Roles the manifests name: they must exist (scar does not create them).
+    let given_roles: BTreeSet<String> = desired
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::LambdaFunction)
+        .filter_map(|r| r.attrs.get("role").and_then(Value::as_str))
+        .filter(|r| r.starts_with("arn:"))
+        .map(str::to_string)
+        .collect();
+    for arn in given_roles {
+        let name = arn.rsplit('/').next().unwrap_or_default().to_string();
+        tick(1);
+        match cloud.get_role(&name).await? {
+            Some(r) if r.arn == arn => {}
+            _ => {
+                out.missing.insert(arn);
+            }
+        }
+    }
+
     // The workflow's role.
     tick(1);
     if let Some(role) = cloud.get_role(&role_name(w)).await? {

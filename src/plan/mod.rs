@@ -150,6 +150,21 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         .collect();
     for (addr, want) in &desired.resources {
         let have = observed.resources.get(addr);
+        if let Some(role) = want.attrs.get("role").and_then(Value::as_str) {
+            if observed.missing.contains(role) {
+                changes.push(Change {
+                    address: addr.clone(),
+                    action: Action::Blocked,
+                    reason: format!("its `iam.role` `{role}` does not exist in this account; create it, or remove `iam.role` to let scar create a least-privilege role"),
+                    diffs: Vec::new(),
+                    after: None,
+                    outputs: BTreeMap::new(),
+                    depends_on: Vec::new(),
+                    fingerprint: have.map(Observed::fingerprint),
+                });
+                continue;
+            }
+        }
         let resolved = resolve(&want.attrs, observed);
         let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
         let mut change = Change {

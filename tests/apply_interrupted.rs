@@ -199,9 +199,8 @@ fn run_and_kill(env: &Env, args: &[&str], kill_after: usize) -> Result<Killed, S
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
-                if let Some((addr, _)) = line
-                    .strip_suffix(" done")
-                    .and_then(|l| l.rsplit_once(": "))
+                if let Some((addr, _)) =
+                    line.strip_suffix(" done").and_then(|l| l.rsplit_once(": "))
                 {
                     done.push(addr.to_string());
                 }
@@ -244,7 +243,13 @@ fn run_and_kill(env: &Env, args: &[&str], kill_after: usize) -> Result<Killed, S
 async fn exists(c: &Clients, addr: &str) -> Option<bool> {
     let (kind, name) = addr.split_once('.')?;
     Some(match kind {
-        "lambda_function" => c.lambda.get_function().function_name(name).send().await.is_ok(),
+        "lambda_function" => c
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_ok(),
         "log_group" => c
             .logs
             .describe_log_groups()
@@ -286,7 +291,11 @@ async fn inventory(c: &Clients) -> Inventory {
             let tags = c.lambda.list_tags().resource(arn).send().await.unwrap();
             functions.insert(
                 f.function_name().unwrap().to_string(),
-                tags.tags().cloned().unwrap_or_default().into_iter().collect(),
+                tags.tags()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
             );
         }
         match page.next_marker() {
@@ -320,7 +329,11 @@ async fn inventory(c: &Clients) -> Inventory {
                 .unwrap();
             log_groups.insert(
                 name,
-                tags.tags().cloned().unwrap_or_default().into_iter().collect(),
+                tags.tags()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
             );
         }
         match page.next_token() {
@@ -402,13 +415,12 @@ async fn check_converged(c: &Clients, fns: &[Function]) {
     assert!(inv.role, "the role scar-{WORKFLOW} is missing");
 
     for bucket in INPUT_BUCKETS {
-        let n = c
-            .s3
-            .get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-            .unwrap();
+        let n =
+            c.s3.get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+                .unwrap();
         let entries: Vec<(String, String)> = n
             .lambda_function_configurations()
             .iter()
@@ -463,8 +475,7 @@ async fn check_converged(c: &Clients, fns: &[Function]) {
         );
         let s = statements[0].to_string();
         assert!(
-            s.contains("s3.amazonaws.com")
-                && s.contains(&format!("\"arn:aws:s3:::{}\"", f.bucket)),
+            s.contains("s3.amazonaws.com") && s.contains(&format!("\"arn:aws:s3:::{}\"", f.bucket)),
             "{}: {s}",
             f.name
         );
@@ -586,18 +597,18 @@ async fn apply_killed_at(point: Point) {
         killed.done.len(),
         out(&o)
     );
-    assert!(
-        add < total,
-        "the killed run created nothing?\n{}",
-        out(&o)
-    );
+    eprintln!("{point:?}: after the kill, plan: {add} to add, {change} to change");
+    assert!(add < total, "the killed run created nothing?\n{}", out(&o));
 
     // Re-run: converges.
     let o = env.scar(&["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    let summary =
-        format!("Apply complete! Resources: {add} added, {change} changed, 0 destroyed.");
-    assert!(stdout(&o).contains(&summary), "want {summary:?}:\n{}", out(&o));
+    let summary = format!("Apply complete! Resources: {add} added, {change} changed, 0 destroyed.");
+    assert!(
+        stdout(&o).contains(&summary),
+        "want {summary:?}:\n{}",
+        out(&o)
+    );
     let o = env.scar(&["plan", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(stdout(&o).contains("No changes."), "{}", out(&o));

@@ -250,3 +250,50 @@ fn a_given_role_that_does_not_exist_blocks_the_plan() {
         assert!(!p.plan.changes.iter().any(|c| c.address.kind == scar::model::Kind::IamRole));
     });
 }
+
+#[test]
+fn a_changed_permission_is_replaced() {
+    rt().block_on(async {
+        let cloud = Arc::new(MemoryCloud::new());
+        let m = manifest(
+            "wf",
+            &[("a".to_string(), 256, Some("in-bucket/a".to_string()), None)],
+        );
+        let p = plan(&cloud, &m, false).await;
+        apply_plan(&cloud, &p).await;
+        // Someone narrows the statement behind scar's back.
+        cloud
+            .remove_permission("a", "scar-s3-in-bucket")
+            .await
+            .unwrap();
+        let s = scar::cloud::PermissionStatement {
+            sid: "scar-s3-in-bucket".into(),
+            principal: "s3.amazonaws.com".into(),
+            action: "lambda:InvokeFunction".into(),
+            source_arn: Some("arn:aws:s3:::in-bucket".into()),
+            source_account: Some("999999999999".into()),
+        };
+        cloud.add_permission("a", &s).await.unwrap();
+        let p = plan(&cloud, &m, false).await;
+        let c = p
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.action.is_change())
+            .expect("a change");
+        assert_eq!(
+            c.address.to_string(),
+            "lambda_permission.a/scar-s3-in-bucket"
+        );
+        assert_eq!(c.action, Action::Replace);
+        assert!(c
+            .diffs
+            .iter()
+            .any(|d| d.name == "source_account" && d.forces_replacement));
+        let text = scar::render::text::render(&p.plan);
+        assert!(text.contains("-/+ lambda_permission"), "{text}");
+        assert!(text.contains("# forces replacement"), "{text}");
+        apply_plan(&cloud, &p).await;
+        assert!(!plan(&cloud, &m, false).await.plan.has_changes());
+    });
+}

@@ -207,9 +207,15 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                 Kind::LambdaPermission,
                 format!("{name}/{}", s3_permission_sid(bucket)),
             );
+            let mut statement = Resource::new(perm.clone());
+            // A permission statement cannot change in place: a change replaces it.
+            statement.force_new = ["principal", "action", "source_arn", "source_account"]
+                .into_iter()
+                .map(str::to_string)
+                .collect();
             d.resources.insert(
                 perm.clone(),
-                Resource::new(perm.clone())
+                statement
                     .attr("function", name.clone())
                     .attr("sid", s3_permission_sid(bucket))
                     .attr("principal", "s3.amazonaws.com")

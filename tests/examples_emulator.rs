@@ -112,14 +112,17 @@ fn expected(dir: &Path) -> Expected {
     for f in &m.functions {
         let l = &f.spec.lambda;
         let mut inputs = Vec::new();
-        for i in &l.input {
-            assert_eq!(i.storage_provider, "s3", "examples use the default S3");
+        // Only `storage_provider: s3` inputs get a trigger (README); outputs
+        // to the function's own S3 (`s3`, `s3.default`) get their bucket.
+        for i in l.input.iter().filter(|i| i.storage_provider == "s3") {
             let (b, folder) = bucket_and_folder(&i.path);
             buckets.push(b.clone());
             inputs.push((b, folder));
         }
         for o in &l.output {
-            buckets.push(bucket_and_folder(&o.path).0);
+            if matches!(o.storage_provider.as_str(), "s3" | "s3.default") {
+                buckets.push(bucket_and_folder(&o.path).0);
+            }
         }
         functions.insert(l.name.clone(), inputs);
     }

@@ -172,10 +172,12 @@ pub async fn observe<C: Cloud>(
         .chain(&permission_buckets)
         .cloned()
         .collect();
+    // Where this workflow's notification entries can be: where it wants
+    // them, and wherever its functions hold an S3 permission (apply adds the
+    // permission before the entry and removes the entry first).
     let notif_buckets: BTreeSet<String> = wanted(Kind::S3Notifications)
         .into_iter()
         .chain(permission_buckets.iter().cloned())
-        .chain(owned_buckets.iter().cloned())
         .collect();
     let mut tasks = JoinSet::new();
     for b in buckets {

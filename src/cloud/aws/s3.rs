@@ -47,19 +47,26 @@ impl S3Api for AwsCloud {
     }
 
     async fn create_bucket(&self, name: &str, tags: &Tags) -> CloudResult<()> {
-        let mut req = self.s3.create_bucket().bucket(name);
+        let op = format!("CreateBucket {name}");
+        // Tags go in the create call itself, so that a crash right after it
+        // never leaves an untagged bucket that scar would not recognise.
+        let tag_set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(&op, e))?;
+        let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set));
         if self.region() != "us-east-1" {
-            let constraint = BucketLocationConstraint::from(self.region());
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(constraint)
-                    .build(),
-            );
+            config = config.location_constraint(BucketLocationConstraint::from(self.region()));
+        }
+        let mut req = self.s3.create_bucket().bucket(name);
+        if !tags.is_empty() || self.region() != "us-east-1" {
+            req = req.create_bucket_configuration(config.build());
         }
         self.record("CreateBucket");
-        req.send()
-            .await
-            .map_err(|e| sdk_error(format!("CreateBucket {name}"), e))?;
+        req.send().await.map_err(|e| sdk_error(op, e))?;
+        // moto 5.2.5 ignores tags given at creation: set them again (a
+        // no-op on AWS, where they are already there).
         if !tags.is_empty() {
             self.put_bucket_tags(name, tags).await?;
         }

@@ -403,3 +403,166 @@ fn apply_without_a_terminal_or_auto_approve_refuses() {
     assert!(out(&o).contains("pass --auto-approve"), "{}", out(&o));
     let _ = Path::new("");
 }
+
+const TWO: &str = r#"workflow: pair
+functions:
+  aws:
+  - lambda:
+      name: scar-pair-a
+      input:
+      - storage_provider: s3
+        path: scar-pair/a
+  - lambda:
+      name: scar-pair-b
+      input:
+      - storage_provider: s3
+        path: scar-pair/b
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_function_deletes_its_resources_and_keeps_foreign_entries() {
+    let env = Env::new();
+    let manifest = env.write("pair/scar.yaml", TWO);
+    let m = manifest.to_str().unwrap();
+    let conf = env.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+
+    // Someone else's entry on the same bucket.
+    let mut n = s3
+        .get_bucket_notification_configuration()
+        .bucket("scar-pair")
+        .send()
+        .await
+        .unwrap();
+    let mut all = n.lambda_function_configurations.take().unwrap_or_default();
+    assert_eq!(all.len(), 2);
+    all.push(
+        aws_sdk_s3::types::LambdaFunctionConfiguration::builder()
+            .id("foreign-entry")
+            .lambda_function_arn("arn:aws:lambda:us-east-1:123456789012:function:not-scars")
+            .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+            .build()
+            .unwrap(),
+    );
+    s3.put_bucket_notification_configuration()
+        .bucket("scar-pair")
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .set_lambda_function_configurations(Some(all))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // `foreign-entry` has no prefix, so it overlaps scar's entries: S3 would
+    // reject that; moto accepts it, which is enough to see it kept.
+
+    // Remove function b.
+    let only_a = TWO
+        .split("  - lambda:\n      name: scar-pair-b")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&manifest, only_a).unwrap();
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = stdout(&o);
+    for line in [
+        "# lambda_function.scar-pair-b will be destroyed",
+        "# log_group./aws/lambda/scar-pair-b will be destroyed",
+        "# s3_notifications.scar-pair will be updated in-place",
+        // The least-privilege role follows the manifest: b's log group and
+        // input prefix leave its policy.
+        "# iam_role.scar-pair will be updated in-place",
+        "Plan: 0 to add, 2 to change, 2 to destroy.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let o = env.scar(&["apply", "--auto-approve", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+
+    assert!(lambda
+        .get_function()
+        .function_name("scar-pair-b")
+        .send()
+        .await
+        .is_err());
+    assert!(
+        lambda
+            .get_policy()
+            .function_name("scar-pair-b")
+            .send()
+            .await
+            .is_err(),
+        "its permission went with it"
+    );
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/scar-pair-b")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
+    let n = s3
+        .get_bucket_notification_configuration()
+        .bucket("scar-pair")
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = n
+        .lambda_function_configurations()
+        .iter()
+        .filter_map(|c| c.id().map(str::to_string))
+        .collect();
+    ids.sort();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"foreign-entry".to_string()));
+    assert!(n
+        .lambda_function_configurations()
+        .iter()
+        .any(|c| c.lambda_function_arn().ends_with(":scar-pair-a")));
+    assert!(!n
+        .lambda_function_configurations()
+        .iter()
+        .any(|c| c.lambda_function_arn().ends_with(":scar-pair-b")));
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let policy = iam
+        .get_role_policy()
+        .role_name("scar-pair")
+        .policy_name("scar")
+        .send()
+        .await
+        .unwrap();
+    let doc = percent_decode(policy.policy_document());
+    assert!(
+        doc.contains("scar-pair/a/*") && !doc.contains("scar-pair/b/*"),
+        "{doc}"
+    );
+    // Function a is untouched and the workflow converged.
+    assert!(lambda
+        .get_function()
+        .function_name("scar-pair-a")
+        .send()
+        .await
+        .is_ok());
+    assert_eq!(
+        env.scar(&["plan", "--detailed-exitcode", "-f", m])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -169,18 +169,7 @@ pub async fn online_checks<P: Preflight + Send + Sync + 'static>(
                 path: path_string(&path),
             });
         }
-        let storage = l
-            .input
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ("input", i, &e.storage_provider, &e.path))
-            .chain(
-                l.output
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| ("output", i, &e.storage_provider, &e.path)),
-            );
-        for (list, i, provider, path) in storage {
+        for (list, i, provider, path) in l.storage_entries() {
             if split_provider(provider) != ("s3", "default") {
                 continue;
             }

@@ -505,18 +505,7 @@ pub fn split_path(path: &str) -> (&str, &str) {
 
 fn storage_paths(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
     let l = &f.spec.lambda;
-    let entries = l
-        .input
-        .iter()
-        .enumerate()
-        .map(|(i, e)| ("input", i, &e.storage_provider, &e.path))
-        .chain(
-            l.output
-                .iter()
-                .enumerate()
-                .map(|(i, e)| ("output", i, &e.storage_provider, &e.path)),
-        );
-    for (list, i, provider, path) in entries {
+    for (list, i, provider, path) in l.storage_entries() {
         let base = [f.path(), p!["lambda", list, i]].concat();
         let sp = [base.clone(), p!["storage_provider"]].concat();
         let pp = [base.clone(), p!["path"]].concat();

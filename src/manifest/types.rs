@@ -212,6 +212,23 @@ pub struct Lambda {
     pub extra: BTreeMap<String, Value>,
 }
 
+impl Lambda {
+    /// Every storage entry: (`input` or `output`, index, provider, path).
+    pub fn storage_entries(&self) -> impl Iterator<Item = (&'static str, usize, &str, &str)> {
+        let inputs = self
+            .input
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ("input", i, e.storage_provider.as_str(), e.path.as_str()));
+        let outputs = self
+            .output
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ("output", i, e.storage_provider.as_str(), e.path.as_str()));
+        inputs.chain(outputs)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Architecture {
     #[serde(rename = "x86_64")]

@@ -79,6 +79,10 @@ pub struct ApplyArgs {
     /// Changes carried out at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
+    /// Apply only if the account still matches this saved plan
+    /// (`scar plan --out FILE`); passing it counts as approval.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -566,3 +566,69 @@ fn percent_decode(s: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_only_while_the_account_matches_it() {
+    let env = Env::new();
+    env.write(
+        "wf/thumbs.sh",
+        "#!/bin/sh\ncp \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/\"\n",
+    );
+    let manifest = env.write("wf/scar.yaml", ONE);
+    let m = manifest.to_str().unwrap();
+    let conf = env.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+
+    // A reviewed plan applies without a prompt.
+    let o = env.scar(&["plan", "--out", "create.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.scar(&["apply", "--plan", "create.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        stdout(&o).contains("Apply complete! Resources: 8 added"),
+        "{}",
+        out(&o)
+    );
+
+    // A plan made before a change behind scar's back is stale.
+    std::fs::write(&manifest, ONE.replace("memory: 256", "memory: 512")).unwrap();
+    let o = env.scar(&["plan", "--out", "update.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    lambda
+        .update_function_configuration()
+        .function_name("scar-thumbs")
+        .timeout(77)
+        .send()
+        .await
+        .unwrap();
+    let o = env.scar(&["apply", "--plan", "update.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "Saved plan is stale: `lambda_function.scar-thumbs` changed since the plan was made"
+        ),
+        "{err}"
+    );
+    // Nothing was changed.
+    let f = lambda
+        .get_function_configuration()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((f.memory_size(), f.timeout()), (Some(256), Some(77)));
+
+    // A fresh plan of the same change applies.
+    let o = env.scar(&["plan", "--out", "update2.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = env.scar(&["apply", "--plan", "update2.json", "-f", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let f = lambda
+        .get_function_configuration()
+        .function_name("scar-thumbs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((f.memory_size(), f.timeout()), (Some(512), Some(300)));
+}

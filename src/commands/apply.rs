@@ -22,7 +22,26 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
     })?;
     let cloud = Arc::new(connect(global).await?);
     let planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
-    execute(cloud, planned, args.auto_approve, args.parallelism.into()).await
+    let mut approved = args.auto_approve;
+    if let Some(file) = &args.plan {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read the saved plan `{}`: {e}", file.display()))?;
+        let saved: render::json::PlanDoc = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "`{}` is not a scar plan: {e}\nhint: save one with `scar plan --out FILE`",
+                file.display()
+            )
+        })?;
+        if let Some(why) = render::json::staleness(&saved, &planned.plan) {
+            anyhow::bail!(
+                "Saved plan is stale: {why}\nhint: the account or the manifests changed since `{}` was made; run `scar plan --out FILE` again and review it",
+                file.display()
+            );
+        }
+        // A reviewed saved plan counts as approval, as in terraform.
+        approved = true;
+    }
+    execute(cloud, planned, approved, args.parallelism.into()).await
 }
 
 pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {

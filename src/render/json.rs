@@ -146,3 +146,44 @@ pub fn plan_schema_text() -> String {
     s.push('\n');
     s
 }
+
+/// Why a saved plan no longer describes what apply would do, if it does
+/// not: another workflow, other changes, or resources that changed since
+/// (their fingerprints differ).
+pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
+    let now = to_doc(fresh);
+    if saved.workflow != now.workflow {
+        return Some(format!(
+            "it is for workflow `{}`, the manifests are workflow `{}`",
+            saved.workflow, now.workflow
+        ));
+    }
+    let key = |c: &ResourceChange| (c.address.clone(), c.action, c.fingerprint.clone());
+    let mut a: Vec<_> = saved.resource_changes.iter().map(key).collect();
+    let mut b: Vec<_> = now.resource_changes.iter().map(key).collect();
+    a.sort_by(|x, y| x.0.cmp(&y.0));
+    b.sort_by(|x, y| x.0.cmp(&y.0));
+    if a == b {
+        let same_attrs = saved
+            .resource_changes
+            .iter()
+            .zip(now.resource_changes.iter())
+            .all(|(x, y)| {
+                serde_json::to_value(&x.changed_attributes).ok()
+                    == serde_json::to_value(&y.changed_attributes).ok()
+            });
+        if same_attrs {
+            return None;
+        }
+        return Some("the planned attribute values differ".into());
+    }
+    let first = a
+        .iter()
+        .zip(b.iter())
+        .find(|(x, y)| x != y)
+        .map(|(x, _)| x.0.clone())
+        .or_else(|| a.get(b.len()).map(|x| x.0.clone()))
+        .or_else(|| b.get(a.len()).map(|x| x.0.clone()))
+        .unwrap_or_default();
+    Some(format!("`{first}` changed since the plan was made"))
+}

@@ -711,7 +711,7 @@ async fn destroy_killed_midway_then_rerun_leaves_nothing() {
 
     let o = env.scar(&["destroy", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    assert!(stdout(&o).contains("Apply complete!"), "{}", out(&o));
+    assert!(stdout(&o).contains("Destroy complete!"), "{}", out(&o));
     check_destroyed(c).await;
     // And the workflow can come back from nothing.
     let o = env.scar(&["plan", "--detailed-exitcode"]);

@@ -41,7 +41,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         // A reviewed saved plan counts as approval, as in terraform.
         approved = true;
     }
-    execute(cloud, planned, approved, args.parallelism.into()).await
+    execute(cloud, planned, approved, args.parallelism.into(), "Apply").await
 }
 
 pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {
@@ -49,7 +49,14 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
     let m = pipeline::load_manifest(&paths)?;
     let cloud = Arc::new(connect(global).await?);
     let planned = pipeline::plan_workflow(cloud.clone(), &m, None, true).await?;
-    execute(cloud, planned, args.auto_approve, args.parallelism.into()).await
+    execute(
+        cloud,
+        planned,
+        args.auto_approve,
+        args.parallelism.into(),
+        "Destroy",
+    )
+    .await
 }
 
 async fn execute<C: crate::cloud::Cloud>(
@@ -57,6 +64,7 @@ async fn execute<C: crate::cloud::Cloud>(
     planned: pipeline::Planned,
     auto_approve: bool,
     parallelism: usize,
+    what: &str,
 ) -> anyhow::Result<ExitStatus> {
     let plan = &planned.plan;
     print!("{}", render::text::render(plan));
@@ -109,11 +117,13 @@ async fn execute<C: crate::cloud::Cloud>(
     }
     if failed > 0 {
         println!(
-            "Apply failed: {failed} failed, {skipped} skipped; {added} added, {changed} changed, {destroyed} destroyed.\nRun apply again to converge once the cause is fixed."
+            "{what} failed: {failed} failed, {skipped} skipped; {added} added, {changed} changed, {destroyed} destroyed.\nRun it again to converge once the cause is fixed."
         );
         return Ok(ExitStatus::Failure);
     }
-    println!("Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+    println!(
+        "{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+    );
     Ok(ExitStatus::Success)
 }
 

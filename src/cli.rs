@@ -57,8 +57,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub layer: LayerArgs,
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
     /// Exit 2 when there are changes, 0 when there are none, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -119,6 +119,17 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+/// How a plan is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// terraform-like text.
+    Text,
+    /// The JSON plan (schemas/plan.schema.json).
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

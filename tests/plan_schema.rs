@@ -83,3 +83,36 @@ fn saved_plans_validate_against_the_schema_and_mask_secrets() {
         assert!(destroy["summary"]["destroy"].as_u64().unwrap() >= 4);
     });
 }
+
+#[test]
+fn markdown_plans_summarize_for_pull_requests_without_secrets() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cloud = Arc::new(MemoryCloud::new());
+        let m = load_texts(&[("m.yaml", MANIFEST)]).manifest.unwrap();
+        let p = plan_workflow(cloud.clone(), &m, Some(b"layer".to_vec()), false)
+            .await
+            .unwrap();
+        let md = scar::render::markdown::render(&p.plan);
+        assert!(md.starts_with("### scar plan: workflow `wf`"), "{md}");
+        assert!(
+            md.contains("**Plan: 7 to add, 0 to change, 0 to destroy.**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ➕ create | `lambda_function.f` | does not exist |"),
+            "{md}"
+        );
+        assert!(md.contains("```diff\n"), "{md}");
+        assert!(!md.contains("hunter2"), "{md}");
+        let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
+        apply::apply(cloud.clone(), &p.plan, p.artifacts.clone(), 4, quiet).await;
+        let again = plan_workflow(cloud.clone(), &m, Some(b"layer".to_vec()), false)
+            .await
+            .unwrap();
+        assert!(scar::render::markdown::render(&again.plan).contains("**No changes.**"));
+    });
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{connect, pipeline, ExitStatus};
-use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
+use crate::cli::{GlobalArgs, PlanArgs, PlanFormat};
 use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
@@ -20,8 +20,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitSta
     let planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;
     let plan = &planned.plan;
     match args.output {
-        OutputFormat::Text => print!("{}", render::text::render(plan)),
-        OutputFormat::Json => println!("{}", render::json::render(plan)),
+        PlanFormat::Text => print!("{}", render::text::render(plan)),
+        PlanFormat::Json => println!("{}", render::json::render(plan)),
+        PlanFormat::Markdown => print!("{}", render::markdown::render(plan)),
     }
     if let Some(out) = &args.out {
         std::fs::write(out, render::json::render(plan))

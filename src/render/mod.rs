@@ -1,7 +1,8 @@
-//! Plans for people and programs: terraform-like text, JSON in a versioned
-//! schema. Secrets are masked in every format.
+//! Plans for people and programs: terraform-like text, Markdown for
+//! pull-request comments, JSON in a versioned schema. Secrets are masked in every format.
 
 pub mod json;
+pub mod markdown;
 pub mod text;
 
 use serde_json::Value;

@@ -10,6 +10,9 @@
 //! it could be killed, the test tries again with more functions and a
 //! parallelism of 1, and fails only if it never caught a run mid-way.
 
+mod common;
+use common::{out, stdout};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -18,7 +21,6 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::Credentials;
 use testkit::Moto;
 
 const WORKFLOW: &str = "bulk";
@@ -49,19 +51,10 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let layer = dir.path().join("layer.zip");
         std::fs::write(&layer, EMPTY_ZIP).unwrap();
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .load()
-            .await;
+        let conf = common::sdk(&moto).await;
         let clients = Clients {
             lambda: aws_sdk_lambda::Client::new(&conf),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&conf)
-                    .force_path_style(true)
-                    .build(),
-            ),
+            s3: common::s3(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
         };
@@ -134,18 +127,6 @@ fn functions(n: usize) -> Vec<Function> {
             folder: format!("in-{i:03}"),
         })
         .collect()
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// `Plan: A to add, C to change, D to destroy.` → (A, C, D).

@@ -5,9 +5,10 @@
 //! `AwsCloud` sends. Tests named `*_moto_gap` run on `MemoryCloud` only:
 //! moto does not do what they check (see shared/reference/moto-emulator.md).
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::config::Credentials;
 use scar::cloud::aws::{AwsCloud, RequestCounter};
 use scar::cloud::memory::{code_sha256, MemoryCloud};
 use scar::cloud::{
@@ -39,12 +40,7 @@ async fn moto_cloud(moto: &Moto) -> AwsCloud {
 }
 
 async fn moto_cloud_in(moto: &Moto, region: &'static str) -> AwsCloud {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new(region))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
+    let conf = common::sdk_in(moto, region).await;
     AwsCloud::new(&conf).await.expect("AwsCloud::new on moto")
 }
 

@@ -7,11 +7,13 @@
 //! touching this file. moto never runs function code, so the supervisor
 //! layer is a stand-in zip.
 
+mod common;
+use common::{out, stdout};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aws_sdk_s3::config::Credentials;
 use serde_json::Value;
 use testkit::Moto;
 
@@ -26,19 +28,10 @@ struct Clients {
 }
 
 async fn clients(moto: &Moto) -> Clients {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
+    let conf = common::sdk(moto).await;
     Clients {
         lambda: aws_sdk_lambda::Client::new(&conf),
-        s3: aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        ),
+        s3: common::s3(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         iam: aws_sdk_iam::Client::new(&conf),
     }
@@ -53,18 +46,6 @@ fn scar(moto: &Moto, layer: &Path, cwd: &Path, args: &[&str]) -> Output {
         .env("SCAR_SUPERVISOR_LAYER", layer);
     moto.configure(&mut cmd);
     cmd.output().expect("run scar")
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

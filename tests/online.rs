@@ -2,20 +2,12 @@
 //! test harness on a free loopback port): it checks, read-only, that each
 //! `iam.role` exists and that each bucket is absent or reachable.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-use aws_sdk_s3::config::Credentials;
 use testkit::Moto;
-
-async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
 
 fn scar(moto: &Moto, args: &[&str], cwd: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
@@ -50,7 +42,7 @@ functions:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_checks_roles_and_buckets_read_only() {
     let moto = Moto::start();
-    let conf = sdk(&moto).await;
+    let conf = common::sdk(&moto).await;
     let iam = aws_sdk_iam::Client::new(&conf);
     iam.create_role()
         .role_name("scar-existing-role")
@@ -58,11 +50,7 @@ async fn online_checks_roles_and_buckets_read_only() {
         .send()
         .await
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = common::s3(&conf);
     s3.create_bucket()
         .bucket("scar-online-existing")
         .send()

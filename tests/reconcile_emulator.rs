@@ -5,10 +5,12 @@
 //! moto never runs function code, so the supervisor layer here is a small
 //! stand-in zip; the real layer is built and tested in `supervisor/`.
 
+mod common;
+use common::{out, stdout};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aws_sdk_s3::config::Credentials;
 use testkit::Moto;
 
 struct Env {
@@ -44,25 +46,8 @@ impl Env {
     }
 
     async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(self.moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .load()
-            .await
+        common::sdk(&self.moto).await
     }
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 const ONE: &str = r#"workflow: photos
@@ -91,11 +76,7 @@ async fn create_converge_update_rename_and_destroy() {
     let m = manifest.to_str().unwrap();
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = common::s3(&conf);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
 
     // 1. From nothing: everything is created.
@@ -426,11 +407,7 @@ async fn removing_a_function_deletes_its_resources_and_keeps_foreign_entries() {
     let m = manifest.to_str().unwrap();
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = common::s3(&conf);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
     let o = env.scar(&["apply", "--auto-approve", "-f", m]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));

@@ -15,7 +15,7 @@ use std::time::Instant;
 use aws_sdk_s3::config::Credentials;
 use scar::apply::{self, Event};
 use scar::cloud::aws::AwsCloud;
-use scar::commands::pipeline::plan_workflow;
+use scar::commands::pipeline::plan_workflow_in;
 use scar::manifest::load_texts;
 
 fn manifest(n: usize) -> String {
@@ -59,7 +59,7 @@ async fn main() {
             .manifest
             .expect("a valid manifest");
         let layer = b"stand-in layer: moto never runs code".to_vec();
-        let first = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+        let first = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
             .await
             .expect("plan");
         let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
@@ -76,7 +76,7 @@ async fn main() {
             "apply failed"
         );
         // Warm-up, then timed plans.
-        let warm = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+        let warm = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
             .await
             .expect("plan");
         assert!(!warm.plan.has_changes(), "the workflow did not converge");
@@ -85,7 +85,7 @@ async fn main() {
         for _ in 0..5 {
             let before = cloud.requests().total();
             let t = Instant::now();
-            let p = plan_workflow(cloud.clone(), &m, Some(layer.clone()), false)
+            let p = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
                 .await
                 .expect("plan");
             times.push(t.elapsed().as_secs_f64());

@@ -20,6 +20,27 @@ pub struct Package {
     pub sha256: String,
     /// The init script's text (shown as a diff when it changes).
     pub script: Option<String>,
+    /// The supervisor's config as plans show it: secrets masked.
+    pub config: String,
+}
+
+impl Package {
+    /// What a reviewer reads of this package.
+    pub fn view(&self) -> View {
+        View {
+            config: self.config.clone(),
+            script: self.script.clone(),
+        }
+    }
+}
+
+/// What a reviewer reads of a package: the supervisor's config with its
+/// secrets masked, and the init script. Kept in the local cache by code
+/// hash, so that the next plan can show what a code update changes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct View {
+    pub config: String,
+    pub script: Option<String>,
 }
 
 /// Why a package could not be built.
@@ -144,7 +165,149 @@ pub fn build(m: &Manifest, f: &FunctionDef) -> Result<Package, PackageError> {
         sha256: code_sha256(&zip),
         zip,
         script,
+        config: masked_config(&function_config(m, f)),
     })
+}
+
+/// The view of a package scar built: `function_config.yaml` and the script
+/// it names. `None` when the zip is not one (another tool's package).
+pub fn inspect(zip: &[u8]) -> Option<View> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).ok()?;
+    let mut raw = String::new();
+    archive
+        .by_name("function_config.yaml")
+        .ok()?
+        .take(MAX_VIEW_BYTES)
+        .read_to_string(&mut raw)
+        .ok()?;
+    let config: serde_json::Value = serde_json::from_str(&raw).ok()?;
+    let script = match config
+        .get("init_script")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(name) => {
+            let mut bytes = Vec::new();
+            archive
+                .by_name(name)
+                .ok()?
+                .take(MAX_VIEW_BYTES)
+                .read_to_end(&mut bytes)
+                .ok()?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        None => None,
+    };
+    Some(View {
+        config: masked_config(&raw),
+        script,
+    })
+}
+
+/// The most of one package entry a view reads.
+const MAX_VIEW_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The function config with every value under a secret-looking key
+/// (`secret_key`, `password`, `token`, ...) masked, pretty-printed.
+pub fn masked_config(raw: &str) -> String {
+    fn mask(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o.iter_mut() {
+                    if crate::desired::looks_secret(k) && !v.is_null() {
+                        *v = serde_json::Value::String(crate::render::SENSITIVE.into());
+                    } else {
+                        mask(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(mut v) => {
+            mask(&mut v);
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The local cache of package views, by code hash: `$SCAR_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/scar`, else `~/.cache/scar` (an empty `SCAR_CACHE_DIR`
+/// turns it off). Content-addressed, so it is never stale; losing it only
+/// means plans fall back to reading the package back from Lambda.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Cache { dir: dir.into() }
+    }
+
+    /// The cache the environment names, if any.
+    pub fn from_env() -> Option<Self> {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        if let Some(v) = std::env::var_os("SCAR_CACHE_DIR") {
+            return (!v.is_empty()).then(|| Cache::new(v));
+        }
+        if let Some(x) = var("XDG_CACHE_HOME") {
+            return Some(Cache::new(PathBuf::from(x).join("scar")));
+        }
+        var("HOME").map(|h| Cache::new(PathBuf::from(h).join(".cache").join("scar")))
+    }
+
+    /// The file of a code hash; `None` for anything but a base64 SHA-256.
+    fn file(&self, sha256: &str) -> Option<PathBuf> {
+        let ok = sha256.len() == 44
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+        ok.then(|| {
+            let key: String = sha256
+                .trim_end_matches('=')
+                .chars()
+                .map(|c| match c {
+                    '/' => '_',
+                    '+' => '-',
+                    c => c,
+                })
+                .collect();
+            self.dir.join("packages").join(format!("{key}.json"))
+        })
+    }
+
+    /// Remembers the view of the package with this code hash. Failures are
+    /// only logged: the cache is an aid, never a requirement.
+    pub fn remember(&self, sha256: &str, view: &View) {
+        let Some(path) = self.file(sha256) else {
+            return;
+        };
+        if path.is_file() {
+            return;
+        }
+        let write = || -> std::io::Result<()> {
+            let dir = path.parent().unwrap_or(&self.dir);
+            std::fs::create_dir_all(dir)?;
+            let tmp = dir.join(format!(".{}.{}", std::process::id(), sha256.len()));
+            std::fs::write(&tmp, serde_json::to_vec(view).unwrap_or_default())?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            tracing::debug!("package cache {}: {e}", path.display());
+        }
+    }
+
+    /// The view remembered for this code hash.
+    pub fn recall(&self, sha256: &str) -> Option<View> {
+        let bytes = std::fs::read(self.file(sha256)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
 }
 
 fn zip_entries(entries: &[(String, Vec<u8>, u32)]) -> Result<Vec<u8>, zip::result::ZipError> {
@@ -191,5 +354,54 @@ mod tests {
             "Lambda's settings stay out of the package"
         );
         assert_eq!(v["container"]["timeout_threshold"], 10);
+    }
+
+    #[test]
+    fn a_view_reads_back_the_script_and_masks_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+        let text = "functions:\n  aws:\n  - lambda:\n      name: f\n      init_script: run.sh\n      input:\n      - storage_provider: minio.m\n        path: in\nstorage_providers:\n  minio:\n    m:\n      endpoint: http://127.0.0.1:9000\n      access_key: AKIDEXAMPLE\n      secret_key: wJalrXUtnFEMIEXAMPLEKEY\n";
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, text).unwrap();
+        let loaded = crate::manifest::load(&[path]);
+        let m = loaded.manifest.unwrap();
+        let p = build(&m, &m.functions[0]).unwrap();
+        let v = inspect(&p.zip).expect("scar's own package");
+        assert_eq!(v, p.view());
+        assert_eq!(v.script.as_deref(), Some("#!/bin/sh\necho hi\n"));
+        assert!(v.config.contains("http://127.0.0.1:9000"), "{}", v.config);
+        assert!(!v.config.contains("AKIDEXAMPLE"), "{}", v.config);
+        assert!(
+            !v.config.contains("wJalrXUtnFEMIEXAMPLEKEY"),
+            "{}",
+            v.config
+        );
+        // The package itself keeps the real credentials: the supervisor needs them.
+        let raw = String::from_utf8_lossy(&p.zip).into_owned();
+        assert!(!raw.is_empty());
+        assert_eq!(inspect(b"not a zip"), None);
+    }
+
+    #[test]
+    fn the_cache_is_content_addressed_and_rejects_odd_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let v = View {
+            config: "{}\n".into(),
+            script: Some("echo\n".into()),
+        };
+        let sha = code_sha256(b"zip");
+        assert_eq!(cache.recall(&sha), None);
+        cache.remember(&sha, &v);
+        assert_eq!(cache.recall(&sha), Some(v.clone()));
+        assert_eq!(Cache::new(dir.path()).recall(&sha), Some(v.clone()));
+        cache.remember("../../etc/passwd", &v);
+        assert_eq!(cache.recall("../../etc/passwd"), None);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("packages"))
+                .unwrap()
+                .count(),
+            1
+        );
     }
 }

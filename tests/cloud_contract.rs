@@ -961,3 +961,107 @@ async fn memory_cloud_counts_requests_and_injects_failures() {
     let f = c.get_function("f").await.unwrap().unwrap();
     assert_eq!(f.last_update_status.as_deref(), Some("InProgress"));
 }
+
+// ------------------------------------------- reading a package back
+
+#[tokio::test]
+async fn function_code_reads_back_the_deployed_zip_moto_gap() {
+    // moto keeps the zip but answers Code.Location with a fake AWS host
+    // that serves nothing; MemoryCloud hands the zip back as AWS does.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    c.create_function(&function_spec("f", &role), &zip("one"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.function_code("f").await.unwrap(),
+        scar::cloud::PackageFetch::Zip(zip("one"))
+    );
+    c.update_function_code("f", &zip("two")).await.unwrap();
+    assert_eq!(
+        c.function_code("f").await.unwrap(),
+        scar::cloud::PackageFetch::Zip(zip("two"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_code_on_moto_is_unavailable_because_its_code_location_is_not_the_endpoint() {
+    let moto = Moto::start();
+    let c = moto_cloud(&moto).await;
+    let role = role(&c, "r").await;
+    c.create_function(&function_spec("f", &role), &zip("one"))
+        .await
+        .unwrap();
+    let scar::cloud::PackageFetch::Unavailable(why) = c.function_code("f").await.unwrap() else {
+        panic!("moto's Code.Location is not on the endpoint and must not be fetched");
+    };
+    assert!(
+        why.contains("awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com")
+            && why.contains("not on the configured endpoint `127.0.0.1`"),
+        "{why}"
+    );
+    assert!(matches!(
+        c.function_code("missing").await.unwrap(),
+        scar::cloud::PackageFetch::Unavailable(_)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presigned_package_url_is_downloaded_and_checked_against_its_hash() {
+    // Code.Location is a presigned S3 GET; moto's S3 serves real ones.
+    use aws_sdk_s3::presigning::PresigningConfig;
+    use scar::cloud::aws::download::{allowed, download};
+    let moto = Moto::start();
+    let conf = common::sdk(&moto).await;
+    let s3 = common::s3(&conf);
+    s3.create_bucket().bucket("code").send().await.unwrap();
+    let body = zip("the package");
+    s3.put_object()
+        .bucket("code")
+        .key("snapshots/f-1")
+        .body(body.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let presign = |key: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            s3.get_object()
+                .bucket("code")
+                .key(key)
+                .presigned(
+                    PresigningConfig::expires_in(std::time::Duration::from_secs(600)).unwrap(),
+                )
+                .await
+                .unwrap()
+                .uri()
+                .to_string()
+        }
+    };
+    let url = presign("snapshots/f-1").await;
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let endpoint = moto.endpoint();
+    let uri = allowed(&url, Some(&endpoint)).expect("the endpoint's own URL");
+    assert_eq!(
+        download(uri.clone(), &code_sha256(&body)).await,
+        Ok(body.clone())
+    );
+
+    // A package whose hash is not the one Lambda reports is refused.
+    let why = download(uri, &code_sha256(b"something else"))
+        .await
+        .unwrap_err();
+    assert!(
+        why.contains("not the") && why.contains("Lambda reports"),
+        "{why}"
+    );
+    assert!(
+        !why.contains("X-Amz-Signature"),
+        "the URL's query is never shown: {why}"
+    );
+
+    // A missing object is an answer, not a hang or a panic.
+    let uri = allowed(&presign("snapshots/none").await, Some(&endpoint)).unwrap();
+    let why = download(uri, &code_sha256(&body)).await.unwrap_err();
+    assert!(why.contains("answered 404"), "{why}");
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scar::apply::{self, Event};
 use scar::cloud::memory::MemoryCloud;
-use scar::commands::pipeline::plan_workflow;
+use scar::commands::pipeline::plan_workflow_in;
 use scar::manifest::load_texts;
 use scar::render::json::{plan_schema_text, render};
 
@@ -25,7 +25,7 @@ fn plan_schema_file_is_fresh() {
     );
 }
 
-const MANIFEST: &str = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: f\n      environment:\n        Variables:\n          API_TOKEN: hunter2-secret\n          MODE: fast\n      input:\n      - storage_provider: s3\n        path: in-bucket/f\n";
+const MANIFEST: &str = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: f\n      environment:\n        Variables:\n          API_TOKEN: hunter2-secret\n          MODE: fast\n      input:\n      - storage_provider: s3\n        path: in-bucket/f\n      output:\n      - storage_provider: minio.m\n        path: results/f\nstorage_providers:\n  minio:\n    m:\n      endpoint: http://127.0.0.1:9000\n      access_key: hunter2-access\n      secret_key: hunter2-minio\n";
 
 #[test]
 fn saved_plans_validate_against_the_schema_and_mask_secrets() {
@@ -39,7 +39,7 @@ fn saved_plans_validate_against_the_schema_and_mask_secrets() {
         let cloud = Arc::new(MemoryCloud::new());
         let m = load_texts(&[("m.yaml", MANIFEST)]).manifest.unwrap();
         // A create plan, then an update plan, then a destroy plan.
-        let p = plan_workflow(cloud.clone(), &m, Some(b"layer".to_vec()), false)
+        let p = plan_workflow_in(cloud.clone(), &m, Some(b"layer".to_vec()), false, None)
             .await
             .unwrap();
         let mut docs = vec![render(&p.plan)];
@@ -48,11 +48,13 @@ fn saved_plans_validate_against_the_schema_and_mask_secrets() {
         let m2 = load_texts(&[("m.yaml", &MANIFEST.replace("MODE: fast", "MODE: slow"))])
             .manifest
             .unwrap();
-        let p2 = plan_workflow(cloud.clone(), &m2, Some(b"layer".to_vec()), false)
+        let p2 = plan_workflow_in(cloud.clone(), &m2, Some(b"layer".to_vec()), false, None)
             .await
             .unwrap();
         docs.push(render(&p2.plan));
-        let p3 = plan_workflow(cloud.clone(), &m2, None, true).await.unwrap();
+        let p3 = plan_workflow_in(cloud.clone(), &m2, None, true, None)
+            .await
+            .unwrap();
         docs.push(render(&p3.plan));
         for (i, doc) in docs.iter().enumerate() {
             let v: serde_json::Value = serde_json::from_str(doc).unwrap();
@@ -93,7 +95,7 @@ fn markdown_plans_summarize_for_pull_requests_without_secrets() {
     rt.block_on(async {
         let cloud = Arc::new(MemoryCloud::new());
         let m = load_texts(&[("m.yaml", MANIFEST)]).manifest.unwrap();
-        let p = plan_workflow(cloud.clone(), &m, Some(b"layer".to_vec()), false)
+        let p = plan_workflow_in(cloud.clone(), &m, Some(b"layer".to_vec()), false, None)
             .await
             .unwrap();
         let md = scar::render::markdown::render(&p.plan);
@@ -108,9 +110,13 @@ fn markdown_plans_summarize_for_pull_requests_without_secrets() {
         );
         assert!(md.contains("```diff\n"), "{md}");
         assert!(!md.contains("hunter2"), "{md}");
+        // The function's config (with the storage credentials) is shown,
+        // masked.
+        assert!(md.contains("function_config"), "{md}");
+        assert!(md.contains("http://127.0.0.1:9000"), "{md}");
         let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
         apply::apply(cloud.clone(), &p.plan, p.artifacts.clone(), 4, quiet).await;
-        let again = plan_workflow(cloud.clone(), &m, Some(b"layer".to_vec()), false)
+        let again = plan_workflow_in(cloud.clone(), &m, Some(b"layer".to_vec()), false, None)
             .await
             .unwrap();
         assert!(scar::render::markdown::render(&again.plan).contains("**No changes.**"));

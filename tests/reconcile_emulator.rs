@@ -36,12 +36,17 @@ impl Env {
     }
 
     fn scar(&self, args: &[&str]) -> Output {
+        self.scar_with(args, &[])
+    }
+
+    fn scar_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
         cmd.args(args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("SCAR_SUPERVISOR_LAYER", &self.layer);
         self.moto.configure(&mut cmd);
+        cmd.envs(envs.iter().copied());
         cmd.output().expect("run scar")
     }
 
@@ -85,8 +90,8 @@ async fn create_converge_update_rename_and_destroy() {
     let text = stdout(&o);
     for line in [
         "+ lambda_function \"scar-thumbs\" {",
-        "+ memory        = 256",
-        "+ role          = (known after apply)",
+        "+ memory          = 256",
+        "+ role            = (known after apply)",
         "+ iam_role \"scar-photos\" {",
         "+ s3_bucket \"scar-photos\" {",
         "+ s3_bucket \"scar-photos-out\" {",
@@ -194,7 +199,38 @@ async fn create_converge_update_rename_and_destroy() {
     );
     let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stdout(&o).contains("~ code_sha256"), "{}", stdout(&o));
+    let text = stdout(&o);
+    // The script as a unified diff: the previous one comes from the local
+    // package cache (apply remembered it by its hash).
+    for line in [
+        "~ code_sha256",
+        "~ init_script = <<-EOT",
+        "    #!/bin/sh",
+        "  - cp \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/\"",
+        "  + convert \"$INPUT_FILE_PATH\" -resize 64x64 \"$TMP_OUTPUT_DIR/thumb.png\"",
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("function_config"),
+        "only the script changed:\n{text}"
+    );
+    // Without the cache, scar reads the package back from Lambda's
+    // Code.Location; moto's is a fake AWS host (not the endpoint), so it
+    // is not fetched and the plan says why instead of showing the diff.
+    let o = env.scar_with(
+        &["plan", "--detailed-exitcode", "-f", m],
+        &[("SCAR_CACHE_DIR", "")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = stdout(&o);
+    assert!(text.contains("~ code_sha256"), "{text}");
+    assert!(!text.contains("init_script"), "{text}");
+    assert!(
+        text.contains("the previous script and config cannot be shown: the code location is on `awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com`, not on the configured endpoint `127.0.0.1`"),
+        "{text}"
+    );
     let o = env.scar(&["apply", "--auto-approve", "-f", m]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let f = lambda
@@ -210,6 +246,28 @@ async fn create_converge_update_rename_and_destroy() {
             .code(),
         Some(0)
     );
+
+    // 4b. An output path lives in the function's config: a code update
+    // that shows the config as a diff (and the role's new write prefix).
+    let before = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        before.replace("scar-photos-out/thumbs", "scar-photos-out/small"),
+    )
+    .unwrap();
+    let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = stdout(&o);
+    for line in [
+        "~ function_config = <<-EOT",
+        "-       \"path\": \"scar-photos-out/thumbs\"",
+        "+       \"path\": \"scar-photos-out/small\"",
+        "~ iam_role \"scar-photos\" {",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("init_script"), "{text}");
+    std::fs::write(&manifest, before).unwrap();
 
     // 5. A change behind scar's back shows up.
     lambda

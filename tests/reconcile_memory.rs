@@ -10,9 +10,10 @@ use proptest::prelude::*;
 use scar::apply::{self, Event, Outcome};
 use scar::cloud::memory::MemoryCloud;
 use scar::cloud::{ErrorKind, LambdaApi, S3Api};
-use scar::commands::pipeline::{plan_workflow, Planned};
+use scar::commands::pipeline::{plan_workflow_in, Planned};
 use scar::manifest::{load_texts, Manifest};
 use scar::plan::Action;
+use serde_json::json;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -44,7 +45,7 @@ fn manifest(
 const LAYER: &[u8] = b"stand-in layer zip: the in-memory cloud never runs code";
 
 async fn plan(cloud: &Arc<MemoryCloud>, m: &Manifest, destroy: bool) -> Planned {
-    plan_workflow(cloud.clone(), m, Some(LAYER.to_vec()), destroy)
+    plan_workflow_in(cloud.clone(), m, Some(LAYER.to_vec()), destroy, None)
         .await
         .unwrap()
 }
@@ -295,5 +296,77 @@ fn a_changed_permission_is_replaced() {
         assert!(text.contains("# forces replacement"), "{text}");
         apply_plan(&cloud, &p).await;
         assert!(!plan(&cloud, &m, false).await.plan.has_changes());
+    });
+}
+
+#[test]
+fn a_code_update_shows_the_previous_script_from_the_cloud_or_the_cache() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("run.sh");
+        std::fs::write(&script, "#!/bin/sh\necho one\n").unwrap();
+        let path = dir.path().join("scar.yaml");
+        std::fs::write(
+            &path,
+            "workflow: w\nfunctions:\n  aws:\n  - lambda:\n      name: f\n      init_script: run.sh\n",
+        )
+        .unwrap();
+        let load = || scar::manifest::load(std::slice::from_ref(&path)).manifest.unwrap();
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud, &load(), false).await;
+        apply_plan(&cloud, &p).await;
+        std::fs::write(&script, "#!/bin/sh\necho two\n").unwrap();
+
+        // No cache: the package is read back from Lambda, one GetFunction.
+        let before = cloud.requests().count("GetFunction");
+        let p = plan(&cloud, &load(), false).await;
+        assert_eq!(cloud.requests().count("GetFunction"), before + 1);
+        let c = p
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "lambda_function.f")
+            .unwrap();
+        let d = c.diffs.iter().find(|d| d.name == "init_script").expect("a script diff");
+        assert_eq!(d.before, Some(json!("#!/bin/sh\necho one\n")));
+        assert_eq!(d.after, Some(json!("#!/bin/sh\necho two\n")));
+        assert!(!c.diffs.iter().any(|d| d.name == "function_config"));
+        let text = scar::render::text::render(&p.plan);
+        assert!(text.contains("- echo one") && text.contains("+ echo two"), "{text}");
+
+        // With a cache, what was read back is remembered: the next plan
+        // shows the diff without asking Lambda.
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = scar::package::Cache::new(cache_dir.path());
+        let plan_cached = || async {
+            plan_workflow_in(cloud.clone(), &load(), Some(LAYER.to_vec()), false, Some(&cache))
+                .await
+                .unwrap()
+        };
+        plan_cached().await;
+        let before = cloud.requests().count("GetFunction");
+        let p = plan_cached().await;
+        assert_eq!(cloud.requests().count("GetFunction"), before);
+        let text = scar::render::text::render(&p.plan);
+        assert!(text.contains("- echo one") && text.contains("+ echo two"), "{text}");
+
+        // A package scar did not build: the plan says so instead.
+        cloud.update_function_code("f", b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")
+            .await
+            .unwrap();
+        let p = plan(&cloud, &load(), false).await;
+        let c = p
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "lambda_function.f")
+            .unwrap();
+        assert!(
+            c.reason.contains("the previous script and config cannot be shown: the deployed package was not built by scar"),
+            "{}",
+            c.reason
+        );
+        apply_plan(&cloud, &p).await;
+        assert!(!plan(&cloud, &load(), false).await.plan.has_changes());
     });
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::aws::RequestCounter;
 use super::{
     BucketState, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, FunctionState, IamApi,
-    LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi, NotificationConfig,
+    LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi, NotificationConfig, PackageFetch,
     PermissionStatement, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
 };
 
@@ -47,6 +47,7 @@ struct State {
 
 struct Function {
     state: FunctionState,
+    zip: Vec<u8>,
     policy: Vec<PermissionStatement>,
 }
 
@@ -237,6 +238,14 @@ impl LambdaApi for MemoryCloud {
         Ok(state.functions.get(name).map(|f| f.state.clone()))
     }
 
+    async fn function_code(&self, name: &str) -> CloudResult<PackageFetch> {
+        let state = self.call("GetFunction", name)?;
+        Ok(match state.functions.get(name) {
+            Some(f) => PackageFetch::Zip(f.zip.clone()),
+            None => PackageFetch::Unavailable("the function does not exist".into()),
+        })
+    }
+
     async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {
         const OP: &str = "CreateFunction";
         let mut state = self.call(OP, &spec.name)?;
@@ -286,6 +295,7 @@ impl LambdaApi for MemoryCloud {
             spec.name.clone(),
             Function {
                 state: created.clone(),
+                zip: zip.to_vec(),
                 policy: Vec::new(),
             },
         );
@@ -328,6 +338,7 @@ impl LambdaApi for MemoryCloud {
             .get_mut(name)
             .ok_or_else(|| not_found(OP, name))?;
         f.state.code_sha256 = code_sha256(zip);
+        f.zip = zip.to_vec();
         f.state.last_update_status = Some("Successful".into());
         Ok(())
     }

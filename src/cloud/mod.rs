@@ -96,6 +96,10 @@ pub trait LambdaApi {
         &self,
         name: &str,
     ) -> impl Future<Output = CloudResult<Option<FunctionState>>> + Send;
+    /// The function's deployed zip, read from GetFunction's `Code.Location`
+    /// and checked against its `CodeSha256`; `Unavailable` says why not
+    /// (never an error: plans show less, they do not fail).
+    fn function_code(&self, name: &str) -> impl Future<Output = CloudResult<PackageFetch>> + Send;
     /// Creates a zip function with its tags in the same call.
     fn create_function(
         &self,

@@ -36,6 +36,13 @@ pub struct FunctionState {
     pub last_update_status: Option<String>,
 }
 
+/// A function's deployed package read back, or why it could not be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PackageFetch {
+    Zip(Vec<u8>),
+    Unavailable(String),
+}
+
 /// What scar asks Lambda to create or update.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FunctionSpec {

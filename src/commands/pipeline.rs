@@ -69,13 +69,28 @@ pub struct Planned {
     pub artifacts: Arc<Artifacts>,
 }
 
-/// Builds the packages, reads the account and plans. With `destroy`, the
-/// desired state is empty: the plan deletes what the workflow owns.
+/// Builds the packages, reads the account and plans, with the package
+/// cache the environment names ([`package::Cache::from_env`]), as the
+/// commands do. With `destroy`, the desired state is empty: the plan
+/// deletes what the workflow owns.
 pub async fn plan_workflow<C: Cloud>(
     cloud: Arc<C>,
     m: &Manifest,
     layer_zip: Option<Vec<u8>>,
     destroy: bool,
+) -> anyhow::Result<Planned> {
+    let cache = package::Cache::from_env();
+    plan_workflow_in(cloud, m, layer_zip, destroy, cache.as_ref()).await
+}
+
+/// [`plan_workflow`] with a given package cache (`None`: no cache; the
+/// previous packages of code updates are read back from the cloud only).
+pub async fn plan_workflow_in<C: Cloud>(
+    cloud: Arc<C>,
+    m: &Manifest,
+    layer_zip: Option<Vec<u8>>,
+    destroy: bool,
+    cache: Option<&package::Cache>,
 ) -> anyhow::Result<Planned> {
     let mut artifacts = Artifacts::default();
     let mut ctx = Context {
@@ -84,6 +99,7 @@ pub async fn plan_workflow<C: Cloud>(
         layer_sha256: String::new(),
         code_sha256: Default::default(),
         scripts: Default::default(),
+        configs: Default::default(),
     };
     let desired = if destroy {
         DesiredState {
@@ -96,8 +112,12 @@ pub async fn plan_workflow<C: Cloud>(
         artifacts.layer_zip = zip;
         for f in &m.functions {
             let p = package::build(m, f)?;
+            if let Some(c) = cache {
+                c.remember(&p.sha256, &p.view());
+            }
             ctx.code_sha256
                 .insert(f.name().to_string(), p.sha256.clone());
+            ctx.configs.insert(f.name().to_string(), p.config.clone());
             if let Some(s) = p.script {
                 ctx.scripts.insert(f.name().to_string(), s);
             }
@@ -105,9 +125,10 @@ pub async fn plan_workflow<C: Cloud>(
         }
         desired::desire(m, &ctx)
     };
-    let observed = observe::observe(cloud.clone(), &desired)
+    let mut observed = observe::observe(cloud.clone(), &desired)
         .await
         .context("reading the account")?;
+    observe::previous_packages(cloud, &desired, &mut observed, cache).await;
     let plan = plan::plan(&desired, &observed);
     Ok(Planned {
         desired,

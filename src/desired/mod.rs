@@ -25,6 +25,8 @@ pub struct Context {
     pub code_sha256: BTreeMap<String, String>,
     /// The init script text of each function, by function name.
     pub scripts: BTreeMap<String, String>,
+    /// The supervisor config in each function's package (secrets masked).
+    pub configs: BTreeMap<String, String>,
 }
 
 /// The resources a workflow needs, and what it asks for that scar cannot
@@ -157,6 +159,9 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
             .dep(layer.clone());
         if let Some(script) = ctx.scripts.get(&name) {
             r = r.attr("init_script", script.clone());
+        }
+        if let Some(config) = ctx.configs.get(&name) {
+            r = r.attr("function_config", config.clone());
         }
         if let Some(vpc) = &l.vpc {
             let mut s = vpc.subnet_ids.clone();
@@ -302,7 +307,8 @@ fn unsupported(f: &FunctionDef) -> Option<String> {
     None
 }
 
-fn looks_secret(key: &str) -> bool {
+/// Whether a key names a secret (its value is masked wherever it is shown).
+pub fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
     [
         "SECRET",
@@ -399,6 +405,7 @@ mod tests {
             region: "us-east-1".into(),
             layer_sha256: "ab".repeat(32),
             code_sha256: BTreeMap::new(),
+            configs: BTreeMap::new(),
             scripts: BTreeMap::new(),
         }
     }

@@ -138,12 +138,27 @@ impl Observed {
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        h.update(serde_json::to_vec(&self.attrs).unwrap_or_default());
+        // What was read back from the package is covered by `code_sha256`.
+        let attrs: BTreeMap<&String, &Value> = self
+            .attrs
+            .iter()
+            .filter(|(k, _)| !PACKAGE_ATTRS.contains(&k.as_str()))
+            .collect();
+        h.update(serde_json::to_vec(&attrs).unwrap_or_default());
         h.update(serde_json::to_vec(&self.owner).unwrap_or_default());
         let out = h.finalize();
         out.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 }
+
+/// A function's attributes that live inside its package: the account
+/// reports only the package's hash (`code_sha256`); their previous values
+/// come from the local package cache or from reading the package back, and
+/// are compared only when they could be read.
+pub const PACKAGE_ATTRS: &[&str] = &["init_script", "function_config"];
+
+/// Why a function's previous package could not be read (an observed fact).
+pub const FACT_PACKAGE_UNREADABLE: &str = "previous_package_unreadable";
 
 /// The tag keys of ownership.
 pub const TAG_WORKFLOW: &str = "scar:workflow";

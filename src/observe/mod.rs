@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+mod previous;
+
+pub use previous::previous_packages;
+
 use crate::cloud::{Cloud, CloudError, FunctionState, NotificationConfig, PermissionStatement};
 use crate::desired::{notification_prefix, role_name, DesiredState};
 use crate::model::{owner_of, Addr, Kind, Observed, ObservedState, Owner, TAG_WORKFLOW};

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::desired::DesiredState;
-use crate::model::{parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner};
+use crate::model::{
+    parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner, FACT_PACKAGE_UNREADABLE,
+    PACKAGE_ATTRS,
+};
 
 /// What a change does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,10 +125,6 @@ impl Plan {
         self.changes.iter().any(|c| c.action == Action::Blocked)
     }
 }
-
-/// Attributes desire sets that observation cannot read back (compared
-/// through another attribute: the script through `code_sha256`).
-const UNOBSERVABLE: &[&str] = &["init_script"];
 
 /// Diffs the desired state against the observed one.
 pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
@@ -285,7 +284,7 @@ fn diff_into(
 ) {
     let mut diffs = Vec::new();
     for (k, v) in resolved {
-        if UNOBSERVABLE.contains(&k.as_str()) && !have.attrs.contains_key(k) {
+        if PACKAGE_ATTRS.contains(&k.as_str()) && !have.attrs.contains_key(k) {
             continue;
         }
         let before = have.attrs.get(k);
@@ -313,6 +312,16 @@ fn diff_into(
     };
     let names: Vec<&str> = diffs.iter().map(|d| d.name.as_str()).collect();
     change.reason = format!("{} changed", names.join(", "));
+    if let Some(why) = have
+        .facts
+        .get(FACT_PACKAGE_UNREADABLE)
+        .and_then(Value::as_str)
+    {
+        change.reason = format!(
+            "{}; the previous script and config cannot be shown: {why}",
+            change.reason
+        );
+    }
     change.diffs = diffs;
 }
 

@@ -93,27 +93,10 @@ fn render_attr(out: &mut String, action: Action, d: &AttrDiff, width: usize) {
         ""
     };
     let name = format!("{:width$}", d.name);
-    // Multi-line text: a unified diff.
-    let multiline = |v: &Option<Value>| {
-        v.as_ref()
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.contains('\n'))
-    };
-    if multiline(&after) || multiline(&before) {
-        let old = before.as_ref().and_then(Value::as_str).unwrap_or("");
-        let new = after.as_ref().and_then(Value::as_str).unwrap_or("");
+    if let Some((old, new)) = as_text_block(before.as_ref(), after.as_ref()) {
         let sym = if before.is_none() { "+" } else { "~" };
         let _ = writeln!(out, "      {sym} {name} = <<-EOT{force}");
-        let diff = similar::TextDiff::from_lines(old, new);
-        for change in diff.iter_all_changes() {
-            let tag = match change.tag() {
-                similar::ChangeTag::Delete => "-",
-                similar::ChangeTag::Insert => "+",
-                similar::ChangeTag::Equal => " ",
-            };
-            let line = change.value().trim_end_matches('\n');
-            let _ = writeln!(out, "          {tag} {line}");
-        }
+        write_diff(out, &old, &new);
         let _ = writeln!(out, "        EOT");
         return;
     }
@@ -136,11 +119,158 @@ fn render_attr(out: &mut String, action: Action, d: &AttrDiff, width: usize) {
     }
 }
 
+/// Values shown as a block with a line diff: multi-line text (scripts,
+/// configs), and maps or lists too long for one line (policies), as
+/// pretty-printed JSON.
+fn as_text_block(before: Option<&Value>, after: Option<&Value>) -> Option<(String, String)> {
+    let multiline = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| s.contains('\n'));
+    if multiline(before) || multiline(after) {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        return Some((text(before), text(after)));
+    }
+    let long = |v: Option<&Value>| {
+        v.is_some_and(|v| (v.is_object() || v.is_array()) && compact(v).len() > BLOCK_WIDTH)
+    };
+    if long(before) || long(after) {
+        let pretty = |v: Option<&Value>| match v {
+            Some(v) if !v.is_null() => {
+                let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            _ => String::new(),
+        };
+        return Some((pretty(before), pretty(after)));
+    }
+    None
+}
+
+/// Maps and lists longer than this are shown as blocks.
+const BLOCK_WIDTH: usize = 72;
+
+/// Lines of unchanged context around each change of a block.
+const CONTEXT: usize = 3;
+
+/// A line diff of two texts: `-`/`+` lines with a few unchanged lines of
+/// context around each change; `...` where unchanged lines are left out.
+fn write_diff(out: &mut String, old: &str, new: &str) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let groups = diff.grouped_ops(CONTEXT);
+    let last_line = diff.old_slices().len().max(diff.new_slices().len());
+    for (i, group) in groups.iter().enumerate() {
+        let starts_late = group
+            .first()
+            .is_some_and(|op| op.old_range().start > 0 || op.new_range().start > 0);
+        if i > 0 || starts_late {
+            let _ = writeln!(out, "          ...");
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let tag = match change.tag() {
+                    similar::ChangeTag::Delete => "-",
+                    similar::ChangeTag::Insert => "+",
+                    similar::ChangeTag::Equal => " ",
+                };
+                let line = change.value().trim_end_matches('\n');
+                let _ = writeln!(out, "          {tag} {line}");
+            }
+        }
+        let ends_early = group.last().is_some_and(|op| {
+            op.old_range().end < diff.old_slices().len()
+                || op.new_range().end < diff.new_slices().len()
+        });
+        if i + 1 == groups.len() && ends_early && last_line > 0 {
+            let _ = writeln!(out, "          ...");
+        }
+    }
+}
+
 /// A one-line rendering of a value: strings quoted, lists and maps inline.
 pub fn compact(v: &Value) -> String {
     match v {
         Value::String(s) if s == UNKNOWN || s == super::SENSITIVE => s.clone(),
         Value::Object(o) if o.is_empty() => "{}".into(),
         _ => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn diff(name: &str, before: Value, after: Value) -> AttrDiff {
+        AttrDiff {
+            name: name.into(),
+            before: Some(before),
+            after: Some(after),
+            after_unknown: false,
+            forces_replacement: false,
+            sensitive: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn long_texts_show_only_the_changed_lines_with_context() {
+        let old: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        let new = old.replace("line 20\n", "line twenty\n");
+        let mut out = String::new();
+        render_attr(
+            &mut out,
+            Action::Update,
+            &diff("init_script", json!(old), json!(new)),
+            11,
+        );
+        let expected = "      ~ init_script = <<-EOT
+          ...
+            line 17
+            line 18
+            line 19
+          - line 20
+          + line twenty
+            line 21
+            line 22
+            line 23
+          ...
+        EOT
+";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn long_maps_are_diffed_as_pretty_json_and_masked() {
+        let before = json!({"Statement": [{"Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::in/uploads/*"]}], "Version": "2012-10-17"});
+        let after = json!({"Statement": [{"Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::in/photos/*"]}], "Version": "2012-10-17"});
+        let mut out = String::new();
+        render_attr(&mut out, Action::Update, &diff("policy", before, after), 6);
+        assert!(out.contains("~ policy = <<-EOT"), "{out}");
+        assert!(
+            out.contains("-         \"arn:aws:s3:::in/uploads/*\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("+         \"arn:aws:s3:::in/photos/*\""),
+            "{out}"
+        );
+
+        let mut d = diff(
+            "environment",
+            json!({"API_TOKEN": "old-secret-value", "MODE": "fast", "PADDING": "x".repeat(60)}),
+            json!({"API_TOKEN": "new-secret-value", "MODE": "slow", "PADDING": "x".repeat(60)}),
+        );
+        d.sensitive = vec!["API_TOKEN".into()];
+        let mut out = String::new();
+        render_attr(&mut out, Action::Update, &d, 11);
+        assert!(!out.contains("secret-value"), "{out}");
+        assert!(out.contains("+   \"MODE\": \"slow\""), "{out}");
+        // Short values stay on one line.
+        let mut out = String::new();
+        render_attr(
+            &mut out,
+            Action::Update,
+            &diff("layers", json!(["a"]), json!(["b"])),
+            6,
+        );
+        assert_eq!(out, "      ~ layers = [\"a\"] -> [\"b\"]\n");
     }
 }

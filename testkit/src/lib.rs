@@ -54,6 +54,14 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// A package cache of scar's own for the commands run against this
+    /// server (`SCAR_CACHE_DIR`), so tests never touch `~/.cache`.
+    pub fn cache_dir(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("scar-test-cache-{}", self.port))
+    }
+}
+
+impl Moto {
     /// Starts a Docker-free moto server on a free loopback port and waits
     /// until it answers. Panics with a clear message if it cannot.
     pub fn start() -> Moto {
@@ -130,6 +138,7 @@ impl Moto {
             // Keep a developer's own AWS profile files out of the tests.
             ("AWS_CONFIG_FILE", "/dev/null".into()),
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ("SCAR_CACHE_DIR", self.cache_dir().display().to_string()),
         ]
     }
 
@@ -153,6 +162,7 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(self.cache_dir());
         // Keep the log only when the test failed, for the post-mortem.
         if !std::thread::panicking() {
             let _ = std::fs::remove_file(&self.log);

@@ -72,6 +72,8 @@ pub struct AwsCloud {
     pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
     account_id: String,
     region: String,
+    /// The endpoint override (`AWS_ENDPOINT_URL`, an emulator), if any.
+    pub(super) endpoint: Option<String>,
     requests: RequestCounter,
 }
 
@@ -114,6 +116,7 @@ impl AwsCloud {
             tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
             account_id: account_id.to_string(),
             region,
+            endpoint: conf.endpoint_url().map(str::to_string),
             requests: RequestCounter::default(),
         })
     }

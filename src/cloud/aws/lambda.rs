@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::cloud::{build_error, from_map, has_code, is_not_found, sdk_error, tag_map, AwsCloud};
 use crate::cloud::{
-    CloudResult, FunctionSpec, FunctionState, LambdaApi, LayerSpec, LayerVersion,
+    CloudResult, FunctionSpec, FunctionState, LambdaApi, LayerSpec, LayerVersion, PackageFetch,
     PermissionStatement, Tags,
 };
 
@@ -105,6 +105,37 @@ impl LambdaApi for AwsCloud {
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_error(format!("GetFunction {name}"), e)),
         }
+    }
+
+    async fn function_code(&self, name: &str) -> CloudResult<PackageFetch> {
+        self.record("GetFunction");
+        let out = match self.lambda.get_function().function_name(name).send().await {
+            Ok(out) => out,
+            Err(e) if is_not_found(&e) => {
+                return Ok(PackageFetch::Unavailable(
+                    "the function does not exist".into(),
+                ))
+            }
+            Err(e) => return Err(sdk_error(format!("GetFunction {name}"), e)),
+        };
+        let sha = out
+            .configuration()
+            .and_then(|c| c.code_sha256())
+            .unwrap_or_default()
+            .to_string();
+        let Some(location) = out.code().and_then(|c| c.location()) else {
+            return Ok(PackageFetch::Unavailable(
+                "GetFunction gives no code location".into(),
+            ));
+        };
+        let uri = match super::download::allowed(location, self.endpoint.as_deref()) {
+            Ok(uri) => uri,
+            Err(why) => return Ok(PackageFetch::Unavailable(why)),
+        };
+        Ok(match super::download::download(uri, &sha).await {
+            Ok(zip) => PackageFetch::Zip(zip),
+            Err(why) => PackageFetch::Unavailable(why),
+        })
     }
 
     async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {

@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL`), so the same binary talks to AWS or to an emulator.
 
 mod cloud;
+pub mod download;
 mod iam;
 mod lambda;
 mod logs;

@@ -50,6 +50,15 @@ async fn plan(cloud: &Arc<MemoryCloud>, m: &Manifest, destroy: bool) -> Planned 
         .unwrap()
 }
 
+/// The change of one address.
+fn change<'a>(p: &'a Planned, address: &str) -> &'a scar::plan::Change {
+    p.plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == address)
+        .unwrap_or_else(|| panic!("no change of {address}"))
+}
+
 async fn apply_plan(cloud: &Arc<MemoryCloud>, p: &Planned) -> Vec<(String, Action, Outcome)> {
     let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
     apply::apply(cloud.clone(), &p.plan, p.artifacts.clone(), 4, quiet)
@@ -321,12 +330,7 @@ fn a_code_update_shows_the_previous_script_from_the_cloud_or_the_cache() {
         let before = cloud.requests().count("GetFunction");
         let p = plan(&cloud, &load(), false).await;
         assert_eq!(cloud.requests().count("GetFunction"), before + 1);
-        let c = p
-            .plan
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == "lambda_function.f")
-            .unwrap();
+        let c = change(&p, "lambda_function.f");
         let d = c.diffs.iter().find(|d| d.name == "init_script").expect("a script diff");
         assert_eq!(d.before, Some(json!("#!/bin/sh\necho one\n")));
         assert_eq!(d.after, Some(json!("#!/bin/sh\necho two\n")));
@@ -355,12 +359,7 @@ fn a_code_update_shows_the_previous_script_from_the_cloud_or_the_cache() {
             .await
             .unwrap();
         let p = plan(&cloud, &load(), false).await;
-        let c = p
-            .plan
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == "lambda_function.f")
-            .unwrap();
+        let c = change(&p, "lambda_function.f");
         assert!(
             c.reason.contains("the previous script and config cannot be shown: the deployed package was not built by scar"),
             "{}",

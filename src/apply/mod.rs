@@ -9,12 +9,12 @@ mod ops;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cloud::{Cloud, CloudError};
+use crate::cloud::{Cloud, CloudError, ErrorKind};
 use crate::model::{Addr, Kind};
 use crate::plan::{Action, Change, Plan};
 
@@ -36,11 +36,14 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// A progress event, for the terminal.
+/// A progress event, for the terminal. Every change that is attempted
+/// gets a `Started` and then a `Finished`; a skipped change gets only a
+/// `Finished` (with no time spent).
 #[derive(Clone, Debug)]
 pub enum Event {
     Started(Addr, Action),
-    Finished(Addr, Action, Outcome),
+    /// How it ended, and how long it ran (from its start, not its queueing).
+    Finished(Addr, Action, Outcome, Duration),
 }
 
 /// Runs a plan; returns every change's outcome, in plan order.
@@ -88,7 +91,12 @@ pub async fn apply<C: Cloud>(
                     )
                 }) {
                     let o = Outcome::Skipped(format!("{bad} did not succeed"));
-                    on_event(Event::Finished(addr.clone(), c.action, o.clone()));
+                    on_event(Event::Finished(
+                        addr.clone(),
+                        c.action,
+                        o.clone(),
+                        Duration::ZERO,
+                    ));
                     results.insert(addr.clone(), o);
                     pending.remove(&addr);
                     progressed = true;
@@ -104,8 +112,9 @@ pub async fn apply<C: Cloud>(
                     running.spawn(async move {
                         let _permit = limit.acquire_owned().await;
                         on_event(Event::Started(change.address.clone(), change.action));
+                        let started = Instant::now();
                         let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
-                        (change.address, change.action, r)
+                        (change.address, change.action, r, started.elapsed())
                     });
                     progressed = true;
                 }
@@ -114,20 +123,29 @@ pub async fn apply<C: Cloud>(
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (addr, action, outcome) = match joined {
-            Ok((addr, action, Ok(()))) => (addr, action, Outcome::Done),
-            Ok((addr, action, Err(e))) => (addr, action, Outcome::Failed(error_text(&e))),
+        let (addr, action, outcome, took) = match joined {
+            Ok((addr, action, Ok(()), took)) => (addr, action, Outcome::Done, took),
+            Ok((addr, action, Err(e), took)) => {
+                (addr, action, Outcome::Failed(error_text(&e)), took)
+            }
             Err(e) => {
                 // A panicking step: report it against nothing specific.
                 tracing::error!("a step panicked: {e}");
                 continue;
             }
         };
-        on_event(Event::Finished(addr.clone(), action, outcome.clone()));
+        on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
         results.insert(addr, outcome);
     }
     for addr in pending {
-        results.insert(addr, Outcome::Skipped("a dependency did not finish".into()));
+        let o = Outcome::Skipped("a dependency did not finish".into());
+        on_event(Event::Finished(
+            addr.clone(),
+            todo[&addr].action,
+            o.clone(),
+            Duration::ZERO,
+        ));
+        results.insert(addr, o);
     }
 
     // Phase 2: deletes, dependents first (reverse kind order).
@@ -160,12 +178,15 @@ pub async fn apply<C: Cloud>(
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 on_event(Event::Started(change.address.clone(), change.action));
+                let started = Instant::now();
                 let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
-                (change.address, r)
+                (change.address, r, started.elapsed())
             });
         }
         while let Some(joined) = set.join_next().await {
-            let Ok((addr, r)) = joined else { continue };
+            let Ok((addr, r, took)) = joined else {
+                continue;
+            };
             let outcome = match r {
                 Ok(()) => Outcome::Done,
                 Err(e) => Outcome::Failed(error_text(&e)),
@@ -174,6 +195,7 @@ pub async fn apply<C: Cloud>(
                 addr.clone(),
                 Action::Delete,
                 outcome.clone(),
+                took,
             ));
             results.insert(addr, outcome);
         }
@@ -205,7 +227,29 @@ pub fn error_text(e: &CloudError) -> String {
 
 /// Retries `f` on throttling and conflicts, with exponential backoff
 /// (0.2 s doubling, at most 8 tries).
-pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, CloudError>
+pub async fn retry<T, F, Fut>(f: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CloudError>>,
+{
+    retry_when(f, CloudError::is_retryable).await
+}
+
+/// Retries `f` on throttling only, with the same backoff as [`retry`]: for
+/// a create, whose conflict means "it already exists" and is an answer the
+/// caller handles rather than something that passes with time.
+pub async fn retry_throttled<T, F, Fut>(f: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CloudError>>,
+{
+    retry_when(f, |e| e.kind == ErrorKind::Throttled).await
+}
+
+async fn retry_when<T, F, Fut>(
+    mut f: F,
+    retryable: impl Fn(&CloudError) -> bool,
+) -> Result<T, CloudError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, CloudError>>,
@@ -215,12 +259,124 @@ where
     loop {
         attempt += 1;
         match f().await {
-            Err(e) if e.is_retryable() && attempt < 8 => {
+            Err(e) if retryable(&e) && attempt < 8 => {
                 tracing::debug!("{e}: retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::memory::MemoryCloud;
+    use crate::cloud::{FunctionSpec, IamApi, LambdaApi, Tags};
+    use crate::commands::pipeline::{plan_workflow_in, Planned};
+    use crate::manifest::load_texts;
+
+    const MANIFEST: &str = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: fn-a\n      input:\n      - storage_provider: s3\n        path: in-bucket/a\n      output:\n      - storage_provider: s3\n        path: out-bucket/a\n";
+    const LAYER: &[u8] = b"stand-in layer zip";
+
+    async fn plan(cloud: &Arc<MemoryCloud>) -> Planned {
+        let loaded = load_texts(&[("m.yaml", MANIFEST)]);
+        let m = loaded.manifest.expect("a valid manifest");
+        plan_workflow_in(cloud.clone(), &m, Some(LAYER.to_vec()), false, None)
+            .await
+            .expect("a plan")
+    }
+
+    async fn run(cloud: &Arc<MemoryCloud>, p: &Planned) -> BTreeMap<String, Outcome> {
+        let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
+        apply(cloud.clone(), &p.plan, p.artifacts.clone(), 4, quiet)
+            .await
+            .into_iter()
+            .map(|(a, _, o)| (a.to_string(), o))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn creates_write_without_reading_first() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        cloud.requests().reset();
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let counts = cloud.requests().snapshot();
+        for read in ["GetFunction", "GetRole", "GetPolicy", "GetBucketTagging"] {
+            assert_eq!(counts.get(read), None, "{read} before a create: {counts:?}");
+        }
+        assert_eq!(counts.get("CreateFunction"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("AddPermission"), Some(&1), "{counts:?}");
+    }
+
+    #[tokio::test]
+    async fn a_create_that_finds_its_own_resource_there_converges() {
+        // An earlier run created everything and died before it could say so:
+        // the same plan (every change a create) applied again.
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        assert!(p.plan.changes.iter().all(|c| c.action == Action::Create));
+        let first = run(&cloud, &p).await;
+        assert!(first.values().all(|o| *o == Outcome::Done), "{first:?}");
+        let again = run(&cloud, &p).await;
+        assert!(again.values().all(|o| *o == Outcome::Done), "{again:?}");
+        let after = plan(&cloud).await;
+        assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+        assert_eq!(cloud.get_policy("fn-a").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_passing_conflict_on_a_create_is_retried() {
+        // A conflict, yet nothing of that name is there: it was a
+        // concurrent change, not "already exists".
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        for op in ["CreateFunction", "CreateRole", "CreateBucket"] {
+            cloud.fail_next(op, ErrorKind::Conflict, 1);
+        }
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let after = plan(&cloud).await;
+        assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+    }
+
+    #[tokio::test]
+    async fn a_create_that_finds_someone_elses_resource_leaves_it_alone() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        // Between the plan and the apply, someone creates a function of
+        // that name, without scar's tags.
+        let role = cloud
+            .create_role("by-hand", "{}", &Tags::new())
+            .await
+            .unwrap();
+        let spec = FunctionSpec {
+            name: "fn-a".into(),
+            role,
+            runtime: "python3.12".into(),
+            handler: "x.handler".into(),
+            memory: 128,
+            timeout: 3,
+            ..Default::default()
+        };
+        cloud.create_function(&spec, b"theirs").await.unwrap();
+        let results = run(&cloud, &p).await;
+        match &results["lambda_function.fn-a"] {
+            Outcome::Failed(why) => assert!(why.contains("not created by scar"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(
+                results["lambda_permission.fn-a/scar-s3-in-bucket"],
+                Outcome::Skipped(_)
+            ),
+            "{results:?}"
+        );
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!((f.memory, f.timeout), (128, 3));
+        assert_eq!(f.tags, Some(Tags::new()));
     }
 }

@@ -1,4 +1,11 @@
 //! One change against the cloud: every step an idempotent `ensure_*`.
+//!
+//! The plan has already read the account, so a step does not read it again
+//! before writing: a create is attempted straight away, and only when the
+//! cloud answers "already exists" (a run that died after the create, or a
+//! race with someone else) does the step read what is there and fall back
+//! to bringing it in line, and only if it is this workflow's. An update
+//! writes what the plan says differs, with the ARN the plan observed.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -6,13 +13,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{retry, Artifacts};
+use super::{retry, retry_throttled, Artifacts};
 use crate::cloud::{
-    Cloud, CloudError, ErrorKind, FunctionSpec, LambdaNotification, LayerSpec, PermissionStatement,
-    Tags,
+    Cloud, CloudError, ErrorKind, FunctionSpec, FunctionState, LambdaNotification, LayerSpec,
+    PermissionStatement, Tags,
 };
 use crate::desired::notification_prefix;
-use crate::model::{Attrs, Kind};
+use crate::model::{owner_of, Addr, Attrs, Kind, Owner};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
 
@@ -61,14 +68,39 @@ pub async fn run<C: Cloud>(
                 .get("policy")
                 .map(Value::to_string)
                 .unwrap_or_default();
-            let arn = match retry(|| cloud.get_role(name)).await? {
-                Some(r) => {
-                    retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
-                    r.arn
+            let arn = if c.action == Action::Create {
+                match retry_throttled(|| cloud.create_role(name, &trust, &tag_set)).await {
+                    Ok(arn) => arn,
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        match retry(|| cloud.get_role(name)).await? {
+                            // Already there: adopt it if it is ours, trust included.
+                            Some(role) => {
+                                check_owner(&c.address, Some(&role.tags), workflow)?;
+                                retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
+                                role.arn
+                            }
+                            // Not there: a passing conflict (a concurrent
+                            // change); try again, retrying it as one.
+                            None => retry(|| cloud.create_role(name, &trust, &tag_set)).await?,
+                        }
+                    }
+                    Err(e) => return Err(e),
                 }
-                None => retry(|| cloud.create_role(name, &trust, &tag_set)).await?,
+            } else {
+                if differs(c, "assume_role_policy") {
+                    retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
+                }
+                match c.outputs.get("arn") {
+                    Some(arn) => arn.clone(),
+                    None => match retry(|| cloud.get_role(name)).await? {
+                        Some(r) => r.arn,
+                        None => return Err(vanished(&c.address)),
+                    },
+                }
             };
-            retry(|| cloud.put_role_policy(name, ROLE_POLICY, &policy)).await?;
+            if c.action == Action::Create || differs(c, "policy") {
+                retry(|| cloud.put_role_policy(name, ROLE_POLICY, &policy)).await?;
+            }
             set_output("arn", arn);
         }
         (Kind::S3Bucket, Action::Delete) => {
@@ -78,18 +110,52 @@ pub async fn run<C: Cloud>(
                 retry(|| cloud.delete_bucket(name)).await?;
             }
         }
-        (Kind::S3Bucket, _) => match retry(|| cloud.get_bucket(name)).await? {
-            None => retry(|| cloud.create_bucket(name, &tag_set)).await?,
-            Some(_) => retry(|| cloud.put_bucket_tags(name, &tag_set)).await?,
-        },
+        (Kind::S3Bucket, Action::Create) => {
+            match retry_throttled(|| cloud.create_bucket(name, &tag_set)).await {
+                Ok(()) => {}
+                // Another account's name: nothing to wait for.
+                Err(e) if crate::apply::error_text(&e).contains("BucketAlreadyExists") => {
+                    return Err(e)
+                }
+                Err(e) if e.kind == ErrorKind::Conflict => {
+                    match retry(|| cloud.get_bucket(name)).await? {
+                        // Already ours (BucketAlreadyOwnedByYou): with this
+                        // workflow's tags, bring them in line; anyone
+                        // else's is used as is, as the plan does with a
+                        // bucket it finds.
+                        Some(bucket) => {
+                            if owner_of(bucket.tags.as_ref(), workflow) == Owner::Workflow {
+                                retry(|| cloud.put_bucket_tags(name, &tag_set)).await?;
+                            }
+                        }
+                        // Not there: a passing conflict (OperationAborted
+                        // right after a delete); try again, retrying it.
+                        None => retry(|| cloud.create_bucket(name, &tag_set)).await?,
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        (Kind::S3Bucket, _) => retry(|| cloud.put_bucket_tags(name, &tag_set)).await?,
         (Kind::LambdaFunction, Action::Delete) => {
             retry(|| cloud.delete_function(name)).await?;
         }
         (Kind::LambdaFunction, _) => {
-            ensure_function(cloud, name, &attrs, c, artifacts, set_output).await?
+            ensure_function(cloud, name, &attrs, c, artifacts, workflow, set_output).await?
         }
         (Kind::LogGroup, Action::Delete) => {
             retry(|| cloud.delete_log_group(name)).await?;
+        }
+        (Kind::LogGroup, Action::Update | Action::Replace) => {
+            // It exists (the plan saw it): write only what differs.
+            if differs(c, "tags") {
+                retry(|| cloud.tag_log_group(name, &tag_set)).await?;
+            }
+            if differs(c, "retention_days") {
+                if let Some(days) = attrs.get("retention_days").and_then(Value::as_u64) {
+                    retry(|| cloud.put_retention(name, days as u32)).await?;
+                }
+            }
         }
         (Kind::LogGroup, _) => {
             let t = &tag_set;
@@ -115,10 +181,9 @@ pub async fn run<C: Cloud>(
             } else {
                 (function, sid)
             };
-            if matches!(action, Action::Delete | Action::Replace) {
+            if action == Action::Delete {
                 retry(|| cloud.remove_permission(&function, &sid)).await?;
-            }
-            if action != Action::Delete {
+            } else {
                 let s = PermissionStatement {
                     sid: sid.clone(),
                     principal: str_attr(&attrs, "principal"),
@@ -132,12 +197,22 @@ pub async fn run<C: Cloud>(
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 };
-                // Idempotent: an existing statement of that id is replaced.
-                let existing = retry(|| cloud.get_policy(&function)).await?;
-                if existing.iter().any(|e| e.sid == sid) {
+                // Idempotent: a statement of that id already there (an
+                // interrupted run's, or the one being replaced) is removed
+                // first, then added again. A create tries the add alone
+                // first: its conflict is "that id already exists" (or a
+                // concurrent change of the policy), after which the
+                // remove-and-add below settles it either way.
+                let added = action == Action::Create
+                    && match retry_throttled(|| cloud.add_permission(&function, &s)).await {
+                        Ok(()) => true,
+                        Err(e) if e.kind == ErrorKind::Conflict => false,
+                        Err(e) => return Err(e),
+                    };
+                if !added {
                     retry(|| cloud.remove_permission(&function, &sid)).await?;
+                    retry(|| cloud.add_permission(&function, &s)).await?;
                 }
-                retry(|| cloud.add_permission(&function, &s)).await?;
             }
         }
         (Kind::S3Notifications, action) => {
@@ -161,51 +236,129 @@ async fn ensure_function<C: Cloud>(
     attrs: &Attrs,
     c: &Change,
     artifacts: &Artifacts,
+    workflow: &str,
     set_output: impl Fn(&str, String),
 ) -> Result<(), CloudError> {
     let spec = function_spec(name, attrs);
     let zip = artifacts.packages.get(name).cloned().unwrap_or_default();
-    match retry(|| cloud.get_function(name)).await? {
-        None => {
-            // A role created moments ago may not be assumable yet (IAM is
-            // eventually consistent): retry that case too.
-            let mut delay = Duration::from_millis(500);
-            let created = loop {
-                match retry(|| cloud.create_function(&spec, &zip)).await {
-                    Err(e)
-                        if e.kind == ErrorKind::Invalid
-                            && crate::apply::error_text(&e).contains("cannot be assumed")
-                            && delay < Duration::from_secs(20) =>
-                    {
-                        tokio::time::sleep(delay).await;
-                        delay *= 2;
-                    }
-                    other => break other?,
+    let arn = if c.action == Action::Create {
+        // Ok: created now; Err: found there.
+        let created = match create_function(cloud, &spec, &zip, false).await {
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                match retry(|| cloud.get_function(name)).await? {
+                    Some(current) => Err(current),
+                    // Not there: a passing conflict; try again, retrying it.
+                    None => Ok(create_function(cloud, &spec, &zip, true).await?),
                 }
-            };
-            set_output("arn", created.arn);
-            wait_ready(cloud, name).await?;
+            }
+            other => Ok(other?),
+        };
+        match created {
+            Ok(created) => {
+                // The create response carries the state: poll only if Lambda
+                // is still getting it ready.
+                if !is_ready(&created, name)? {
+                    wait_ready(cloud, name).await?;
+                }
+                set_output("arn", created.arn);
+                return Ok(());
+            }
+            Err(current) => {
+                // Already there (an earlier run died after creating it): if
+                // it is ours, update it as a whole below, as the plan lists
+                // every attribute of a create as changed.
+                check_owner(&c.address, current.tags.as_ref(), workflow)?;
+                wait_ready(cloud, name).await?;
+                current.arn
+            }
         }
-        Some(current) => {
-            let changed: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
-            let config_changed = changed
-                .iter()
-                .any(|n| !matches!(*n, "code_sha256" | "init_script" | "tags"));
-            if config_changed {
-                retry(|| cloud.update_function_configuration(&spec)).await?;
-                wait_ready(cloud, name).await?;
+    } else {
+        match c.outputs.get("arn") {
+            Some(arn) => arn.clone(),
+            None => match retry(|| cloud.get_function(name)).await? {
+                Some(f) => f.arn,
+                None => return Err(vanished(&c.address)),
+            },
+        }
+    };
+    let changed: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
+    let config_changed = changed
+        .iter()
+        .any(|n| !matches!(*n, "code_sha256" | "init_script" | "tags"));
+    if config_changed {
+        retry(|| cloud.update_function_configuration(&spec)).await?;
+        wait_ready(cloud, name).await?;
+    }
+    if changed.contains(&"code_sha256") {
+        retry(|| cloud.update_function_code(name, &zip)).await?;
+        wait_ready(cloud, name).await?;
+    }
+    if changed.contains(&"tags") {
+        retry(|| cloud.tag_resource(&arn, &spec.tags)).await?;
+    }
+    set_output("arn", arn);
+    Ok(())
+}
+
+/// CreateFunction, retried on throttling (and on conflicts only if
+/// `retry_conflicts`: otherwise a conflict, "already exists", is returned to
+/// the caller), and also while a role created moments ago cannot be assumed
+/// yet (IAM is eventually consistent).
+async fn create_function<C: Cloud>(
+    cloud: &C,
+    spec: &FunctionSpec,
+    zip: &[u8],
+    retry_conflicts: bool,
+) -> Result<FunctionState, CloudError> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let attempt = if retry_conflicts {
+            retry(|| cloud.create_function(spec, zip)).await
+        } else {
+            retry_throttled(|| cloud.create_function(spec, zip)).await
+        };
+        match attempt {
+            Err(e)
+                if e.kind == ErrorKind::Invalid
+                    && crate::apply::error_text(&e).contains("cannot be assumed")
+                    && delay < Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
             }
-            if changed.contains(&"code_sha256") {
-                retry(|| cloud.update_function_code(name, &zip)).await?;
-                wait_ready(cloud, name).await?;
-            }
-            if changed.contains(&"tags") {
-                retry(|| cloud.tag_resource(&current.arn, &spec.tags)).await?;
-            }
-            set_output("arn", current.arn);
+            other => return other,
         }
     }
-    Ok(())
+}
+
+/// Whether the plan lists `attr` among what differs.
+fn differs(c: &Change, attr: &str) -> bool {
+    c.diffs.iter().any(|d| d.name == attr)
+}
+
+/// A resource found where the plan expected none: taken over only if this
+/// workflow's tags are on it (an earlier run created it); anything else is
+/// left alone, as the plan would have.
+fn check_owner(addr: &Addr, tags: Option<&Tags>, workflow: &str) -> Result<(), CloudError> {
+    let whose = match owner_of(tags, workflow) {
+        Owner::Workflow => return Ok(()),
+        Owner::OtherWorkflow(w) => format!("it belongs to workflow `{w}`"),
+        Owner::Unmanaged => "it was not created by scar".to_string(),
+    };
+    Err(CloudError::with_kind(
+        format!("creating {addr}"),
+        ErrorKind::Invalid,
+        format!("it appeared after the plan was made and {whose}: left as it is (run `scar plan` to see it)"),
+    ))
+}
+
+/// An update of something the plan saw but that is gone now.
+fn vanished(addr: &Addr) -> CloudError {
+    CloudError::with_kind(
+        format!("updating {addr}"),
+        ErrorKind::NotFound,
+        "it no longer exists (deleted since the plan was made); run apply again to create it",
+    )
 }
 
 /// Waits until Lambda reports the function ready for the next change
@@ -215,17 +368,7 @@ async fn wait_ready<C: Cloud>(cloud: &C, name: &str) -> Result<(), CloudError> {
     for _ in 0..60 {
         let f = retry(|| cloud.get_function(name)).await?;
         let Some(f) = f else { return Ok(()) };
-        let pending = f.state.as_deref() == Some("Pending")
-            || f.last_update_status.as_deref() == Some("InProgress");
-        if f.state.as_deref() == Some("Failed") || f.last_update_status.as_deref() == Some("Failed")
-        {
-            return Err(CloudError::with_kind(
-                format!("waiting for {name}"),
-                ErrorKind::Other,
-                "Lambda reports the function Failed",
-            ));
-        }
-        if !pending {
+        if is_ready(&f, name)? {
             return Ok(());
         }
         tokio::time::sleep(delay).await;
@@ -236,6 +379,20 @@ async fn wait_ready<C: Cloud>(cloud: &C, name: &str) -> Result<(), CloudError> {
         ErrorKind::Other,
         "the function did not become ready",
     ))
+}
+
+/// Whether a function is ready for the next change (`State` not `Pending`,
+/// `LastUpdateStatus` not `InProgress`); an error if Lambda says it failed.
+fn is_ready(f: &FunctionState, name: &str) -> Result<bool, CloudError> {
+    if f.state.as_deref() == Some("Failed") || f.last_update_status.as_deref() == Some("Failed") {
+        return Err(CloudError::with_kind(
+            format!("waiting for {name}"),
+            ErrorKind::Other,
+            "Lambda reports the function Failed",
+        ));
+    }
+    Ok(f.state.as_deref() != Some("Pending")
+        && f.last_update_status.as_deref() != Some("InProgress"))
 }
 
 fn resolved(c: &Change, outputs: &Outputs) -> Result<Attrs, CloudError> {

@@ -1,12 +1,18 @@
 //! `scar apply` and `scar destroy`: show the plan, ask (on a terminal), run
-//! it, report every change's outcome.
+//! it, report every change's outcome. Progress goes to stderr: a progress
+//! bar with each finished change printed above it when stderr is a
+//! terminal, plain lines otherwise; the summary goes to stdout.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{connect, pipeline, ExitStatus};
 use crate::apply::{self, Event, Outcome};
 use crate::cli::{ApplyArgs, DestroyArgs, GlobalArgs};
+use crate::model::Addr;
 use crate::plan::Action;
 use crate::render;
 
@@ -75,15 +81,15 @@ async fn execute<C: crate::cloud::Cloud>(
         return Ok(ExitStatus::Success);
     }
     if !auto_approve && !confirm()? {
-        eprintln!("Apply cancelled.");
+        eprintln!("{what} cancelled.");
         return Ok(ExitStatus::Failure);
     }
-    let on_event: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|e| match e {
-        Event::Started(addr, action) => eprintln!("{addr}: {}...", verb(action)),
-        Event::Finished(addr, action, Outcome::Done) => eprintln!("{addr}: {} done", verb(action)),
-        Event::Finished(addr, _, Outcome::Failed(why)) => eprintln!("{addr}: FAILED: {why}"),
-        Event::Finished(addr, _, Outcome::Skipped(why)) => eprintln!("{addr}: skipped ({why})"),
-    });
+    let total = plan.changes.iter().filter(|c| c.action.is_change()).count();
+    let progress = Arc::new(Progress::new(total as u64));
+    let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
+        let progress = progress.clone();
+        Arc::new(move |e| progress.event(e))
+    };
     let results = apply::apply(
         cloud,
         plan,
@@ -93,6 +99,12 @@ async fn execute<C: crate::cloud::Cloud>(
     )
     .await;
     let (mut added, mut changed, mut destroyed, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    let failures = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Failed(_));
+    let skips = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Skipped(_));
+    progress.finish(
+        results.iter().filter(failures).count(),
+        results.iter().filter(skips).count(),
+    );
     for (addr, action, outcome) in &results {
         match outcome {
             Outcome::Done => match action {
@@ -127,6 +139,134 @@ async fn execute<C: crate::cloud::Cloud>(
     Ok(ExitStatus::Success)
 }
 
+/// Shows the executor's events on stderr: a progress bar (finished /
+/// total, what runs now, elapsed time) with each finished change printed
+/// above it, terraform-style, when stderr is a terminal; otherwise plain
+/// lines without escape codes, one when a change starts and one when it
+/// ends (`<address>: creating...`, `<address>: creating (0.4s) done`).
+struct Progress {
+    /// `None`: plain lines.
+    bar: Option<ProgressBar>,
+    color: bool,
+    /// What runs now, in the order it started.
+    running: Mutex<Vec<(Addr, Action)>>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        let terminal =
+            std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
+        let bar = terminal.then(|| {
+            let template = if color {
+                "{spinner:.cyan} [{elapsed_precise}] [{bar:30.cyan/blue}] {pos}/{len} {wide_msg}"
+            } else {
+                "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {wide_msg}"
+            };
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Progress {
+            bar,
+            color,
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn event(&self, e: Event) {
+        let Some(bar) = &self.bar else {
+            eprintln!("{}", plain_line(&e));
+            return;
+        };
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match e {
+            Event::Started(addr, action) => running.push((addr, action)),
+            Event::Finished(addr, action, outcome, took) => {
+                running.retain(|(a, _)| *a != addr);
+                bar.println(self.finished_line(&addr, action, &outcome, took));
+                bar.inc(1);
+            }
+        }
+        bar.set_message(match running.as_slice() {
+            [] => String::new(),
+            [(addr, action)] => format!("{} {addr}", verb(*action)),
+            [(addr, action), rest @ ..] => {
+                format!("{} {addr} and {} more", verb(*action), rest.len())
+            }
+        });
+    }
+
+    /// A finished change, as terraform words it.
+    fn finished_line(
+        &self,
+        addr: &Addr,
+        action: Action,
+        outcome: &Outcome,
+        took: Duration,
+    ) -> String {
+        let paint = |code: &str, text: String| {
+            if self.color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text
+            }
+        };
+        let addr = paint("1", format!("{addr}:"));
+        let took = elapsed(took);
+        match outcome {
+            Outcome::Done => format!("{addr} {} complete after {took}", noun(action)),
+            Outcome::Failed(why) => format!(
+                "{addr} {}: {why}",
+                paint("1;31", format!("{} FAILED after {took}", noun(action)))
+            ),
+            Outcome::Skipped(why) => format!("{addr} {}", paint("33", format!("Skipped ({why})"))),
+        }
+    }
+
+    /// Leaves the bar in its final state, with how it ended.
+    fn finish(&self, failed: usize, skipped: usize) {
+        if let Some(bar) = &self.bar {
+            bar.finish_with_message(if failed + skipped == 0 {
+                "done".to_string()
+            } else {
+                format!("{failed} failed, {skipped} skipped")
+            });
+        }
+    }
+}
+
+/// An event as one plain line (no terminal).
+fn plain_line(e: &Event) -> String {
+    match e {
+        Event::Started(addr, action) => format!("{addr}: {}...", verb(*action)),
+        Event::Finished(addr, action, Outcome::Done, took) => {
+            format!("{addr}: {} ({}) done", verb(*action), elapsed(*took))
+        }
+        Event::Finished(addr, action, Outcome::Failed(why), took) => format!(
+            "{addr}: {} FAILED after {}: {why}",
+            verb(*action),
+            elapsed(*took)
+        ),
+        Event::Finished(addr, _, Outcome::Skipped(why), _) => format!("{addr}: skipped ({why})"),
+    }
+}
+
+/// `0.4s`, `12s`, `2m05s`.
+fn elapsed(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else if s < 60.0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
 fn verb(a: Action) -> &'static str {
     match a {
         Action::Create => "creating",
@@ -134,6 +274,17 @@ fn verb(a: Action) -> &'static str {
         Action::Replace => "replacing",
         Action::Delete => "destroying",
         _ => "checking",
+    }
+}
+
+/// The noun terraform puts before "complete".
+fn noun(a: Action) -> &'static str {
+    match a {
+        Action::Create => "Creation",
+        Action::Update => "Modifications",
+        Action::Replace => "Replacement",
+        Action::Delete => "Destruction",
+        _ => "Check",
     }
 }
 
@@ -147,4 +298,82 @@ fn confirm() -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    #[test]
+    fn plain_lines_say_what_ran_how_it_ended_and_how_long() {
+        let a = Addr::new(Kind::LambdaFunction, "scar-x");
+        let ms = Duration::from_millis;
+        assert_eq!(
+            plain_line(&Event::Started(a.clone(), Action::Create)),
+            "lambda_function.scar-x: creating..."
+        );
+        assert_eq!(
+            plain_line(&Event::Finished(
+                a.clone(),
+                Action::Create,
+                Outcome::Done,
+                ms(420)
+            )),
+            "lambda_function.scar-x: creating (0.4s) done"
+        );
+        assert_eq!(
+            plain_line(&Event::Finished(
+                a.clone(),
+                Action::Delete,
+                Outcome::Failed("DeleteFunction scar-x failed: boom".into()),
+                ms(12_300)
+            )),
+            "lambda_function.scar-x: destroying FAILED after 12s: DeleteFunction scar-x failed: boom"
+        );
+        assert_eq!(
+            plain_line(&Event::Finished(
+                a,
+                Action::Create,
+                Outcome::Skipped("iam_role.scar-w did not succeed".into()),
+                Duration::ZERO
+            )),
+            "lambda_function.scar-x: skipped (iam_role.scar-w did not succeed)"
+        );
+    }
+
+    #[test]
+    fn finished_lines_are_terraform_worded_and_plain_without_color() {
+        let p = Progress {
+            bar: None,
+            color: false,
+            running: Mutex::new(Vec::new()),
+        };
+        let a = Addr::new(Kind::LogGroup, "/aws/lambda/scar-x");
+        assert_eq!(
+            p.finished_line(&a, Action::Update, &Outcome::Done, Duration::from_secs(2)),
+            "log_group./aws/lambda/scar-x: Modifications complete after 2.0s"
+        );
+        let failed = p.finished_line(
+            &a,
+            Action::Create,
+            &Outcome::Failed("why".into()),
+            Duration::from_secs(75),
+        );
+        assert_eq!(
+            failed,
+            "log_group./aws/lambda/scar-x: Creation FAILED after 1m15s: why"
+        );
+        let colored = Progress { color: true, ..p };
+        let line = colored.finished_line(
+            &a,
+            Action::Create,
+            &Outcome::Failed("why".into()),
+            Duration::ZERO,
+        );
+        assert!(
+            line.contains("\x1b[1;31mCreation FAILED after 0.0s\x1b[0m"),
+            "{line:?}"
+        );
+    }
 }

@@ -21,20 +21,14 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use testkit::Moto;
-
 const WORKFLOW: &str = "bulk";
 const INPUT_BUCKETS: [&str; 2] = ["scar-bulk-in-a", "scar-bulk-in-b"];
 const OUTPUT_BUCKET: &str = "scar-bulk-out";
 /// (functions, parallelism) of each attempt at killing a run mid-way.
 const ATTEMPTS: [(usize, u16); 3] = [(30, 2), (60, 1), (120, 1)];
-/// An empty but valid zip: moto never runs the supervisor.
-const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 struct Env {
-    moto: Moto,
-    dir: tempfile::TempDir,
-    layer: PathBuf,
+    s: common::Scratch,
     clients: Clients,
 }
 
@@ -47,40 +41,24 @@ struct Clients {
 
 impl Env {
     async fn new() -> Env {
-        let moto = Moto::start();
-        let dir = tempfile::tempdir().unwrap();
-        let layer = dir.path().join("layer.zip");
-        std::fs::write(&layer, EMPTY_ZIP).unwrap();
-        let conf = common::sdk(&moto).await;
+        let s = common::Scratch::new();
+        let conf = s.sdk().await;
         let clients = Clients {
             lambda: aws_sdk_lambda::Client::new(&conf),
             s3: common::s3(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
         };
-        Env {
-            moto,
-            dir,
-            layer,
-            clients,
-        }
+        Env { s, clients }
     }
 
     fn wf_dir(&self) -> PathBuf {
-        self.dir.path().join("wf")
+        self.s.path().join("wf")
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
-        cmd.args(args)
-            .arg("-f")
-            .arg(self.wf_dir())
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SCAR_LOG")
-            .env("SCAR_SUPERVISOR_LAYER", &self.layer)
-            .stdin(Stdio::null());
-        self.moto.configure(&mut cmd);
+        let mut cmd = self.s.command(args);
+        cmd.arg("-f").arg(self.wf_dir());
         cmd
     }
 
@@ -90,7 +68,7 @@ impl Env {
 
     /// A fresh account and a manifest of `n` functions.
     fn reset(&self, n: usize) -> Vec<Function> {
-        self.moto.reset();
+        self.s.moto.reset();
         let dir = self.wf_dir();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -156,7 +134,7 @@ struct Killed {
 /// Runs `scar <args>`, kills it (SIGKILL) after `kill_after` "done" lines;
 /// `Err` with the output if it ended before it could be killed.
 fn run_and_kill(env: &Env, args: &[&str], kill_after: usize) -> Result<Killed, String> {
-    let stdout_path = env.dir.path().join("killed-run.stdout");
+    let stdout_path = env.s.path().join("killed-run.stdout");
     let mut child = env
         .command(args)
         .stdout(std::fs::File::create(&stdout_path).unwrap())

@@ -12,12 +12,10 @@ mod common;
 use common::out;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use rexpect::process::WaitStatus;
 use rexpect::session::PtySession;
-use testkit::Moto;
 
 const FUNCTION: &str = "scar-uppercase";
 const BUCKET: &str = "scar-uppercase";
@@ -27,43 +25,30 @@ const PROMPT: &str = "Do you want to perform these actions? Only 'yes' will be a
 /// permission, notifications.
 const PLAN_LINE: &str = "Plan: 7 to add, 0 to change, 0 to destroy.";
 const APPLIED: &str = "Apply complete! Resources: 7 added, 0 changed, 0 destroyed.";
-/// An empty but valid zip: moto never runs the supervisor.
-const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-
 struct Env {
-    moto: Moto,
-    dir: tempfile::TempDir,
-    layer: PathBuf,
+    s: common::Scratch,
 }
 
 impl Env {
     /// A fresh emulator and a copy of `manifests/examples/uppercase`.
     fn new() -> Env {
-        let moto = Moto::start();
-        let dir = tempfile::tempdir().unwrap();
-        let layer = dir.path().join("layer.zip");
-        std::fs::write(&layer, EMPTY_ZIP).unwrap();
+        let s = common::Scratch::new();
         let example = testkit::workspace_root().join("manifests/examples/uppercase");
-        let wf = dir.path().join("wf");
-        std::fs::create_dir_all(&wf).unwrap();
         for file in ["scar.yaml", "uppercase.sh"] {
-            std::fs::copy(example.join(file), wf.join(file)).unwrap();
+            let text = std::fs::read_to_string(example.join(file)).unwrap();
+            s.write(&format!("wf/{file}"), &text);
         }
-        Env { moto, dir, layer }
+        Env { s }
     }
 
     /// `scar <args> -f <the copy>`, pointed at this emulator only.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
-        cmd.args(args)
-            .arg("-f")
-            .arg(self.dir.path().join("wf"))
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
+        let mut cmd = self.s.command(args);
+        // Inherited: in a pseudo-terminal, that is the terminal.
+        cmd.arg("-f")
+            .arg(self.s.path().join("wf"))
             .env("TERM", "xterm")
-            .env_remove("SCAR_LOG")
-            .env("SCAR_SUPERVISOR_LAYER", &self.layer);
-        self.moto.configure(&mut cmd);
+            .stdin(Stdio::inherit());
         cmd
     }
 
@@ -78,7 +63,7 @@ impl Env {
     }
 
     async fn account(&self) -> Account {
-        let conf = common::sdk(&self.moto).await;
+        let conf = self.s.sdk().await;
         let lambda = aws_sdk_lambda::Client::new(&conf);
         let functions = lambda.list_functions().send().await.unwrap();
         let function = match lambda.get_function().function_name(FUNCTION).send().await {

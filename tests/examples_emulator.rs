@@ -12,13 +12,9 @@ use common::{out, stdout};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use testkit::Moto;
-
-/// An empty but valid zip (the end-of-central-directory record only).
-const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 struct Clients {
     lambda: aws_sdk_lambda::Client,
@@ -35,17 +31,6 @@ async fn clients(moto: &Moto) -> Clients {
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         iam: aws_sdk_iam::Client::new(&conf),
     }
-}
-
-fn scar(moto: &Moto, layer: &Path, cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("SCAR_LOG")
-        .env("SCAR_SUPERVISOR_LAYER", layer);
-    moto.configure(&mut cmd);
-    cmd.output().expect("run scar")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -292,28 +277,20 @@ async fn every_example_applies_converges_and_destroys() {
     assert!(!folders.is_empty(), "manifests/examples/ holds no workflow");
     // One emulator for the whole binary: the examples run one after the
     // other and each is destroyed (and checked gone) before the next.
-    let moto = Moto::start();
-    let c = clients(&moto).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let layer = tmp.path().join("layer.zip");
-    std::fs::write(&layer, EMPTY_ZIP).unwrap();
+    let scratch = common::Scratch::new();
+    let c = clients(&scratch.moto).await;
 
     let mut problems = Vec::new();
     for src in &folders {
         let name = src.file_name().unwrap().to_string_lossy().into_owned();
-        let dir = tmp.path().join(&name);
+        let dir = scratch.path().join(&name);
         copy_dir(src, &dir);
         let e = expected(&dir);
         let d = dir.to_str().unwrap();
         let wf = e.workflow.clone();
         let started = std::time::Instant::now();
 
-        let o = scar(
-            &moto,
-            &layer,
-            tmp.path(),
-            &["plan", "--detailed-exitcode", "-f", d],
-        );
+        let o = scratch.scar(&["plan", "--detailed-exitcode", "-f", d]);
         if o.status.code() != Some(2) {
             problems.push(format!(
                 "{name}: first plan exited {:?}\n{}",
@@ -329,23 +306,13 @@ async fn every_example_applies_converges_and_destroys() {
             }
         }
 
-        let o = scar(
-            &moto,
-            &layer,
-            tmp.path(),
-            &["apply", "--auto-approve", "-f", d],
-        );
+        let o = scratch.scar(&["apply", "--auto-approve", "-f", d]);
         if o.status.code() != Some(0) || !stdout(&o).contains("Apply complete!") {
             problems.push(format!("{name}: apply exited {:?}\n{}", o.status, out(&o)));
             continue;
         }
 
-        let o = scar(
-            &moto,
-            &layer,
-            tmp.path(),
-            &["plan", "--detailed-exitcode", "-f", d],
-        );
+        let o = scratch.scar(&["plan", "--detailed-exitcode", "-f", d]);
         if o.status.code() != Some(0) || !stdout(&o).contains("No changes.") {
             problems.push(format!(
                 "{name}: plan after apply exited {:?} (want 0, `No changes.`)\n{}",
@@ -356,12 +323,7 @@ async fn every_example_applies_converges_and_destroys() {
 
         check_applied(&c, &e, &mut problems).await;
 
-        let o = scar(
-            &moto,
-            &layer,
-            tmp.path(),
-            &["destroy", "--auto-approve", "-f", d],
-        );
+        let o = scratch.scar(&["destroy", "--auto-approve", "-f", d]);
         if o.status.code() != Some(0) {
             problems.push(format!(
                 "{name}: destroy exited {:?}\n{}",

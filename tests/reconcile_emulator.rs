@@ -8,51 +8,17 @@
 mod common;
 use common::{out, stdout};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-use testkit::Moto;
 
-struct Env {
-    moto: Moto,
-    dir: tempfile::TempDir,
-    layer: PathBuf,
-}
+type Env = common::Scratch;
 
-impl Env {
-    fn new() -> Env {
-        let moto = Moto::start();
-        let dir = tempfile::tempdir().unwrap();
-        let layer = dir.path().join("layer.zip");
-        std::fs::write(&layer, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
-        Env { moto, dir, layer }
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn scar(&self, args: &[&str]) -> Output {
-        self.scar_with(args, &[])
-    }
-
-    fn scar_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scar"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("SCAR_SUPERVISOR_LAYER", &self.layer);
-        self.moto.configure(&mut cmd);
-        cmd.envs(envs.iter().copied());
-        cmd.output().expect("run scar")
-    }
-
-    async fn sdk(&self) -> aws_config::SdkConfig {
-        common::sdk(&self.moto).await
-    }
+/// `scar <args>` with extra environment variables.
+fn scar_with(env: &Env, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = env.command(args);
+    cmd.envs(envs.iter().copied());
+    cmd.output().expect("run scar")
 }
 
 const ONE: &str = r#"workflow: photos
@@ -219,7 +185,8 @@ async fn create_converge_update_rename_and_destroy() {
     // Without the cache, scar reads the package back from Lambda's
     // Code.Location; moto's is a fake AWS host (not the endpoint), so it
     // is not fetched and the plan says why instead of showing the diff.
-    let o = env.scar_with(
+    let o = scar_with(
+        &env,
         &["plan", "--detailed-exitcode", "-f", m],
         &[("SCAR_CACHE_DIR", "")],
     );

@@ -19,7 +19,7 @@ use crate::cloud::{
     PermissionStatement, Tags,
 };
 use crate::desired::notification_prefix;
-use crate::model::{owner_of, Addr, Attrs, Kind, Owner};
+use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
 
@@ -284,7 +284,7 @@ async fn ensure_function<C: Cloud>(
     let changed: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
     let config_changed = changed
         .iter()
-        .any(|n| !matches!(*n, "code_sha256" | "init_script" | "tags"));
+        .any(|n| !PACKAGE_ATTRS.contains(n) && !matches!(*n, "code_sha256" | "tags"));
     if config_changed {
         retry(|| cloud.update_function_configuration(&spec)).await?;
         wait_ready(cloud, name).await?;

@@ -41,3 +41,60 @@ pub fn out(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// An empty but valid zip: the stand-in supervisor layer (moto never runs
+/// function code; the real layer is built and tested in `supervisor/`).
+pub const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+/// One emulator, a scratch folder, and the stand-in layer in it.
+pub struct Scratch {
+    pub moto: Moto,
+    pub dir: tempfile::TempDir,
+    pub layer: std::path::PathBuf,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        let moto = Moto::start();
+        let dir = tempfile::tempdir().unwrap();
+        let layer = dir.path().join("layer.zip");
+        std::fs::write(&layer, EMPTY_ZIP).unwrap();
+        Scratch { moto, dir, layer }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `rel` in the folder (parents created).
+    pub fn write(&self, rel: &str, text: &str) -> std::path::PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `scar <args>`, run in the folder against this emulator only: no
+    /// colour, no log filter, the stand-in layer, stdin closed.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scar"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SCAR_LOG")
+            .env("SCAR_SUPERVISOR_LAYER", &self.layer)
+            .stdin(std::process::Stdio::null());
+        self.moto.configure(&mut cmd);
+        cmd
+    }
+
+    /// Runs `scar <args>` to the end.
+    pub fn scar(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run scar")
+    }
+
+    /// The SDK configuration of this emulator.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        sdk(&self.moto).await
+    }
+}

@@ -32,7 +32,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 moto_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null && break; sleep 0.1; done
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-  AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true SCAR_CACHE_DIR="$work/cache"
 requests() { grep -c '" [0-9][0-9][0-9] ' "$work/moto.log" || true; }
 
 # --- scar ---------------------------------------------------------------

@@ -11,7 +11,6 @@ use common::{out, stdout};
 use std::path::Path;
 use std::process::Output;
 
-
 type Env = common::Scratch;
 
 /// `scar <args>` with extra environment variables.

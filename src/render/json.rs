@@ -151,6 +151,16 @@ pub fn plan_schema_text() -> String {
 /// not: another workflow, other changes, or resources that changed since
 /// (their fingerprints differ).
 pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
+    // What was read back of a package (the previous script and config) is
+    // shown for review only: `code_sha256` says whether the code is the
+    // same, and reading back can work at one time and not at another.
+    fn compared(attrs: &[AttrDoc]) -> Option<Value> {
+        let kept: Vec<&AttrDoc> = attrs
+            .iter()
+            .filter(|a| !crate::model::PACKAGE_ATTRS.contains(&a.name.as_str()))
+            .collect();
+        serde_json::to_value(kept).ok()
+    }
     let now = to_doc(fresh);
     if saved.workflow != now.workflow {
         return Some(format!(
@@ -168,10 +178,7 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
             .resource_changes
             .iter()
             .zip(now.resource_changes.iter())
-            .all(|(x, y)| {
-                serde_json::to_value(&x.changed_attributes).ok()
-                    == serde_json::to_value(&y.changed_attributes).ok()
-            });
+            .all(|(x, y)| compared(&x.changed_attributes) == compared(&y.changed_attributes));
         if same_attrs {
             return None;
         }
@@ -186,4 +193,50 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
         .or_else(|| b.get(a.len()).map(|x| x.0.clone()))
         .unwrap_or_default();
     Some(format!("`{first}` changed since the plan was made"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Addr, Kind};
+    use crate::plan::{Action, AttrDiff, Change};
+    use serde_json::json;
+
+    fn plan(code_after: &str, script_before: Option<&str>) -> Plan {
+        let diff = |name: &str, before: Option<Value>, after: &str| AttrDiff {
+            name: name.into(),
+            before,
+            after: Some(json!(after)),
+            after_unknown: false,
+            forces_replacement: false,
+            sensitive: Vec::new(),
+        };
+        let mut diffs = vec![diff("code_sha256", Some(json!("old=")), code_after)];
+        if let Some(s) = script_before {
+            diffs.push(diff("init_script", Some(json!(s)), "echo two\n"));
+        }
+        Plan {
+            workflow: "w".into(),
+            changes: vec![Change {
+                address: Addr::new(Kind::LambdaFunction, "f"),
+                action: Action::Update,
+                reason: String::new(),
+                diffs,
+                after: None,
+                outputs: Default::default(),
+                depends_on: Vec::new(),
+                fingerprint: Some("ab".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_is_not_stale_because_the_old_script_could_not_be_read_again() {
+        let saved = to_doc(&plan("new=", Some("echo one\n")));
+        assert_eq!(staleness(&saved, &plan("new=", None)), None);
+        assert_eq!(
+            staleness(&saved, &plan("newer=", Some("echo one\n"))).as_deref(),
+            Some("the planned attribute values differ")
+        );
+    }
 }

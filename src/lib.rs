@@ -13,6 +13,7 @@ pub mod observe;
 pub mod package;
 pub mod plan;
 pub mod render;
+pub mod terminal;
 
 use std::process::ExitCode;
 
@@ -91,7 +92,7 @@ fn init_tracing(verbose: u8) {
     let filter = EnvFilter::try_from_env("SCAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(terminal::Stderr)
         .with_ansi(
             std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),

@@ -54,7 +54,12 @@ impl Env {
 
     /// `scar apply` in a pseudo-terminal (stdin, stdout and stderr on it).
     fn apply_in_terminal(&self) -> Terminal {
-        let session = rexpect::session::spawn_command(self.command(&["apply"]), Some(120_000))
+        self.in_terminal("apply")
+    }
+
+    /// `scar <command>` in a pseudo-terminal.
+    fn in_terminal(&self, command: &str) -> Terminal {
+        let session = rexpect::session::spawn_command(self.command(&[command]), Some(120_000))
             .expect("spawn scar in a pseudo-terminal");
         Terminal {
             session,
@@ -314,4 +319,46 @@ fn without_a_terminal_apply_refuses_even_a_piped_yes_then_auto_approve_prints_pl
     let secs = done[line.len()..].trim_end_matches("s) done");
     assert!(secs.parse::<f64>().is_ok(), "{done:?}");
     rt().block_on(env.account()).assert_applied();
+}
+
+#[test]
+fn on_a_terminal_a_warning_is_printed_above_the_bar_not_through_it() {
+    let env = Env::new();
+    let o = env.command(&["apply", "--auto-approve"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let mut term = env.in_terminal("destroy");
+    term.expect(PROMPT);
+    // Between the plan and the answer, the bucket gets an object: destroy
+    // keeps it and logs a warning while the bar is on screen.
+    rt().block_on(async {
+        let conf = env.s.sdk().await;
+        common::s3(&conf)
+            .put_object()
+            .bucket(BUCKET)
+            .key("late/arrival.txt")
+            .body(b"data".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    term.answer("yes");
+    term.expect("Destroy complete!");
+    assert_eq!(term.exit_code(), 0, "{}", term.transcript);
+    let csi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
+    let text = csi.replace_all(&term.transcript, "");
+    let line = text
+        .lines()
+        .find(|l| l.contains("holds objects now: kept"))
+        .unwrap_or_else(|| panic!("no warning:\n{}", term.transcript));
+    // What the terminal shows of that line: the text after its last
+    // carriage return. The log line owns it, from its timestamp on.
+    let shown = line.rsplit('\r').next().unwrap_or(line).trim_start();
+    assert!(
+        shown.starts_with("20") && shown.contains(" WARN "),
+        "the warning shares its line with the bar: {shown:?}\n{}",
+        term.transcript
+    );
+    let conf = rt().block_on(env.s.sdk());
+    let kept = rt().block_on(common::s3(&conf).head_bucket().bucket(BUCKET).send());
+    assert!(kept.is_ok(), "the bucket with an object must be kept");
 }

@@ -168,6 +168,7 @@ impl Progress {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.enable_steady_tick(Duration::from_millis(100));
+            crate::terminal::show_bar(&bar);
             bar
         });
         Progress {
@@ -235,6 +236,7 @@ impl Progress {
             } else {
                 format!("{failed} failed, {skipped} skipped")
             });
+            crate::terminal::hide_bar();
         }
     }
 }

@@ -46,6 +46,57 @@ pub enum Event {
     Finished(Addr, Action, Outcome, Duration),
 }
 
+/// What every step shares.
+struct Steps<C> {
+    cloud: Arc<C>,
+    artifacts: Arc<Artifacts>,
+    outputs: Arc<Outputs>,
+    limit: Arc<Semaphore>,
+    on_event: Arc<dyn Fn(Event) + Send + Sync>,
+    workflow: String,
+}
+
+type Outputs = Mutex<BTreeMap<String, BTreeMap<String, String>>>;
+
+/// How a step ended: its change, the cloud's answer, how long it ran.
+type StepEnd = (Addr, Action, Result<(), CloudError>, Duration);
+
+impl<C: Cloud + Send + Sync + 'static> Steps<C> {
+    /// Starts one change once a permit is free; `Started` when it runs.
+    fn spawn(&self, set: &mut JoinSet<StepEnd>, change: Change) {
+        let cloud = self.cloud.clone();
+        let artifacts = self.artifacts.clone();
+        let outputs = self.outputs.clone();
+        let limit = self.limit.clone();
+        let on_event = self.on_event.clone();
+        let workflow = self.workflow.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            on_event(Event::Started(change.address.clone(), change.action));
+            let started = Instant::now();
+            let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
+            (change.address, change.action, r, started.elapsed())
+        });
+    }
+}
+
+/// A finished step as an outcome; `None` for a step that panicked.
+fn ended(
+    joined: Result<StepEnd, tokio::task::JoinError>,
+) -> Option<(Addr, Action, Outcome, Duration)> {
+    match joined {
+        Ok((addr, action, Ok(()), took)) => Some((addr, action, Outcome::Done, took)),
+        Ok((addr, action, Err(e), took)) => {
+            Some((addr, action, Outcome::Failed(error_text(&e)), took))
+        }
+        Err(e) => {
+            // A panicking step: report it against nothing specific.
+            tracing::error!("a step panicked: {e}");
+            None
+        }
+    }
+}
+
 /// Runs a plan; returns every change's outcome, in plan order.
 pub async fn apply<C: Cloud>(
     cloud: Arc<C>,
@@ -54,14 +105,20 @@ pub async fn apply<C: Cloud>(
     parallelism: usize,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
 ) -> Vec<(Addr, Action, Outcome)> {
-    let outputs: Arc<Mutex<BTreeMap<String, BTreeMap<String, String>>>> = Arc::new(Mutex::new(
-        plan.changes
-            .iter()
-            .map(|c| (c.address.to_string(), c.outputs.clone()))
-            .collect(),
-    ));
+    let steps = Steps {
+        cloud,
+        artifacts,
+        outputs: Arc::new(Mutex::new(
+            plan.changes
+                .iter()
+                .map(|c| (c.address.to_string(), c.outputs.clone()))
+                .collect(),
+        )),
+        limit: Arc::new(Semaphore::new(parallelism.max(1))),
+        on_event: on_event.clone(),
+        workflow: plan.workflow.clone(),
+    };
     let mut results: BTreeMap<Addr, Outcome> = BTreeMap::new();
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
 
     // Phase 1: creates, updates and replacements, in dependency order.
     let todo: BTreeMap<Addr, &Change> = plan
@@ -102,20 +159,7 @@ pub async fn apply<C: Cloud>(
                     progressed = true;
                 } else if deps.iter().all(|d| results.get(*d) == Some(&Outcome::Done)) {
                     pending.remove(&addr);
-                    let change = c.clone();
-                    let cloud = cloud.clone();
-                    let artifacts = artifacts.clone();
-                    let outputs = outputs.clone();
-                    let limit = limit.clone();
-                    let on_event = on_event.clone();
-                    let workflow = plan.workflow.clone();
-                    running.spawn(async move {
-                        let _permit = limit.acquire_owned().await;
-                        on_event(Event::Started(change.address.clone(), change.action));
-                        let started = Instant::now();
-                        let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
-                        (change.address, change.action, r, started.elapsed())
-                    });
+                    steps.spawn(&mut running, c.clone());
                     progressed = true;
                 }
             }
@@ -123,16 +167,8 @@ pub async fn apply<C: Cloud>(
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (addr, action, outcome, took) = match joined {
-            Ok((addr, action, Ok(()), took)) => (addr, action, Outcome::Done, took),
-            Ok((addr, action, Err(e), took)) => {
-                (addr, action, Outcome::Failed(error_text(&e)), took)
-            }
-            Err(e) => {
-                // A panicking step: report it against nothing specific.
-                tracing::error!("a step panicked: {e}");
-                continue;
-            }
+        let Some((addr, action, outcome, took)) = ended(joined) else {
+            continue;
         };
         on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
         results.insert(addr, outcome);
@@ -168,35 +204,13 @@ pub async fn apply<C: Cloud>(
     for kind in kinds {
         let mut set = JoinSet::new();
         for c in deletes.iter().filter(|c| c.address.kind == kind) {
-            let change = (*c).clone();
-            let cloud = cloud.clone();
-            let artifacts = artifacts.clone();
-            let outputs = outputs.clone();
-            let limit = limit.clone();
-            let on_event = on_event.clone();
-            let workflow = plan.workflow.clone();
-            set.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                on_event(Event::Started(change.address.clone(), change.action));
-                let started = Instant::now();
-                let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
-                (change.address, r, started.elapsed())
-            });
+            steps.spawn(&mut set, (*c).clone());
         }
         while let Some(joined) = set.join_next().await {
-            let Ok((addr, r, took)) = joined else {
+            let Some((addr, action, outcome, took)) = ended(joined) else {
                 continue;
             };
-            let outcome = match r {
-                Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Failed(error_text(&e)),
-            };
-            on_event(Event::Finished(
-                addr.clone(),
-                Action::Delete,
-                outcome.clone(),
-                took,
-            ));
+            on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
             results.insert(addr, outcome);
         }
     }

@@ -7,13 +7,11 @@
 //! to bringing it in line, and only if it is this workflow's. An update
 //! writes what the plan says differs, with the ARN the plan observed.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{retry, retry_throttled, Artifacts};
+use super::{retry, retry_throttled, Artifacts, Outputs};
 use crate::cloud::{
     Cloud, CloudError, ErrorKind, FunctionSpec, FunctionState, LambdaNotification, LayerSpec,
     PermissionStatement, Tags,
@@ -22,8 +20,6 @@ use crate::desired::notification_prefix;
 use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
-
-type Outputs = Mutex<BTreeMap<String, BTreeMap<String, String>>>;
 
 pub async fn run<C: Cloud>(
     cloud: &C,

@@ -19,13 +19,7 @@ use crate::render;
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
     let m = pipeline::load_manifest(&paths)?;
-    let layer = pipeline::find_layer(args.layer.supervisor_layer.as_deref())?;
-    let layer_zip = std::fs::read(&layer).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read the supervisor layer `{}`: {e}",
-            layer.display()
-        )
-    })?;
+    let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
     let cloud = Arc::new(connect(global).await?);
     let planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
     let mut approved = args.auto_approve;

@@ -61,6 +61,13 @@ pub fn find_layer(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         .context("the supervisor layer zip was not found\nhint: build it with `supervisor/build-layer.sh`, or pass `--supervisor-layer PATH`")
 }
 
+/// The supervisor layer zip's bytes ([`find_layer`], then read).
+pub fn read_layer(given: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let layer = find_layer(given)?;
+    std::fs::read(&layer)
+        .with_context(|| format!("cannot read the supervisor layer `{}`", layer.display()))
+}
+
 /// Everything a plan was made from.
 pub struct Planned {
     pub desired: DesiredState,

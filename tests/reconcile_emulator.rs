@@ -53,20 +53,21 @@ async fn create_converge_update_rename_and_destroy() {
     let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     let text = stdout(&o);
-    for line in [
-        "+ lambda_function \"scar-thumbs\" {",
-        "+ memory          = 256",
-        "+ role            = (known after apply)",
-        "+ iam_role \"scar-photos\" {",
-        "+ s3_bucket \"scar-photos\" {",
-        "+ s3_bucket \"scar-photos-out\" {",
-        "+ log_group \"/aws/lambda/scar-thumbs\" {",
-        "+ lambda_permission \"scar-thumbs/scar-s3-scar-photos\" {",
-        "+ s3_notifications \"scar-photos\" {",
-        "Plan: 8 to add, 0 to change, 0 to destroy.",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    common::assert_lines(
+        &text,
+        &[
+            "+ lambda_function \"scar-thumbs\" {",
+            "+ memory          = 256",
+            "+ role            = (known after apply)",
+            "+ iam_role \"scar-photos\" {",
+            "+ s3_bucket \"scar-photos\" {",
+            "+ s3_bucket \"scar-photos-out\" {",
+            "+ log_group \"/aws/lambda/scar-thumbs\" {",
+            "+ lambda_permission \"scar-thumbs/scar-s3-scar-photos\" {",
+            "+ s3_notifications \"scar-photos\" {",
+            "Plan: 8 to add, 0 to change, 0 to destroy.",
+        ],
+    );
     let o = env.scar(&["apply", "--auto-approve", "-f", m]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(
@@ -167,16 +168,17 @@ async fn create_converge_update_rename_and_destroy() {
     let text = stdout(&o);
     // The script as a unified diff: the previous one comes from the local
     // package cache (apply remembered it by its hash).
-    for line in [
-        "~ code_sha256",
-        "~ init_script = <<-EOT",
-        "    #!/bin/sh",
-        "  - cp \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/\"",
-        "  + convert \"$INPUT_FILE_PATH\" -resize 64x64 \"$TMP_OUTPUT_DIR/thumb.png\"",
-        "Plan: 0 to add, 1 to change, 0 to destroy.",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    common::assert_lines(
+        &text,
+        &[
+            "~ code_sha256",
+            "~ init_script = <<-EOT",
+            "    #!/bin/sh",
+            "  - cp \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/\"",
+            "  + convert \"$INPUT_FILE_PATH\" -resize 64x64 \"$TMP_OUTPUT_DIR/thumb.png\"",
+            "Plan: 0 to add, 1 to change, 0 to destroy.",
+        ],
+    );
     assert!(
         !text.contains("function_config"),
         "only the script changed:\n{text}"
@@ -224,14 +226,15 @@ async fn create_converge_update_rename_and_destroy() {
     let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     let text = stdout(&o);
-    for line in [
-        "~ function_config = <<-EOT",
-        "-       \"path\": \"scar-photos-out/thumbs\"",
-        "+       \"path\": \"scar-photos-out/small\"",
-        "~ iam_role \"scar-photos\" {",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    common::assert_lines(
+        &text,
+        &[
+            "~ function_config = <<-EOT",
+            "-       \"path\": \"scar-photos-out/thumbs\"",
+            "+       \"path\": \"scar-photos-out/small\"",
+            "~ iam_role \"scar-photos\" {",
+        ],
+    );
     assert!(!text.contains("init_script"), "{text}");
     std::fs::write(&manifest, before).unwrap();
 
@@ -476,17 +479,18 @@ async fn removing_a_function_deletes_its_resources_and_keeps_foreign_entries() {
     let o = env.scar(&["plan", "--detailed-exitcode", "-f", m]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     let text = stdout(&o);
-    for line in [
-        "# lambda_function.scar-pair-b will be destroyed",
-        "# log_group./aws/lambda/scar-pair-b will be destroyed",
-        "# s3_notifications.scar-pair will be updated in-place",
-        // The least-privilege role follows the manifest: b's log group and
-        // input prefix leave its policy.
-        "# iam_role.scar-pair will be updated in-place",
-        "Plan: 0 to add, 2 to change, 2 to destroy.",
-    ] {
-        assert!(text.contains(line), "missing {line:?} in:\n{text}");
-    }
+    common::assert_lines(
+        &text,
+        &[
+            "# lambda_function.scar-pair-b will be destroyed",
+            "# log_group./aws/lambda/scar-pair-b will be destroyed",
+            "# s3_notifications.scar-pair will be updated in-place",
+            // The least-privilege role follows the manifest: b's log group and
+            // input prefix leave its policy.
+            "# iam_role.scar-pair will be updated in-place",
+            "Plan: 0 to add, 2 to change, 2 to destroy.",
+        ],
+    );
     let o = env.scar(&["apply", "--auto-approve", "-f", m]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 

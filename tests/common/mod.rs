@@ -98,3 +98,10 @@ impl Scratch {
         sdk(&self.moto).await
     }
 }
+
+/// Fails, showing all of `text`, unless it contains every one of `lines`.
+pub fn assert_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}

@@ -13,7 +13,7 @@ use super::{connect, pipeline, ExitStatus};
 use crate::apply::{self, Event, Outcome};
 use crate::cli::{ApplyArgs, DestroyArgs, GlobalArgs};
 use crate::model::Addr;
-use crate::plan::Action;
+use crate::plan::{Action, Summary};
 use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -92,7 +92,7 @@ async fn execute<C: crate::cloud::Cloud>(
         on_event,
     )
     .await;
-    let (mut added, mut changed, mut destroyed, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    let (mut done, mut failed, mut skipped) = (Summary::default(), 0, 0);
     let failures = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Failed(_));
     let skips = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Skipped(_));
     progress.finish(
@@ -101,16 +101,7 @@ async fn execute<C: crate::cloud::Cloud>(
     );
     for (addr, action, outcome) in &results {
         match outcome {
-            Outcome::Done => match action {
-                Action::Create => added += 1,
-                Action::Update => changed += 1,
-                Action::Replace => {
-                    added += 1;
-                    destroyed += 1;
-                }
-                Action::Delete => destroyed += 1,
-                _ => {}
-            },
+            Outcome::Done => done.count(*action),
             Outcome::Failed(why) => {
                 failed += 1;
                 println!("error: {addr}: {why}");
@@ -123,12 +114,14 @@ async fn execute<C: crate::cloud::Cloud>(
     }
     if failed > 0 {
         println!(
-            "{what} failed: {failed} failed, {skipped} skipped; {added} added, {changed} changed, {destroyed} destroyed.\nRun it again to converge once the cause is fixed."
+            "{what} failed: {failed} failed, {skipped} skipped; {} added, {} changed, {} destroyed.\nRun it again to converge once the cause is fixed.",
+            done.add, done.change, done.destroy
         );
         return Ok(ExitStatus::Failure);
     }
     println!(
-        "{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+        "{what} complete! Resources: {} added, {} changed, {} destroyed.",
+        done.add, done.change, done.destroy
     );
     Ok(ExitStatus::Success)
 }

@@ -81,6 +81,23 @@ pub struct Change {
     pub fingerprint: Option<String>,
 }
 
+impl Change {
+    /// A change with no attribute diffs, outputs, dependencies or
+    /// fingerprint yet.
+    fn new(address: Addr, action: Action, reason: impl Into<String>) -> Change {
+        Change {
+            address,
+            action,
+            reason: reason.into(),
+            diffs: Vec::new(),
+            after: None,
+            outputs: BTreeMap::new(),
+            depends_on: Vec::new(),
+            fingerprint: None,
+        }
+    }
+}
+
 /// The plan of one workflow.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -97,21 +114,36 @@ pub struct Summary {
     pub blocked: usize,
 }
 
+impl Summary {
+    /// Counts one change (a replacement adds one and destroys one).
+    pub fn count(&mut self, action: Action) {
+        match action {
+            Action::Create => self.add += 1,
+            Action::Update => self.change += 1,
+            Action::Replace => {
+                self.add += 1;
+                self.destroy += 1;
+            }
+            Action::Delete => self.destroy += 1,
+            Action::Blocked => self.blocked += 1,
+            Action::NoOp | Action::Keep => {}
+        }
+    }
+
+    /// `Plan: N to add, N to change, N to destroy.`
+    pub fn line(&self) -> String {
+        format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            self.add, self.change, self.destroy
+        )
+    }
+}
+
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
-            match c.action {
-                Action::Create => s.add += 1,
-                Action::Update => s.change += 1,
-                Action::Replace => {
-                    s.add += 1;
-                    s.destroy += 1;
-                }
-                Action::Delete => s.destroy += 1,
-                Action::Blocked => s.blocked += 1,
-                Action::NoOp | Action::Keep => {}
-            }
+            s.count(c.action);
         }
         s
     }
@@ -130,16 +162,11 @@ impl Plan {
 pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     let mut changes = Vec::new();
     for (name, why) in &desired.unsupported {
-        changes.push(Change {
-            address: Addr::new(Kind::LambdaFunction, name),
-            action: Action::Blocked,
-            reason: why.clone(),
-            diffs: Vec::new(),
-            after: None,
-            outputs: BTreeMap::new(),
-            depends_on: Vec::new(),
-            fingerprint: None,
-        });
+        changes.push(Change::new(
+            Addr::new(Kind::LambdaFunction, name),
+            Action::Blocked,
+            why.clone(),
+        ));
     }
     let desired_functions: BTreeSet<&str> = desired
         .resources
@@ -152,14 +179,12 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         if let Some(role) = want.attrs.get("role").and_then(Value::as_str) {
             if observed.missing.contains(role) {
                 changes.push(Change {
-                    address: addr.clone(),
-                    action: Action::Blocked,
-                    reason: format!("its `iam.role` `{role}` does not exist in this account; create it, or remove `iam.role` to let scar create a least-privilege role"),
-                    diffs: Vec::new(),
-                    after: None,
-                    outputs: BTreeMap::new(),
-                    depends_on: Vec::new(),
                     fingerprint: have.map(Observed::fingerprint),
+                    ..Change::new(
+                        addr.clone(),
+                        Action::Blocked,
+                        format!("its `iam.role` `{role}` does not exist in this account; create it, or remove `iam.role` to let scar create a least-privilege role"),
+                    )
                 });
                 continue;
             }
@@ -167,14 +192,11 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         let resolved = resolve(&want.attrs, observed);
         let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
         let mut change = Change {
-            address: addr.clone(),
-            action: Action::NoOp,
-            reason: String::new(),
-            diffs: Vec::new(),
             after: Some(want.attrs.clone()),
             outputs: have.map(|h| h.outputs.clone()).unwrap_or_default(),
             depends_on,
             fingerprint: have.map(Observed::fingerprint),
+            ..Change::new(addr.clone(), Action::NoOp, "")
         };
         match have {
             None => {
@@ -247,14 +269,13 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             continue;
         }
         let mut change = Change {
-            address: addr.clone(),
-            action: Action::Delete,
-            reason: "owned by this workflow and no longer in the manifests".into(),
-            diffs: Vec::new(),
-            after: None,
             outputs: have.outputs.clone(),
-            depends_on: Vec::new(),
             fingerprint: Some(have.fingerprint()),
+            ..Change::new(
+                addr.clone(),
+                Action::Delete,
+                "owned by this workflow and no longer in the manifests",
+            )
         };
         if addr.kind == Kind::S3Bucket && have.facts.get("has_objects") == Some(&Value::Bool(true))
         {

@@ -14,11 +14,7 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "**No changes.** The account matches the manifests.");
         return out;
     }
-    let _ = write!(
-        out,
-        "**Plan: {} to add, {} to change, {} to destroy.**",
-        s.add, s.change, s.destroy
-    );
+    let _ = write!(out, "**{}**", s.line());
     if s.blocked > 0 {
         let _ = write!(out, " **{} blocked.**", s.blocked);
     }

@@ -44,11 +44,7 @@ pub fn render(plan: &Plan) -> String {
         out.push('\n');
     }
     let s = plan.summary();
-    let _ = write!(
-        out,
-        "Plan: {} to add, {} to change, {} to destroy.",
-        s.add, s.change, s.destroy
-    );
+    out.push_str(&s.line());
     if s.blocked > 0 {
         let _ = write!(out, " {} blocked.", s.blocked);
     }

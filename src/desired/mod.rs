@@ -48,7 +48,7 @@ pub fn role_name(workflow: &str) -> String {
 /// by the workflow so that other entries on the bucket are never touched.
 pub fn notification_id(workflow: &str, function: &str, prefix: &str) -> String {
     let h = crate::package::hex_sha256(prefix.as_bytes());
-    format!("scar-{workflow}-{function}-{}", &h[..8])
+    format!("{}{function}-{}", notification_prefix(workflow), &h[..8])
 }
 
 /// The statement id of the permission that lets S3 invoke a function.

@@ -215,6 +215,10 @@ impl Cloud for MemoryCloud {
     fn region(&self) -> &str {
         &self.region
     }
+
+    fn requests(&self) -> &RequestCounter {
+        &self.requests
+    }
 }
 
 impl LambdaApi for MemoryCloud {
@@ -712,6 +716,11 @@ impl IamApi for MemoryCloud {
             }
         }
         Ok(role)
+    }
+
+    async fn role_arn(&self, name: &str) -> CloudResult<Option<String>> {
+        let state = self.call("GetRole", name)?;
+        Ok(state.roles.get(name).map(|r| r.arn.clone()))
     }
 
     async fn create_role(

@@ -228,6 +228,9 @@ pub trait S3Api {
 pub trait IamApi {
     /// The role with its tags and inline policies; `None` if it does not exist.
     fn get_role(&self, name: &str) -> impl Future<Output = CloudResult<Option<RoleState>>> + Send;
+    /// The role's ARN alone (GetRole, without reading its inline policies);
+    /// `None` if it does not exist.
+    fn role_arn(&self, name: &str) -> impl Future<Output = CloudResult<Option<String>>> + Send;
     /// Creates a role with its tags in the same call; returns its ARN.
     fn create_role(
         &self,
@@ -273,6 +276,8 @@ pub trait Cloud: LambdaApi + LogsApi + S3Api + IamApi + TaggingApi + Send + Sync
     fn account_id(&self) -> &str;
     /// The region (for ARNs).
     fn region(&self) -> &str;
+    /// The AWS requests made through this value so far.
+    fn requests(&self) -> &aws::RequestCounter;
 }
 
 /// Read-only checks made by `scar validate --online`.

@@ -4,7 +4,6 @@
 //! than one call per resource, and bounds its concurrency.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -36,18 +35,15 @@ pub async fn observe<C: Cloud>(
     desired: &DesiredState,
 ) -> Result<ObservedState, CloudError> {
     let w = desired.workflow.as_str();
-    let count = Arc::new(AtomicU64::new(0));
+    let requests_before = cloud.requests().total();
     let mut out = ObservedState::default();
-    let tick = |n: u64| count.fetch_add(n, Ordering::Relaxed);
 
     // What the workflow owns, by tag, and every function of the region.
-    tick(1);
     let tagged = cloud
         .resources_with_tag(TAG_WORKFLOW, w, &["lambda", "s3", "logs"])
         .await?;
     let tags_by_arn: BTreeMap<String, BTreeMap<String, String>> =
         tagged.into_iter().map(|t| (t.arn, t.tags)).collect();
-    tick(1);
     let functions = cloud.list_functions().await?;
 
     let wanted = |k: Kind| -> BTreeSet<String> {
@@ -80,7 +76,6 @@ pub async fn observe<C: Cloud>(
     }
     // A wanted name that exists untagged by us: read its tags to say whose it is.
     for name in unknown_owner {
-        tick(1);
         if let Some(f) = cloud.get_function(&name).await? {
             let tags = f.tags.clone();
             out.resources.insert(
@@ -107,7 +102,6 @@ pub async fn observe<C: Cloud>(
         let Ok((name, statements)) = joined else {
             continue;
         };
-        tick(1);
         for s in statements? {
             if !s.sid.starts_with("scar-") {
                 continue;
@@ -126,28 +120,21 @@ pub async fn observe<C: Cloud>(
     }
 
     // Log groups under /aws/lambda/ (paged), owned or wanted.
-    tick(1);
     let groups = cloud.describe_log_groups("/aws/lambda/").await?;
     let wanted_groups = wanted(Kind::LogGroup);
-    let owned_groups: BTreeSet<String> = tags_by_arn
-        .keys()
-        .filter_map(|arn| {
+    // The tagged log groups, by name.
+    let owned_groups: BTreeMap<&str, &BTreeMap<String, String>> = tags_by_arn
+        .iter()
+        .filter_map(|(arn, tags)| {
             arn.split_once(":log-group:")
-                .map(|(_, n)| n.trim_end_matches(":*").to_string())
+                .map(|(_, n)| (n.trim_end_matches(":*"), tags))
         })
         .collect();
     for g in groups {
-        if !(wanted_groups.contains(&g.name) || owned_groups.contains(&g.name)) {
+        let tags = owned_groups.get(g.name.as_str()).map(|t| (*t).clone());
+        if tags.is_none() && !wanted_groups.contains(&g.name) {
             continue;
         }
-        let tags = tags_by_arn
-            .iter()
-            .find(|(arn, _)| {
-                arn.split_once(":log-group:")
-                    .map(|(_, n)| n.trim_end_matches(":*"))
-                    == Some(g.name.as_str())
-            })
-            .map(|(_, t)| t.clone());
         let mut attrs = BTreeMap::new();
         attrs.insert("retention_days".into(), json!(g.retention_days));
         attrs.insert("tags".into(), scar_tags(tags.as_ref()));
@@ -191,31 +178,27 @@ pub async fn observe<C: Cloud>(
         let check_notifications = notif_buckets.contains(&b);
         tasks.spawn(async move {
             let _p = limit.acquire_owned().await;
-            let mut calls = 1;
             let bucket = cloud.get_bucket(&b).await?;
             let Some(bucket) = bucket else {
-                return Ok::<_, CloudError>((b, None, None, None, calls));
+                return Ok::<_, CloudError>((b, None, None, None));
             };
             let has_objects = if check_objects {
-                calls += 1;
                 Some(cloud.bucket_has_objects(&b).await?)
             } else {
                 None
             };
             let notifications = if check_notifications {
-                calls += 1;
                 Some(cloud.get_notifications(&b).await?)
             } else {
                 None
             };
-            Ok((b, Some(bucket), has_objects, notifications, calls))
+            Ok((b, Some(bucket), has_objects, notifications))
         });
     }
     let prefix = notification_prefix(w);
     while let Some(joined) = tasks.join_next().await {
         let Ok(result) = joined else { continue };
-        let (name, bucket, has_objects, notifications, calls) = result?;
-        tick(calls);
+        let (name, bucket, has_objects, notifications) = result?;
         let Some(bucket) = bucket else { continue };
         let owner = owner_of(bucket.tags.as_ref(), w);
         let addr = Addr::new(Kind::S3Bucket, &name);
@@ -242,7 +225,8 @@ pub async fn observe<C: Cloud>(
         }
     }
 
-    // Roles the manifests name: they must exist (scar does not create them).
+    // Roles the manifests name: they must exist (scar does not create them);
+    // only their ARN matters, so their policies are not read.
     let given_roles: BTreeSet<String> = desired
         .resources
         .values()
@@ -253,17 +237,12 @@ pub async fn observe<C: Cloud>(
         .collect();
     for arn in given_roles {
         let name = arn.rsplit('/').next().unwrap_or_default().to_string();
-        tick(1);
-        match cloud.get_role(&name).await? {
-            Some(r) if r.arn == arn => {}
-            _ => {
-                out.missing.insert(arn);
-            }
+        if cloud.role_arn(&name).await?.as_ref() != Some(&arn) {
+            out.missing.insert(arn);
         }
     }
 
     // The workflow's role.
-    tick(1);
     if let Some(role) = cloud.get_role(&role_name(w)).await? {
         let mut attrs = BTreeMap::new();
         attrs.insert(
@@ -298,7 +277,6 @@ pub async fn observe<C: Cloud>(
             .get("content_sha256")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        tick(1);
         let versions = cloud.list_layer_versions(&addr.name).await?;
         if let Some(v) = versions
             .iter()
@@ -316,7 +294,7 @@ pub async fn observe<C: Cloud>(
             );
         }
     }
-    out.requests = count.load(Ordering::Relaxed);
+    out.requests = cloud.requests().total() - requests_before;
     Ok(out)
 }
 

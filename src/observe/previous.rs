@@ -46,6 +46,7 @@ pub async fn previous_packages<C: Cloud>(
         }
         todo.push((addr.clone(), old));
     }
+    let requests_before = cloud.requests().total();
     let mut found: Vec<(crate::model::Addr, Result<View, String>)> = Vec::new();
     let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = JoinSet::new();
@@ -73,10 +74,10 @@ pub async fn previous_packages<C: Cloud>(
     }
     while let Some(joined) = tasks.join_next().await {
         if let Ok(r) = joined {
-            observed.requests += 1;
             found.push(r);
         }
     }
+    observed.requests += cloud.requests().total() - requests_before;
     for (addr, view) in found {
         let Some(have) = observed.resources.get_mut(&addr) else {
             continue;

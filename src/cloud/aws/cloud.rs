@@ -145,6 +145,10 @@ impl Cloud for AwsCloud {
     fn region(&self) -> &str {
         &self.region
     }
+
+    fn requests(&self) -> &RequestCounter {
+        &self.requests
+    }
 }
 
 /// The ARN partition of a region.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{Role, Tag};
 
 use super::cloud::{build_error, decode_policy, is_not_found, sdk_error, AwsCloud};
 use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
@@ -31,17 +31,22 @@ impl AwsCloud {
         }
         Ok(names)
     }
+
+    /// GetRole: the role without its inline policies; `None` if it does
+    /// not exist.
+    async fn fetch_role(&self, name: &str) -> CloudResult<Option<Role>> {
+        self.record("GetRole");
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => Ok(out.role),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(sdk_error(format!("GetRole {name}"), e)),
+        }
+    }
 }
 
 impl IamApi for AwsCloud {
     async fn get_role(&self, name: &str) -> CloudResult<Option<RoleState>> {
-        self.record("GetRole");
-        let out = match self.iam.get_role().role_name(name).send().await {
-            Ok(out) => out,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(sdk_error(format!("GetRole {name}"), e)),
-        };
-        let Some(role) = out.role() else {
+        let Some(role) = self.fetch_role(name).await? else {
             return Ok(None);
         };
         let mut inline_policies = BTreeMap::new();
@@ -70,6 +75,10 @@ impl IamApi for AwsCloud {
                 .collect(),
             inline_policies,
         }))
+    }
+
+    async fn role_arn(&self, name: &str) -> CloudResult<Option<String>> {
+        Ok(self.fetch_role(name).await?.map(|r| r.arn))
     }
 
     async fn create_role(

@@ -50,11 +50,7 @@ impl S3Api for AwsCloud {
         let op = format!("CreateBucket {name}");
         // Tags go in the create call itself, so that a crash right after it
         // never leaves an untagged bucket that scar would not recognise.
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tag_set = tag_set(tags, &op)?;
         let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set));
         if self.region() != "us-east-1" {
             config = config.location_constraint(BucketLocationConstraint::from(self.region()));
@@ -75,11 +71,7 @@ impl S3Api for AwsCloud {
 
     async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> CloudResult<()> {
         let op = format!("PutBucketTagging {name}");
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tag_set = tag_set(tags, &op)?;
         let tagging = Tagging::builder()
             .set_tag_set(Some(tag_set))
             .build()
@@ -243,6 +235,14 @@ impl S3Api for AwsCloud {
             .map_err(|e| sdk_error(format!("PutObject {bucket}/{key}"), e))?;
         Ok(())
     }
+}
+
+/// Our tags as an S3 tag set.
+fn tag_set(tags: &Tags, op: &str) -> CloudResult<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| build_error(op, e))
 }
 
 /// Whether a failed read is a 200 answer whose body is one empty element.

@@ -239,18 +239,16 @@ fn function(
         );
     }
 
-    for (key, region) in [(p!["region"], l.region.as_ref())] {
-        if let Some(r) = region {
-            if !region_re().is_match(r) {
-                out.push(
-                    err(
-                        "invalid-region",
-                        format!("`{r}` is not an AWS region name"),
-                        key,
-                    )
-                    .hint("for example `region: us-east-1`"),
-                );
-            }
+    if let Some(r) = &l.region {
+        if !region_re().is_match(r) {
+            out.push(
+                err(
+                    "invalid-region",
+                    format!("`{r}` is not an AWS region name"),
+                    p!["region"],
+                )
+                .hint("for example `region: us-east-1`"),
+            );
         }
     }
 
@@ -525,15 +523,8 @@ fn storage_paths(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diag
                 }),
             );
         } else if id != "default" && !m.storage_providers.has(kind, id) {
-            let defined: Vec<String> = match kind {
-                "s3" => m.storage_providers.s3.keys().cloned().collect(),
-                "minio" => m.storage_providers.minio.keys().cloned().collect(),
-                "onedata" => m.storage_providers.onedata.keys().cloned().collect(),
-                "webdav" => m.storage_providers.webdav.keys().cloned().collect(),
-                _ => m.storage_providers.rucio.keys().cloned().collect(),
-            };
-            let refs: Vec<&str> = defined.iter().map(String::as_str).collect();
-            let hint = match super::suggest::did_you_mean(id, &refs) {
+            let defined = m.storage_providers.ids(kind);
+            let hint = match super::suggest::did_you_mean(id, &defined) {
                 Some(s) => format!("did you mean `{kind}.{s}`?"),
                 None => format!("define it under `storage_providers: {kind}: {id}: ...`, or use `{kind}` for the function's own credentials"),
             };
@@ -877,7 +868,7 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn providers(m: &Manifest, at: &Locator, sources: &mut SourceSet, out: &mut Vec<Diagnostic>) {
+fn providers(m: &Manifest, at: &Locator, sources: &SourceSet, out: &mut Vec<Diagnostic>) {
     let sp = &m.storage_providers;
     let mut inline: Vec<(&str, &str, &str)> = Vec::new();
     for (id, p) in &sp.s3 {
@@ -926,8 +917,8 @@ fn providers(m: &Manifest, at: &Locator, sources: &mut SourceSet, out: &mut Vec<
         let Some(file) = files.iter().copied().find(|f| at.has(*f, &path)) else {
             continue;
         };
+        // The schema walk (`x-scar-secret`) has already marked it for masking.
         let span = at.span(file, &path);
-        sources.mark_secret(file, span.clone());
         out.push(
             Diagnostic::warning(
                 "inline-credential",

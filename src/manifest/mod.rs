@@ -158,11 +158,7 @@ impl<'a> Locator<'a> {
 
     /// Whether the document at `file` spells out `path`.
     pub fn has(&self, file: usize, path: &[PathSeg]) -> bool {
-        self.roots
-            .get(file)
-            .and_then(|r| r.as_ref())
-            .and_then(|r| r.at(path))
-            .is_some()
+        self.node(file, path).is_some()
     }
 }
 
@@ -233,17 +229,7 @@ pub fn load(inputs: &[PathBuf]) -> Loaded {
         loaded.roots.push(root);
         docs.push((id, parts));
     }
-    let manifest = assemble(&mut loaded, docs, &files, folder_name);
-    if let Some(m) = &manifest {
-        let locator = Locator::new(&loaded.roots);
-        let mut found = checks::check(m, &locator, &mut loaded.sources);
-        found.extend(graph::check(m, &locator));
-        loaded.diagnostics.extend(found);
-    }
-    loaded.manifest = manifest;
-    diag::sort(&mut loaded.diagnostics);
-    loaded.diagnostics.dedup();
-    loaded
+    finish(loaded, docs, &files, folder_name)
 }
 
 /// Loads manifests from text (for tests and fuzzing): `(name, text)` pairs.
@@ -259,7 +245,18 @@ pub fn load_texts(texts: &[(&str, &str)]) -> Loaded {
         docs.push((id, parts));
         files.push((PathBuf::from(name), name.to_string()));
     }
-    let manifest = assemble(&mut loaded, docs, &files, None);
+    finish(loaded, docs, &files, None)
+}
+
+/// Assembles the files' parts into the manifest, runs the checks on it and
+/// orders the diagnostics.
+fn finish(
+    mut loaded: Loaded,
+    docs: Vec<(usize, Option<ManifestParts>)>,
+    files: &[(PathBuf, String)],
+    folder_name: Option<String>,
+) -> Loaded {
+    let manifest = assemble(&mut loaded, docs, files, folder_name);
     if let Some(m) = &manifest {
         let locator = Locator::new(&loaded.roots);
         let mut found = checks::check(m, &locator, &mut loaded.sources);
@@ -579,14 +576,14 @@ fn merge_providers(
     id: usize,
 ) {
     fn merge<T: PartialEq>(
-        kind: &str,
+        kind: &'static str,
         into: &mut std::collections::BTreeMap<String, T>,
         from: std::collections::BTreeMap<String, T>,
-        clashes: &mut Vec<String>,
+        clashes: &mut Vec<(&'static str, String)>,
     ) {
         for (k, v) in from {
             match into.get(&k) {
-                Some(existing) if *existing != v => clashes.push(format!("{kind}.{k}")),
+                Some(existing) if *existing != v => clashes.push((kind, k)),
                 Some(_) => {}
                 None => {
                     into.insert(k, v);
@@ -601,16 +598,15 @@ fn merge_providers(
     merge("webdav", &mut into.webdav, from.webdav, &mut clashes);
     merge("rucio", &mut into.rucio, from.rucio, &mut clashes);
     let locator = Locator::new(&loaded.roots);
-    for c in clashes {
-        let (kind, name) = c.split_once('.').unwrap_or((&c, ""));
+    for (kind, name) in clashes {
         loaded.diagnostics.push(
             Diagnostic::error(
                 "provider-conflict",
-                format!("storage provider `{c}` is defined differently in another file"),
+                format!("storage provider `{kind}.{name}` is defined differently in another file"),
             )
             .at(
                 id,
-                locator.key_span(id, &p!["storage_providers", kind, name]),
+                locator.key_span(id, &p!["storage_providers", kind, name.as_str()]),
             )
             .hint("define each storage provider once, or identically in every file"),
         );

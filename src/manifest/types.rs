@@ -689,13 +689,21 @@ impl StorageProviders {
 
     /// Whether `<kind>.<id>` is defined.
     pub fn has(&self, kind: &str, id: &str) -> bool {
+        self.ids(kind).contains(&id)
+    }
+
+    /// The ids defined for a provider type (none for an unknown type).
+    pub fn ids(&self, kind: &str) -> Vec<&str> {
+        fn keys<T>(m: &BTreeMap<String, T>) -> Vec<&str> {
+            m.keys().map(String::as_str).collect()
+        }
         match kind {
-            "s3" => self.s3.contains_key(id),
-            "minio" => self.minio.contains_key(id),
-            "onedata" => self.onedata.contains_key(id),
-            "webdav" => self.webdav.contains_key(id),
-            "rucio" => self.rucio.contains_key(id),
-            _ => false,
+            "s3" => keys(&self.s3),
+            "minio" => keys(&self.minio),
+            "onedata" => keys(&self.onedata),
+            "webdav" => keys(&self.webdav),
+            "rucio" => keys(&self.rucio),
+            _ => Vec::new(),
         }
     }
 }

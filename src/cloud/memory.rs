@@ -14,9 +14,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
 use super::aws::RequestCounter;
 use super::{
     BucketState, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, FunctionState, IamApi,
@@ -198,9 +195,7 @@ fn not_found(operation: &str, target: &str) -> CloudError {
 }
 
 /// Base64 of the SHA-256 of a deployment package, as Lambda reports it.
-pub fn code_sha256(zip: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
-}
+pub use crate::package::code_sha256;
 
 /// How many requests a listing of `n` items takes.
 fn pages(n: usize) -> usize {

@@ -7,15 +7,16 @@
 //! The URL carries a signature and often a session token: it is never
 //! logged or shown, only its host.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::Uri;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sha2::{Digest, Sha256};
 
 /// The largest package read back (Lambda's direct-upload limit is 50 MB).
 pub const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -62,18 +63,29 @@ pub fn allowed(url: &str, endpoint: Option<&str>) -> Result<Uri, String> {
     }
 }
 
+/// The HTTPS connector, built once per process: the system's root
+/// certificates are read once, not per download. (A client, whose pooled
+/// connections belong to the runtime that made them, is made per call.)
+fn connector() -> Result<HttpsConnector<HttpConnector>, String> {
+    static CONNECTOR: OnceLock<Result<HttpsConnector<HttpConnector>, String>> = OnceLock::new();
+    CONNECTOR
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            Ok(hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(provider)
+                .map_err(|e| format!("no TLS root certificates: {e}"))?
+                .https_or_http()
+                .enable_http1()
+                .build())
+        })
+        .clone()
+}
+
 /// Downloads a package from a location [`allowed`] accepted and checks it
 /// against `expected_sha256` (base64, as Lambda reports `CodeSha256`).
 pub async fn download(uri: Uri, expected_sha256: &str) -> Result<Vec<u8>, String> {
     let host = uri.host().unwrap_or_default().to_string();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| format!("no TLS root certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector()?);
     let fetch = async {
         let resp = client
             .get(uri)
@@ -91,8 +103,7 @@ pub async fn download(uri: Uri, expected_sha256: &str) -> Result<Vec<u8>, String
     let bytes = tokio::time::timeout(TIMEOUT, fetch)
         .await
         .map_err(|_| format!("`{host}` did not answer within {}s", TIMEOUT.as_secs()))??;
-    use base64::Engine;
-    let got = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+    let got = crate::package::code_sha256(&bytes);
     if got != expected_sha256 {
         return Err(format!(
             "the package read from `{host}` has SHA-256 {got}, not the {expected_sha256} Lambda reports"

@@ -13,6 +13,7 @@ pub mod observe;
 pub mod package;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 pub mod terminal;
 
 use std::process::ExitCode;

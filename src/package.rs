@@ -214,8 +214,10 @@ pub fn masked_config(raw: &str) -> String {
         match v {
             serde_json::Value::Object(o) => {
                 for (k, v) in o.iter_mut() {
-                    if crate::desired::looks_secret(k) && !v.is_null() {
-                        *v = serde_json::Value::String(crate::render::SENSITIVE.into());
+                    let secret = crate::secrets::key_looks_secret(k)
+                        || v.as_str().is_some_and(crate::secrets::value_looks_secret);
+                    if secret && !v.is_null() {
+                        *v = serde_json::Value::String(crate::secrets::MASK.into());
                     } else {
                         mask(v);
                     }

@@ -182,8 +182,8 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                     .collect::<Vec<_>>()),
             );
         }
-        for k in l.environment.variables.keys() {
-            if looks_secret(k) {
+        for (k, v) in &l.environment.variables {
+            if crate::secrets::looks_secret(k, v) {
                 r.sensitive.insert(format!("environment.{k}"));
             }
         }
@@ -305,23 +305,6 @@ fn unsupported(f: &FunctionDef) -> Option<String> {
         return Some("`api_gateway` endpoints are not supported yet".into());
     }
     None
-}
-
-/// Whether a key names a secret (its value is masked wherever it is shown).
-pub fn looks_secret(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    [
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "TOKEN",
-        "PRIVATE_KEY",
-        "ACCESS_KEY",
-        "API_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
 }
 
 /// The trust policy of roles scar creates: Lambda may assume them.

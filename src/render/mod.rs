@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::plan::AttrDiff;
 
 /// What stands for a secret value.
-pub const SENSITIVE: &str = "(sensitive value)";
+pub const SENSITIVE: &str = crate::secrets::MASK;
 
 /// A value with the sensitive parts of `diff` masked.
 pub fn mask(value: &Value, diff: &AttrDiff) -> Value {

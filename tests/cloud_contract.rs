@@ -712,7 +712,7 @@ async fn tagging<C: Cloud>(c: &C) {
         .unwrap();
 
     let found = c
-        .resources_with_tag("scar:workflow", "contract", &["lambda", "s3", "logs"])
+        .resources_with_tag("scar:workflow", Some("contract"), &["lambda", "s3", "logs"])
         .await
         .unwrap();
     let arns: Vec<&str> = found.iter().map(|r| r.arn.as_str()).collect();
@@ -735,13 +735,13 @@ async fn tagging<C: Cloud>(c: &C) {
     );
 
     let only_lambda = c
-        .resources_with_tag("scar:workflow", "contract", &["lambda"])
+        .resources_with_tag("scar:workflow", Some("contract"), &["lambda"])
         .await
         .unwrap();
     assert_eq!(only_lambda.len(), 1);
     assert_eq!(only_lambda[0].arn, f.arn);
     let none = c
-        .resources_with_tag("scar:workflow", "nothing", &["lambda", "s3", "logs"])
+        .resources_with_tag("scar:workflow", Some("nothing"), &["lambda", "s3", "logs"])
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -752,7 +752,7 @@ async fn tagging<C: Cloud>(c: &C) {
         .unwrap();
     c.delete_bucket("scar-contract-tb").await.unwrap();
     let after = c
-        .resources_with_tag("scar:workflow", "contract", &["lambda", "s3", "logs"])
+        .resources_with_tag("scar:workflow", Some("contract"), &["lambda", "s3", "logs"])
         .await
         .unwrap();
     assert!(after.is_empty(), "after deletes: {after:?}");

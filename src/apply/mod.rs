@@ -312,6 +312,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn two_applies_planned_at_once_share_one_layer_version() {
+        // Both plans were made before either published the supervisor
+        // layer, so both publish it: the oldest version is kept and used.
+        let cloud = Arc::new(MemoryCloud::new());
+        let other = MANIFEST
+            .replace("workflow: wf", "workflow: wf2")
+            .replace("fn-a", "fn-b");
+        let m2 = load_texts(&[("m2.yaml", other.as_str())]).manifest.unwrap();
+        let p1 = plan(&cloud).await;
+        let p2 = plan_workflow_in(cloud.clone(), &m2, Some(LAYER.to_vec()), false, None)
+            .await
+            .unwrap();
+        for p in [&p1, &p2] {
+            let results = run(&cloud, p).await;
+            assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        }
+        let versions = cloud.list_layer_versions("scar-supervisor").await.unwrap();
+        assert_eq!(versions.len(), 1, "{versions:?}");
+        for f in ["fn-a", "fn-b"] {
+            let f = cloud.get_function(f).await.unwrap().unwrap();
+            assert_eq!(f.layers, [versions[0].arn.clone()]);
+        }
+        assert!(!plan(&cloud).await.plan.has_changes());
+    }
+
+    #[tokio::test]
     async fn creates_write_without_reading_first() {
         let cloud = Arc::new(MemoryCloud::new());
         let p = plan(&cloud).await;

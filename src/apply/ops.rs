@@ -16,7 +16,7 @@ use crate::cloud::{
     Cloud, CloudError, ErrorKind, FunctionSpec, FunctionState, LambdaNotification, LayerSpec,
     PermissionStatement, Tags,
 };
-use crate::desired::notification_prefix;
+use crate::desired::is_own_notification;
 use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
@@ -40,6 +40,18 @@ pub async fn run<C: Cloud>(
         }
     };
     match (c.address.kind, c.action) {
+        (Kind::LambdaLayer, Action::Delete) => {
+            // `<layer name>:<version>`: a version no function uses any longer.
+            let (layer, version) = name.rsplit_once(':').unwrap_or((name, ""));
+            let version: i64 = version.parse().map_err(|_| {
+                CloudError::with_kind(
+                    format!("deleting {addr}"),
+                    ErrorKind::Invalid,
+                    "not a layer version address",
+                )
+            })?;
+            retry(|| cloud.delete_layer_version(layer, version)).await?;
+        }
         (Kind::LambdaLayer, _) => {
             let sha = str_attr(&attrs, "content_sha256");
             let spec = LayerSpec {
@@ -50,7 +62,20 @@ pub async fn run<C: Cloud>(
                 compatible_architectures: vec!["x86_64".into()],
             };
             let v = retry(|| cloud.publish_layer_version(&spec, &artifacts.layer_zip)).await?;
-            set_output("arn", v.arn);
+            // Another apply may have published the same content meanwhile:
+            // the oldest version of it is the one used, a later one of ours
+            // is removed again.
+            let versions = retry(|| cloud.list_layer_versions(name)).await?;
+            let oldest = versions
+                .iter()
+                .filter(|o| o.description == spec.description)
+                .min_by_key(|o| o.version)
+                .cloned()
+                .unwrap_or_else(|| v.clone());
+            if oldest.version < v.version {
+                retry(|| cloud.delete_layer_version(name, v.version)).await?;
+            }
+            set_output("arn", oldest.arn);
         }
         (Kind::IamRole, Action::Delete) => {
             retry(|| cloud.delete_role(name)).await?;
@@ -100,7 +125,16 @@ pub async fn run<C: Cloud>(
             set_output("arn", arn);
         }
         (Kind::S3Bucket, Action::Delete) => {
-            if retry(|| cloud.bucket_has_objects(name)).await? {
+            // Checked again: objects or someone else's triggers may have
+            // arrived since the plan.
+            let others = retry(|| cloud.get_notifications(name))
+                .await?
+                .lambda
+                .iter()
+                .any(|n| !is_own_notification(workflow, &n.id, n.prefix.as_deref()));
+            if others {
+                tracing::warn!("bucket {name} holds another workflow's or foreign triggers now: kept");
+            } else if retry(|| cloud.bucket_has_objects(name)).await? {
                 tracing::warn!("bucket {name} holds objects now: kept");
             } else {
                 retry(|| cloud.delete_bucket(name)).await?;
@@ -213,9 +247,10 @@ pub async fn run<C: Cloud>(
         }
         (Kind::S3Notifications, action) => {
             // Read-modify-write: only this workflow's entries change.
-            let prefix = notification_prefix(workflow);
             let mut config = retry(|| cloud.get_notifications(name)).await?;
-            config.lambda.retain(|n| !n.id.starts_with(&prefix));
+            config
+                .lambda
+                .retain(|n| !is_own_notification(workflow, &n.id, n.prefix.as_deref()));
             if action != Action::Delete {
                 config.lambda.extend(entries(&attrs));
             }

@@ -818,14 +818,14 @@ impl TaggingApi for MemoryCloud {
     async fn resources_with_tag(
         &self,
         key: &str,
-        value: &str,
+        value: Option<&str>,
         types: &[&str],
     ) -> CloudResult<Vec<TaggedResource>> {
-        let state = self.call("GetResources", &format!("{key}={value}"))?;
+        let state = self.call("GetResources", &format!("{key}={}", value.unwrap_or("*")))?;
         let mut found = Vec::new();
         let mut consider = |resource_type: &str, arn: String, tags: Option<&Tags>| {
             let Some(tags) = tags else { return };
-            if type_matches(resource_type, types) && tags.get(key).is_some_and(|v| v == value) {
+            if type_matches(resource_type, types) && tags.get(key).is_some_and(|v| value.is_none_or(|want| v == want)) {
                 found.push(TaggedResource {
                     arn,
                     tags: tags.clone(),

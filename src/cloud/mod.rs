@@ -261,11 +261,12 @@ pub trait IamApi {
 /// The Resource Groups Tagging API: find what carries a tag.
 pub trait TaggingApi {
     /// Resources of the given types (`lambda`, `s3`, `logs`, ...) with the
-    /// tag `key=value`, all pages.
+    /// tag `key=value` (with `None`: the tag `key`, whatever its value),
+    /// all pages.
     fn resources_with_tag(
         &self,
         key: &str,
-        value: &str,
+        value: Option<&str>,
         types: &[&str],
     ) -> impl Future<Output = CloudResult<Vec<TaggedResource>>> + Send;
 }

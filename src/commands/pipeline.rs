@@ -111,6 +111,7 @@ pub async fn plan_workflow_in<C: Cloud>(
     let desired = if destroy {
         DesiredState {
             workflow: m.workflow.clone(),
+            layer_names: desired::layer_names(m),
             ..Default::default()
         }
     } else {

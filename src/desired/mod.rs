@@ -35,6 +35,9 @@ pub struct Context {
 pub struct DesiredState {
     pub workflow: String,
     pub resources: BTreeMap<Addr, Resource>,
+    /// The supervisor layer names the manifests use, also when nothing is
+    /// desired (destroy): stale versions of them are looked for.
+    pub layer_names: BTreeSet<String>,
     /// (function name, why it is not deployable yet).
     pub unsupported: Vec<(String, String)>,
 }
@@ -44,11 +47,46 @@ pub fn role_name(workflow: &str) -> String {
     format!("scar-{workflow}")
 }
 
-/// The id of a notification entry scar owns: deterministic, and prefixed
-/// by the workflow so that other entries on the bucket are never touched.
+/// The id of a notification entry scar owns: deterministic, readable
+/// (`scar-<workflow>-<function>-<check>`), and checkable: `<check>` is a
+/// hash of the workflow, the function and the entry's prefix, so that
+/// ownership is decided exactly ([`is_own_notification`]), never by a
+/// string prefix (`scar-vid-` is a prefix of workflow `vid-x`'s ids).
 pub fn notification_id(workflow: &str, function: &str, prefix: &str) -> String {
-    let h = crate::package::hex_sha256(prefix.as_bytes());
-    format!("{}{function}-{}", notification_prefix(workflow), &h[..8])
+    format!(
+        "scar-{workflow}-{function}-{}",
+        notification_check(workflow, function, prefix)
+    )
+}
+
+fn notification_check(workflow: &str, function: &str, prefix: &str) -> String {
+    let h = crate::package::hex_sha256(format!("{workflow}\0{function}\0{prefix}").as_bytes());
+    h[..8].to_string()
+}
+
+/// Whether a notification entry (its id and its filter prefix) is one that
+/// `workflow` wrote: its id is exactly the one [`notification_id`] gives
+/// for some function of that workflow and that prefix.
+pub fn is_own_notification(workflow: &str, id: &str, prefix: Option<&str>) -> bool {
+    let Some(rest) = id.strip_prefix(&format!("scar-{workflow}-")) else {
+        return false;
+    };
+    let Some((function, check)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    !function.is_empty() && check == notification_check(workflow, function, prefix.unwrap_or(""))
+}
+
+/// The workflow a scar notification id names, if it is one: the reading
+/// of `scar-<workflow>-<function>-<check>` whose check holds.
+pub fn notification_workflow(id: &str, prefix: Option<&str>) -> Option<String> {
+    let rest = id.strip_prefix("scar-")?;
+    let (head, _) = rest.rsplit_once('-')?;
+    head.match_indices('-')
+        .map(|(i, _)| &head[..i])
+        .filter(|w| is_own_notification(w, id, prefix))
+        .map(str::to_string)
+        .next()
 }
 
 /// The statement id of the permission that lets S3 invoke a function.
@@ -56,10 +94,14 @@ pub fn s3_permission_sid(bucket: &str) -> String {
     format!("scar-s3-{bucket}")
 }
 
-/// The id prefix of every notification entry of a workflow.
-pub fn notification_prefix(workflow: &str) -> String {
-    format!("scar-{workflow}-")
+/// The tag on a function that says it uses a bucket (`in`, `out` or
+/// `in+out`): who still uses a bucket is one tagging query away.
+pub fn bucket_use_tag(bucket: &str) -> String {
+    format!("{TAG_BUCKET_PREFIX}{bucket}")
 }
+
+/// The key prefix of [`bucket_use_tag`].
+pub const TAG_BUCKET_PREFIX: &str = "scar:bucket:";
 
 pub fn function_arn(ctx: &Context, name: &str) -> String {
     format!(
@@ -68,10 +110,19 @@ pub fn function_arn(ctx: &Context, name: &str) -> String {
     )
 }
 
+/// The supervisor layer names a manifest's functions use.
+pub fn layer_names(m: &Manifest) -> BTreeSet<String> {
+    m.functions
+        .iter()
+        .map(|f| f.spec.lambda.supervisor.layer_name.clone())
+        .collect()
+}
+
 /// Builds the desired state of a manifest.
 pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
     let mut d = DesiredState {
         workflow: m.workflow.clone(),
+        layer_names: layer_names(m),
         ..Default::default()
     };
     let tags = json!(ownership_tags(&m.workflow));
@@ -155,7 +206,7 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                 "code_sha256",
                 ctx.code_sha256.get(&name).cloned().unwrap_or_default(),
             )
-            .attr("tags", tags.clone())
+            .attr("tags", json!(function_tags(&m.workflow, f)))
             .dep(layer.clone());
         if let Some(script) = ctx.scripts.get(&name) {
             r = r.attr("init_script", script.clone());
@@ -275,6 +326,33 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
         d.resources.insert(r.addr.clone(), r);
     }
     d
+}
+
+/// A function's tags: ownership, and one [`bucket_use_tag`] per S3 bucket
+/// it reads from or writes to.
+fn function_tags(workflow: &str, f: &FunctionDef) -> BTreeMap<String, String> {
+    let l = &f.spec.lambda;
+    let mut uses: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+    for i in &l.input {
+        if split_provider(&i.storage_provider) == ("s3", "default") {
+            uses.entry(split_path(&i.path).0).or_default().0 = true;
+        }
+    }
+    for o in &l.output {
+        if split_provider(&o.storage_provider) == ("s3", "default") {
+            uses.entry(split_path(&o.path).0).or_default().1 = true;
+        }
+    }
+    let mut tags = ownership_tags(workflow);
+    for (bucket, (reads, writes)) in uses {
+        let how = match (reads, writes) {
+            (true, true) => "in+out",
+            (true, false) => "in",
+            _ => "out",
+        };
+        tags.insert(bucket_use_tag(bucket), how.to_string());
+    }
+    tags
 }
 
 /// Why a function cannot be deployed by scar yet, if it cannot.

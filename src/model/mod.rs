@@ -160,6 +160,14 @@ pub const PACKAGE_ATTRS: &[&str] = &["init_script", "function_config"];
 /// Why a function's previous package could not be read (an observed fact).
 pub const FACT_PACKAGE_UNREADABLE: &str = "previous_package_unreadable";
 
+/// Who else still uses a bucket this workflow would delete (an observed
+/// fact: a list of descriptions); such a bucket is kept.
+pub const FACT_USED_BY: &str = "used_by";
+
+/// A supervisor layer version scar published that no function outside the
+/// workflow uses (an observed fact): it is deleted.
+pub const FACT_UNUSED_LAYER: &str = "unused_layer_version";
+
 /// The tag keys of ownership.
 pub const TAG_WORKFLOW: &str = "scar:workflow";
 pub const TAG_MANAGED: &str = "scar:managed";

@@ -15,8 +15,13 @@ mod previous;
 pub use previous::previous_packages;
 
 use crate::cloud::{Cloud, CloudError, FunctionState, NotificationConfig, PermissionStatement};
-use crate::desired::{notification_prefix, role_name, DesiredState};
-use crate::model::{owner_of, Addr, Kind, Observed, ObservedState, Owner, TAG_WORKFLOW};
+use crate::desired::{
+    bucket_use_tag, is_own_notification, notification_workflow, role_name, DesiredState,
+};
+use crate::model::{
+    owner_of, Addr, Kind, Observed, ObservedState, Owner, FACT_UNUSED_LAYER, FACT_USED_BY,
+    TAG_WORKFLOW,
+};
 
 /// Calls in flight at once.
 pub const CONCURRENCY: usize = 8;
@@ -27,6 +32,11 @@ pub const ROLE_POLICY: &str = "scar";
 /// The description of a supervisor layer version: holds the content hash.
 pub fn layer_description(sha256_hex: &str) -> String {
     format!("scar-supervisor sha256:{sha256_hex}")
+}
+
+/// Whether a layer version's description says scar published it.
+pub fn is_scar_layer(description: &str) -> bool {
+    description.starts_with(&layer_description(""))
 }
 
 /// Observes what `desired` needs and what the workflow owns.
@@ -40,11 +50,24 @@ pub async fn observe<C: Cloud>(
 
     // What the workflow owns, by tag, and every function of the region.
     let tagged = cloud
-        .resources_with_tag(TAG_WORKFLOW, w, &["lambda", "s3", "logs"])
+        .resources_with_tag(TAG_WORKFLOW, Some(w), &["lambda", "s3", "logs"])
         .await?;
     let tags_by_arn: BTreeMap<String, BTreeMap<String, String>> =
         tagged.into_iter().map(|t| (t.arn, t.tags)).collect();
     let functions = cloud.list_functions().await?;
+    // Which functions outside this workflow use each layer version: a
+    // version scar published that none uses is removed.
+    let mut layer_users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &functions {
+        let ours = tags_by_arn
+            .get(&f.arn)
+            .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
+        if !ours {
+            for l in &f.layers {
+                layer_users.entry(l.clone()).or_default().push(f.name.clone());
+            }
+        }
+    }
 
     let wanted = |k: Kind| -> BTreeSet<String> {
         desired
@@ -131,9 +154,16 @@ pub async fn observe<C: Cloud>(
         })
         .collect();
     for g in groups {
-        let tags = owned_groups.get(g.name.as_str()).map(|t| (*t).clone());
+        let mut tags = owned_groups.get(g.name.as_str()).map(|t| (*t).clone());
         if tags.is_none() && !wanted_groups.contains(&g.name) {
             continue;
+        }
+        if tags.is_none() {
+            // Wanted, and not tagged by this workflow: read its tags, so
+            // that another workflow's group is never taken for an
+            // untagged one (which Lambda creates, and scar adopts).
+            let read = cloud.list_log_group_tags(&g.name).await?;
+            tags = (!read.is_empty()).then_some(read);
         }
         let mut attrs = BTreeMap::new();
         attrs.insert("retention_days".into(), json!(g.retention_days));
@@ -174,15 +204,18 @@ pub async fn observe<C: Cloud>(
     for b in buckets {
         let cloud = cloud.clone();
         let limit = limit.clone();
-        let check_objects = owned_buckets.contains(&b) && !wanted_buckets.contains(&b);
-        let check_notifications = notif_buckets.contains(&b);
+        // A bucket this workflow may delete: is it empty, and who else
+        // uses it (their triggers on it, their functions' bucket tags)?
+        let delete_candidate = owned_buckets.contains(&b) && !wanted_buckets.contains(&b);
+        let check_notifications = notif_buckets.contains(&b) || delete_candidate;
+        let workflow = w.to_string();
         tasks.spawn(async move {
             let _p = limit.acquire_owned().await;
             let bucket = cloud.get_bucket(&b).await?;
             let Some(bucket) = bucket else {
-                return Ok::<_, CloudError>((b, None, None, None));
+                return Ok::<_, CloudError>((b, None, None, None, Vec::new()));
             };
-            let has_objects = if check_objects {
+            let has_objects = if delete_candidate {
                 Some(cloud.bucket_has_objects(&b).await?)
             } else {
                 None
@@ -192,19 +225,31 @@ pub async fn observe<C: Cloud>(
             } else {
                 None
             };
-            Ok((b, Some(bucket), has_objects, notifications))
+            let mut users = Vec::new();
+            if delete_candidate {
+                if let Some(config) = &notifications {
+                    users.extend(other_triggers(config, &workflow));
+                }
+                let tagged = cloud
+                    .resources_with_tag(&bucket_use_tag(&b), None, &["lambda"])
+                    .await?;
+                users.extend(other_functions(&tagged, &workflow, &bucket_use_tag(&b)));
+            }
+            Ok((b, Some(bucket), has_objects, notifications, users))
         });
     }
-    let prefix = notification_prefix(w);
     while let Some(joined) = tasks.join_next().await {
         let Ok(result) = joined else { continue };
-        let (name, bucket, has_objects, notifications) = result?;
+        let (name, bucket, has_objects, notifications, users) = result?;
         let Some(bucket) = bucket else { continue };
         let owner = owner_of(bucket.tags.as_ref(), w);
         let addr = Addr::new(Kind::S3Bucket, &name);
         let mut facts = BTreeMap::new();
         if let Some(h) = has_objects {
             facts.insert("has_objects".to_string(), Value::Bool(h));
+        }
+        if !users.is_empty() {
+            facts.insert(FACT_USED_BY.to_string(), json!(users));
         }
         let mut attrs = BTreeMap::new();
         attrs.insert("tags".into(), scar_tags(bucket.tags.as_ref()));
@@ -219,7 +264,7 @@ pub async fn observe<C: Cloud>(
             },
         );
         if let Some(config) = notifications {
-            if let Some(o) = notifications_observed(&name, &config, &prefix) {
+            if let Some(o) = notifications_observed(&name, &config, w) {
                 out.resources.insert(o.addr.clone(), o);
             }
         }
@@ -266,30 +311,54 @@ pub async fn observe<C: Cloud>(
         );
     }
 
-    // The supervisor layer version with this content, if published.
-    for (addr, want) in desired
-        .resources
-        .iter()
-        .filter(|(a, _)| a.kind == Kind::LambdaLayer)
-    {
-        let sha = want
-            .attrs
-            .get("content_sha256")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let versions = cloud.list_layer_versions(&addr.name).await?;
-        if let Some(v) = versions
-            .iter()
-            .find(|v| v.description == layer_description(sha))
-        {
+    // The supervisor layer version with this content, if published, and
+    // the versions scar published that no function uses any longer (this
+    // workflow's functions move to the wanted version or go away).
+    for layer_name in &desired.layer_names {
+        let addr = Addr::new(Kind::LambdaLayer, layer_name);
+        let want = desired.resources.get(&addr);
+        let wanted_description = want.map(|want| {
+            layer_description(
+                want.attrs
+                    .get("content_sha256")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+        });
+        let mut versions = cloud.list_layer_versions(layer_name).await?;
+        // Oldest first: of two versions with the same content (concurrent
+        // applies), the oldest is the one used.
+        versions.sort_by_key(|v| v.version);
+        let mut found = false;
+        for v in &versions {
+            if !found && Some(&v.description) == wanted_description.as_ref() {
+                found = true;
+                if let Some(want) = want {
+                    out.resources.insert(
+                        addr.clone(),
+                        Observed {
+                            addr: addr.clone(),
+                            attrs: want.attrs.clone(),
+                            owner: Owner::Unmanaged,
+                            outputs: BTreeMap::from([("arn".to_string(), v.arn.clone())]),
+                            facts: BTreeMap::new(),
+                        },
+                    );
+                }
+                continue;
+            }
+            if !is_scar_layer(&v.description) || layer_users.contains_key(&v.arn) {
+                continue;
+            }
+            let stale = Addr::new(Kind::LambdaLayer, format!("{layer_name}:{}", v.version));
             out.resources.insert(
-                addr.clone(),
+                stale.clone(),
                 Observed {
-                    addr: addr.clone(),
-                    attrs: want.attrs.clone(),
-                    owner: Owner::Unmanaged,
+                    addr: stale,
+                    attrs: BTreeMap::new(),
+                    owner: Owner::Workflow,
                     outputs: BTreeMap::from([("arn".to_string(), v.arn.clone())]),
-                    facts: BTreeMap::new(),
+                    facts: BTreeMap::from([(FACT_UNUSED_LAYER.to_string(), Value::Bool(true))]),
                 },
             );
         }
@@ -384,17 +453,59 @@ fn permission_observed(addr: Addr, function: &str, s: &PermissionStatement) -> O
     }
 }
 
+/// The triggers on a bucket that are not `workflow`'s, as people read them.
+fn other_triggers(config: &NotificationConfig, workflow: &str) -> Vec<String> {
+    config
+        .lambda
+        .iter()
+        .filter(|n| !is_own_notification(workflow, &n.id, n.prefix.as_deref()))
+        .map(|n| {
+            let function = n.function_arn.rsplit(':').next().unwrap_or_default();
+            match notification_workflow(&n.id, n.prefix.as_deref()) {
+                Some(other) => format!("the trigger of function `{function}` of workflow `{other}`"),
+                None => format!("the notification entry `{}` (not made by scar) of `{function}`", n.id),
+            }
+        })
+        .collect()
+}
+
+/// The functions of other workflows that carry a bucket's use tag.
+fn other_functions(
+    tagged: &[crate::cloud::TaggedResource],
+    workflow: &str,
+    use_tag: &str,
+) -> Vec<String> {
+    tagged
+        .iter()
+        .filter(|t| t.tags.get(TAG_WORKFLOW).map(String::as_str) != Some(workflow))
+        .map(|t| {
+            let function = t.arn.rsplit(':').next().unwrap_or_default();
+            let how = match t.tags.get(use_tag).map(String::as_str) {
+                Some("in") => "reads from it",
+                Some("out") => "writes to it",
+                _ => "reads from and writes to it",
+            };
+            match t.tags.get(TAG_WORKFLOW) {
+                Some(other) => format!("function `{function}` of workflow `{other}` ({how})"),
+                None => format!("function `{function}` ({how})"),
+            }
+        })
+        .collect()
+}
+
 /// The workflow's entries of a bucket's notification configuration, as
-/// `desired` writes them; `None` if it has none.
+/// `desired` writes them; `None` if it has none. Ownership is exact
+/// ([`is_own_notification`]): another workflow's entries are never taken
+/// for this one's, whatever their ids start with.
 pub fn notifications_observed(
     bucket: &str,
     config: &NotificationConfig,
-    id_prefix: &str,
+    workflow: &str,
 ) -> Option<Observed> {
     let mut entries: Vec<Value> = config
         .lambda
         .iter()
-        .filter(|n| n.id.starts_with(id_prefix))
+        .filter(|n| is_own_notification(workflow, &n.id, n.prefix.as_deref()))
         .map(|n| {
             let mut events = n.events.clone();
             events.sort();

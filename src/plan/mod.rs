@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::desired::DesiredState;
 use crate::model::{
     parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner, FACT_PACKAGE_UNREADABLE,
-    PACKAGE_ATTRS,
+    FACT_UNUSED_LAYER, FACT_USED_BY, PACKAGE_ATTRS,
 };
 
 /// What a change does.
@@ -266,6 +266,22 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             }
         }
         if addr.kind == Kind::LambdaLayer {
+            if have.facts.get(FACT_UNUSED_LAYER) == Some(&Value::Bool(true)) {
+                changes.push(Change {
+                    outputs: have.outputs.clone(),
+                    fingerprint: Some(have.fingerprint()),
+                    // After every function of the workflow has moved off it.
+                    depends_on: desired_functions
+                        .iter()
+                        .map(|f| Addr::new(Kind::LambdaFunction, *f))
+                        .collect(),
+                    ..Change::new(
+                        addr.clone(),
+                        Action::Delete,
+                        "a supervisor layer version scar published that no function uses any longer",
+                    )
+                });
+            }
             continue;
         }
         let mut change = Change {
@@ -283,6 +299,15 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             change.reason =
                 "no longer in the manifests, but it holds objects: kept (scar never deletes data)"
                     .into();
+        } else if let Some(users) = have.facts.get(FACT_USED_BY).and_then(Value::as_array) {
+            if addr.kind == Kind::S3Bucket && !users.is_empty() {
+                let users: Vec<&str> = users.iter().filter_map(Value::as_str).collect();
+                change.action = Action::Keep;
+                change.reason = format!(
+                    "no longer in this workflow's manifests, but still used by {}: kept",
+                    users.join(", ")
+                );
+            }
         }
         if addr.kind == Kind::S3Notifications {
             change.reason =

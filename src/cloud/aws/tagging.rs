@@ -9,7 +9,7 @@ impl TaggingApi for AwsCloud {
     async fn resources_with_tag(
         &self,
         key: &str,
-        value: &str,
+        value: Option<&str>,
         types: &[&str],
     ) -> CloudResult<Vec<TaggedResource>> {
         let mut found = Vec::new();
@@ -19,12 +19,19 @@ impl TaggingApi for AwsCloud {
             let out = self
                 .tagging
                 .get_resources()
-                .tag_filters(TagFilter::builder().key(key).values(value).build())
+                .tag_filters(
+                    TagFilter::builder()
+                        .key(key)
+                        .set_values(value.map(|v| vec![v.to_string()]))
+                        .build(),
+                )
                 .set_resource_type_filters(Some(types.iter().map(|t| t.to_string()).collect()))
                 .set_pagination_token(token.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(format!("GetResources {key}={value}"), e))?;
+                .map_err(|e| {
+                    sdk_error(format!("GetResources {key}={}", value.unwrap_or("*")), e)
+                })?;
             found.extend(out.resource_tag_mapping_list().iter().map(|m| {
                 TaggedResource {
                     arn: m.resource_arn().unwrap_or_default().to_string(),

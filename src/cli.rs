@@ -65,6 +65,9 @@ pub struct PlanArgs {
     /// Also write the plan as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +86,9 @@ pub struct ApplyArgs {
     /// (`scar plan --out FILE`); passing it counts as approval.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +101,9 @@ pub struct DestroyArgs {
     /// Changes carried out at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

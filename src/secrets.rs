@@ -8,6 +8,10 @@
 /// mask never tells the secret's length.
 pub const MASK: &str = "(sensitive value)";
 
+/// What stands for a secret value that a change alters: a change to a
+/// secret alone never renders as an empty diff.
+pub const MASK_CHANGED: &str = "(sensitive value changed)";
+
 /// The parts of a key name that make its value a secret.
 const SECRET_WORDS: &[&str] = &[
     "PASS",

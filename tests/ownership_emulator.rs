@@ -109,7 +109,10 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
         "the shared bucket must not be destroyed:\n{text}"
     );
     assert!(bucket_exists(&s3, "shared-in").await);
-    assert!(!bucket_exists(&s3, "alpha-out").await, "alpha's own bucket goes");
+    assert!(
+        !bucket_exists(&s3, "alpha-out").await,
+        "alpha's own bucket goes"
+    );
     assert!(!function_exists(&lambda, "scar-alpha-f").await);
     // beta's trigger and function are intact, and beta has nothing to do.
     let left = entries(&s3, "shared-in").await;
@@ -184,8 +187,14 @@ async fn a_workflow_whose_name_is_a_prefix_of_another_never_touches_its_triggers
 async fn another_workflows_log_group_is_never_adopted() {
     let env = Env::new();
     env.write("run.sh", "#!/bin/sh\ntrue\n");
-    let lga = env.write("lga.yaml", &workflow("lga", "scar-lg-f", "lga-in/i", "lga-out/o"));
-    let lgb = env.write("lgb.yaml", &workflow("lgb", "scar-lg-f", "lgb-in/i", "lgb-out/o"));
+    let lga = env.write(
+        "lga.yaml",
+        &workflow("lga", "scar-lg-f", "lga-in/i", "lga-out/o"),
+    );
+    let lgb = env.write(
+        "lgb.yaml",
+        &workflow("lgb", "scar-lg-f", "lgb-in/i", "lgb-out/o"),
+    );
     let (lga, lgb) = (lga.to_str().unwrap(), lgb.to_str().unwrap());
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
@@ -219,11 +228,16 @@ async fn another_workflows_log_group_is_never_adopted() {
         .await
         .unwrap();
     assert_eq!(
-        tags.tags().and_then(|t| t.get("scar:workflow")).map(String::as_str),
+        tags.tags()
+            .and_then(|t| t.get("scar:workflow"))
+            .map(String::as_str),
         Some("lga"),
         "lga's log group was re-tagged"
     );
-    assert!(!function_exists(&lambda, "scar-lg-f").await, "nothing was applied");
+    assert!(
+        !function_exists(&lambda, "scar-lg-f").await,
+        "nothing was applied"
+    );
 }
 
 /// The versions of a layer: version → description.
@@ -246,14 +260,16 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
     env.write("run.sh", "#!/bin/sh\ntrue\n");
     // A second stand-in layer: an empty zip with a one-byte comment.
     let newer = env.path().join("newer.zip");
-    std::fs::write(
-        &newer,
-        b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0b",
-    )
-    .unwrap();
+    std::fs::write(&newer, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0b").unwrap();
     let newer = newer.to_str().unwrap();
-    let one = env.write("one.yaml", &workflow("one", "scar-one-f", "one-in/i", "one-out/o"));
-    let two = env.write("two.yaml", &workflow("two", "scar-two-f", "two-in/i", "two-out/o"));
+    let one = env.write(
+        "one.yaml",
+        &workflow("one", "scar-one-f", "one-in/i", "one-out/o"),
+    );
+    let two = env.write(
+        "two.yaml",
+        &workflow("two", "scar-two-f", "two-in/i", "two-out/o"),
+    );
     let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
@@ -274,14 +290,32 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
             "no function uses any longer",
         ],
     );
-    let o = env.scar(&["apply", "--auto-approve", "--supervisor-layer", newer, "-f", one]);
+    let o = env.scar(&[
+        "apply",
+        "--auto-approve",
+        "--supervisor-layer",
+        newer,
+        "-f",
+        one,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let versions = layer_versions(&lambda, "scar-supervisor").await;
-    assert_eq!(versions.keys().copied().collect::<Vec<_>>(), [2], "{versions:?}");
+    assert_eq!(
+        versions.keys().copied().collect::<Vec<_>>(),
+        [2],
+        "{versions:?}"
+    );
 
     // Workflow two uses the same build: one version serves both, and
     // destroying one keeps it for the other.
-    let o = env.scar(&["apply", "--auto-approve", "--supervisor-layer", newer, "-f", two]);
+    let o = env.scar(&[
+        "apply",
+        "--auto-approve",
+        "--supervisor-layer",
+        newer,
+        "-f",
+        two,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(layer_versions(&lambda, "scar-supervisor").await.len(), 1);
     let o = env.scar(&["destroy", "--auto-approve", "-f", one]);

@@ -358,8 +358,9 @@ async fn create_converge_update_rename_and_destroy() {
         Some(0)
     );
 
-    // 7. Destroy: everything the workflow owns goes; the foreign entry and
-    //    the bucket that holds objects stay.
+    // 7. Destroy: everything the workflow owns goes; the foreign entry
+    //    stays, and so do the bucket that holds objects and the bucket
+    //    that still carries the foreign entry (someone else's trigger).
     s3.put_object()
         .bucket("scar-photos-out")
         .key("thumbs/x.png")
@@ -373,6 +374,13 @@ async fn create_converge_update_rename_and_destroy() {
     assert!(
         text.contains("# s3_bucket.scar-photos-out is kept"),
         "{text}"
+    );
+    common::assert_lines(
+        &text,
+        &[
+            "# s3_bucket.scar-photos is kept",
+            "still used by the notification entry `someone-elses` (not made by scar)",
+        ],
     );
     assert!(lambda
         .get_function()
@@ -389,7 +397,7 @@ async fn create_converge_update_rename_and_destroy() {
     assert!(groups.log_groups().is_empty());
     let buckets = s3.list_buckets().send().await.unwrap();
     let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
-    assert_eq!(names, ["scar-photos-out"]);
+    assert_eq!(names, ["scar-photos", "scar-photos-out"]);
     let iam = aws_sdk_iam::Client::new(&conf);
     assert!(iam
         .get_role()

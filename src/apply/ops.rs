@@ -133,7 +133,9 @@ pub async fn run<C: Cloud>(
                 .iter()
                 .any(|n| !is_own_notification(workflow, &n.id, n.prefix.as_deref()));
             if others {
-                tracing::warn!("bucket {name} holds another workflow's or foreign triggers now: kept");
+                tracing::warn!(
+                    "bucket {name} holds another workflow's or foreign triggers now: kept"
+                );
             } else if retry(|| cloud.bucket_has_objects(name)).await? {
                 tracing::warn!("bucket {name} holds objects now: kept");
             } else {

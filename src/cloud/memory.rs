@@ -825,7 +825,11 @@ impl TaggingApi for MemoryCloud {
         let mut found = Vec::new();
         let mut consider = |resource_type: &str, arn: String, tags: Option<&Tags>| {
             let Some(tags) = tags else { return };
-            if type_matches(resource_type, types) && tags.get(key).is_some_and(|v| value.is_none_or(|want| v == want)) {
+            if type_matches(resource_type, types)
+                && tags
+                    .get(key)
+                    .is_some_and(|v| value.is_none_or(|want| v == want))
+            {
                 found.push(TaggedResource {
                     arn,
                     tags: tags.clone(),

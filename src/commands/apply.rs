@@ -18,10 +18,11 @@ use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let m = pipeline::load_manifest(&paths)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
     let cloud = Arc::new(connect(global).await?);
-    let planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
+    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
+    planned.plan.warnings = warnings;
     let mut approved = args.auto_approve;
     if let Some(file) = &args.plan {
         let text = std::fs::read_to_string(file)
@@ -46,9 +47,10 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 
 pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let m = pipeline::load_manifest(&paths)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
     let cloud = Arc::new(connect(global).await?);
-    let planned = pipeline::plan_workflow(cloud.clone(), &m, None, true).await?;
+    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true).await?;
+    planned.plan.warnings = warnings;
     execute(
         cloud,
         planned,

@@ -13,26 +13,58 @@ use crate::manifest::{self, Manifest};
 use crate::model::ObservedState;
 use crate::observe;
 use crate::package;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, Warning};
 
-/// Loads the manifests; on errors prints the diagnostics (stderr) and fails.
-pub fn load_manifest(paths: &[PathBuf]) -> anyhow::Result<Manifest> {
-    let loaded = manifest::load(paths);
-    let errors = loaded.error_count();
-    if errors > 0 {
-        let shown: Vec<_> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == manifest::Severity::Error)
-            .cloned()
-            .collect();
-        eprint!("{}", manifest::diag::render_text(&loaded.sources, &shown));
-        anyhow::bail!(
-            "the manifests have {errors} error{}\nhint: run `scar validate` for every diagnostic, warnings included",
-            if errors == 1 { "" } else { "s" }
+/// Loads the manifests and prints their diagnostics on stderr, warnings
+/// and notes included (before any plan, so that a pipeline's log shows
+/// them); fails on errors, and with `strict` on warnings too. Returns the
+/// warnings and notes for the plan documents.
+pub fn load_manifest(paths: &[PathBuf], strict: bool) -> anyhow::Result<(Manifest, Vec<Warning>)> {
+    let mut loaded = manifest::load(paths);
+    if strict {
+        loaded.make_strict();
+    }
+    if !loaded.diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            manifest::diag::render_text(&loaded.sources, &loaded.diagnostics)
         );
     }
-    loaded.manifest.context("no manifest could be read")
+    let errors = loaded.error_count();
+    if errors > 0 {
+        anyhow::bail!(
+            "the manifests have {errors} error{}{}\nhint: run `scar validate` for every diagnostic",
+            if errors == 1 { "" } else { "s" },
+            if strict {
+                " (warnings count as errors with --strict)"
+            } else {
+                ""
+            },
+        );
+    }
+    let warnings = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let j = manifest::diag::to_json(&loaded.sources, d);
+            Warning {
+                severity: match d.severity {
+                    manifest::Severity::Note => "note",
+                    _ => "warning",
+                }
+                .to_string(),
+                code: j.code.to_string(),
+                message: j.message,
+                location: j.file.map(|f| match (j.line, j.column) {
+                    (Some(l), Some(c)) => format!("{f}:{l}:{c}"),
+                    _ => f,
+                }),
+                hint: j.hint,
+            }
+        })
+        .collect();
+    let m = loaded.manifest.context("no manifest could be read")?;
+    Ok((m, warnings))
 }
 
 /// Finds the supervisor layer zip: `--supervisor-layer`, else

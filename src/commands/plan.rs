@@ -8,10 +8,11 @@ use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let m = pipeline::load_manifest(&paths)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
     let cloud = Arc::new(connect(global).await?);
-    let planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;
+    let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;
+    planned.plan.warnings = warnings;
     let plan = &planned.plan;
     match args.output {
         PlanFormat::Text => print!("{}", render::text::render(plan)),

@@ -64,7 +64,10 @@ pub async fn observe<C: Cloud>(
             .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
         if !ours {
             for l in &f.layers {
-                layer_users.entry(l.clone()).or_default().push(f.name.clone());
+                layer_users
+                    .entry(l.clone())
+                    .or_default()
+                    .push(f.name.clone());
             }
         }
     }
@@ -462,8 +465,13 @@ fn other_triggers(config: &NotificationConfig, workflow: &str) -> Vec<String> {
         .map(|n| {
             let function = n.function_arn.rsplit(':').next().unwrap_or_default();
             match notification_workflow(&n.id, n.prefix.as_deref()) {
-                Some(other) => format!("the trigger of function `{function}` of workflow `{other}`"),
-                None => format!("the notification entry `{}` (not made by scar) of `{function}`", n.id),
+                Some(other) => {
+                    format!("the trigger of function `{function}` of workflow `{other}`")
+                }
+                None => format!(
+                    "the notification entry `{}` (not made by scar) of `{function}`",
+                    n.id
+                ),
             }
         })
         .collect()

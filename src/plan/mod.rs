@@ -103,6 +103,22 @@ impl Change {
 pub struct Plan {
     pub workflow: String,
     pub changes: Vec<Change>,
+    /// The manifests' warnings and notes, shown with the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// A warning or note about the manifests, as plans carry it (secrets
+/// already masked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// `warning` or `note`.
+    pub severity: String,
+    pub code: String,
+    pub message: String,
+    /// `file:line:column`, where known.
+    pub location: Option<String>,
+    pub hint: Option<String>,
 }
 
 /// Counts of a plan, terraform-style.
@@ -319,6 +335,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     Plan {
         workflow: desired.workflow.clone(),
         changes,
+        warnings: Vec::new(),
     }
 }
 
@@ -344,6 +361,23 @@ fn diff_into(
                 want.force_new.contains(k),
             ));
         }
+    }
+    // The package's hash changed, yet its script and (masked) config read
+    // back the same: only secrets in the config differ. Say so, rather
+    // than show a code change with no visible cause.
+    let names = |d: &[AttrDiff], n: &str| d.iter().any(|x| x.name == n);
+    if names(&diffs, "code_sha256")
+        && have.attrs.contains_key("function_config")
+        && !PACKAGE_ATTRS.iter().any(|p| names(&diffs, p))
+    {
+        diffs.push(AttrDiff {
+            name: "function_config".into(),
+            before: Some(Value::String(crate::secrets::MASK.into())),
+            after: Some(Value::String(crate::secrets::MASK_CHANGED.into())),
+            after_unknown: false,
+            forces_replacement: false,
+            sensitive: Vec::new(),
+        });
     }
     if diffs.is_empty() {
         change.action = Action::NoOp;

@@ -4,13 +4,14 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest;
 
-use super::mask;
+use super::{masked, sensitive_parts};
 use crate::plan::{Action, Plan};
 
 /// Version of the JSON plan format: a minor bump adds fields, a major bump
 /// breaks them.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// A plan as data.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -20,6 +21,29 @@ pub struct PlanDoc {
     pub workflow: String,
     pub resource_changes: Vec<ResourceChange>,
     pub summary: SummaryDoc,
+    /// The manifests' warnings and notes (secrets masked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningDoc>,
+    /// A random salt, new for every document: the fingerprints and
+    /// `sensitive_digest`s below are hashes salted with it, so that no
+    /// hash in a plan can be matched against a guessed secret from
+    /// another plan. Absent in documents of format 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+}
+
+/// A warning or note about the manifests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WarningDoc {
+    /// `warning` or `note`.
+    pub severity: String,
+    pub code: String,
+    pub message: String,
+    /// `file:line:column`, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -79,6 +103,11 @@ pub struct AttrDoc {
     /// Keys whose values are masked (`""`: the whole value).
     #[serde(default)]
     pub sensitive: Vec<String>,
+    /// A hash of the masked values (before and after) salted with the
+    /// document's `salt`: a saved plan is stale when a secret changes,
+    /// though neither value is ever written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_digest: Option<String>,
 }
 
 impl From<Action> for ActionDoc {
@@ -95,10 +124,54 @@ impl From<Action> for ActionDoc {
     }
 }
 
-/// The plan as a JSON document.
+/// The plan as a JSON document, with a new random salt.
 pub fn to_doc(plan: &Plan) -> PlanDoc {
+    to_doc_salted(plan, &new_salt())
+}
+
+/// A random salt (hex), from the operating system's generator.
+fn new_salt() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No generator: a salt that still differs from run to run.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let seed = format!("{}:{}", now.as_nanos(), std::process::id());
+        bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes())[..16]);
+    }
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha256(salt NUL text)`, hex, shortened to 16 bytes.
+fn salted(salt: &str, text: &str) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    hex(&h.finalize()[..16])
+}
+
+/// The plan as a JSON document whose hashes are salted with `salt`.
+pub fn to_doc_salted(plan: &Plan, salt: &str) -> PlanDoc {
     let s = plan.summary();
     PlanDoc {
+        salt: Some(salt.to_string()),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(|w| WarningDoc {
+                severity: w.severity.clone(),
+                code: w.code.clone(),
+                message: w.message.clone(),
+                location: w.location.clone(),
+                hint: w.hint.clone(),
+            })
+            .collect(),
         format_version: FORMAT_VERSION.into(),
         workflow: plan.workflow.clone(),
         resource_changes: plan
@@ -113,17 +186,24 @@ pub fn to_doc(plan: &Plan) -> PlanDoc {
                 changed_attributes: c
                     .diffs
                     .iter()
-                    .map(|d| AttrDoc {
-                        name: d.name.clone(),
-                        before: d.before.as_ref().map(|v| mask(v, d)),
-                        after: d.after.as_ref().map(|v| mask(v, d)),
-                        after_unknown: d.after_unknown,
-                        forces_replacement: d.forces_replacement,
-                        sensitive: d.sensitive.clone(),
+                    .map(|d| {
+                        let (before, after) = masked(d);
+                        AttrDoc {
+                            name: d.name.clone(),
+                            before,
+                            after,
+                            after_unknown: d.after_unknown,
+                            forces_replacement: d.forces_replacement,
+                            sensitive: d.sensitive.clone(),
+                            sensitive_digest: sensitive_parts(d)
+                                .map(|v| salted(salt, &v.to_string())),
+                        }
                     })
                     .collect(),
                 depends_on: c.depends_on.iter().map(|a| a.to_string()).collect(),
-                fingerprint: c.fingerprint.clone(),
+                // The observed fingerprint covers secret values too: only
+                // its salted hash is written.
+                fingerprint: c.fingerprint.as_ref().map(|f| salted(salt, f)),
             })
             .collect(),
         summary: SummaryDoc {
@@ -161,7 +241,17 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
             .collect();
         serde_json::to_value(kept).ok()
     }
-    let now = to_doc(fresh);
+    let now = match &saved.salt {
+        Some(salt) => to_doc_salted(fresh, salt),
+        None => {
+            // A 1.0 document: its fingerprints were not salted.
+            let mut d = to_doc_salted(fresh, "");
+            for (c, f) in d.resource_changes.iter_mut().zip(&fresh.changes) {
+                c.fingerprint = f.fingerprint.clone();
+            }
+            d
+        }
+    };
     if saved.workflow != now.workflow {
         return Some(format!(
             "it is for workflow `{}`, the manifests are workflow `{}`",
@@ -227,6 +317,7 @@ mod tests {
                 depends_on: Vec::new(),
                 fingerprint: Some("ab".into()),
             }],
+            warnings: Vec::new(),
         }
     }
 
@@ -238,5 +329,51 @@ mod tests {
             staleness(&saved, &plan("newer=", Some("echo one\n"))).as_deref(),
             Some("the planned attribute values differ")
         );
+    }
+
+    fn secret_plan(secret: &str) -> Plan {
+        let mut p = plan("new=", None);
+        p.changes[0].diffs = vec![AttrDiff {
+            name: "environment".into(),
+            before: Some(json!({"DB_PASS": "old-secret", "MODE": "a"})),
+            after: Some(json!({"DB_PASS": secret, "MODE": "a"})),
+            after_unknown: false,
+            forces_replacement: false,
+            sensitive: vec!["DB_PASS".into()],
+        }];
+        p
+    }
+
+    #[test]
+    fn a_saved_plan_is_stale_when_a_secret_changes_though_no_secret_is_written() {
+        let saved = to_doc(&secret_plan("reviewed-secret"));
+        let text = serde_json::to_string(&saved).unwrap();
+        assert!(
+            !text.contains("reviewed-secret") && !text.contains("old-secret"),
+            "{text}"
+        );
+        assert_eq!(staleness(&saved, &secret_plan("reviewed-secret")), None);
+        assert_eq!(
+            staleness(&saved, &secret_plan("swapped-secret")).as_deref(),
+            Some("the planned attribute values differ")
+        );
+    }
+
+    #[test]
+    fn hashes_are_salted_per_document() {
+        let a = to_doc(&secret_plan("s"));
+        let b = to_doc(&secret_plan("s"));
+        assert_ne!(a.salt, b.salt);
+        let (fa, fb) = (&a.resource_changes[0], &b.resource_changes[0]);
+        assert_ne!(fa.fingerprint, fb.fingerprint);
+        assert_ne!(
+            fa.changed_attributes[0].sensitive_digest,
+            fb.changed_attributes[0].sensitive_digest
+        );
+        // The raw (unsalted) fingerprint is never written.
+        assert_ne!(fa.fingerprint.as_deref(), Some("ab"));
+        // Each stays valid against a fresh plan of the same account.
+        assert_eq!(staleness(&a, &secret_plan("s")), None);
+        assert_eq!(staleness(&b, &secret_plan("s")), None);
     }
 }

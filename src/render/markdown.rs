@@ -10,6 +10,27 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### scar plan: workflow `{}`\n", plan.workflow);
     let s = plan.summary();
+    if !plan.warnings.is_empty() {
+        out.push_str("**Warnings about the manifests:**\n\n");
+        for w in &plan.warnings {
+            let at = w
+                .location
+                .as_deref()
+                .map(|l| format!(" (`{l}`)"))
+                .unwrap_or_default();
+            let hint = w
+                .hint
+                .as_deref()
+                .map(|h| format!(" — {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} `{}`{at}: {}{hint}",
+                w.severity, w.code, w.message
+            );
+        }
+        out.push('\n');
+    }
     if !plan.has_changes() && !plan.is_blocked() {
         let _ = writeln!(out, "**No changes.** The account matches the manifests.");
         return out;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::mask;
+use super::masked;
 use crate::plan::{Action, AttrDiff, Change, Plan, UNKNOWN};
 
 /// Renders a plan as text.
@@ -81,8 +81,7 @@ fn render_change(out: &mut String, c: &Change) {
 }
 
 fn render_attr(out: &mut String, action: Action, d: &AttrDiff, width: usize) {
-    let after = d.after.as_ref().map(|v| mask(v, d));
-    let before = d.before.as_ref().map(|v| mask(v, d));
+    let (before, after) = masked(d);
     let force = if d.forces_replacement {
         " # forces replacement"
     } else {
@@ -184,7 +183,11 @@ fn write_diff(out: &mut String, old: &str, new: &str) {
 /// A one-line rendering of a value: strings quoted, lists and maps inline.
 pub fn compact(v: &Value) -> String {
     match v {
-        Value::String(s) if s == UNKNOWN || s == super::SENSITIVE => s.clone(),
+        Value::String(s)
+            if s == UNKNOWN || s == super::SENSITIVE || s == super::SENSITIVE_CHANGED =>
+        {
+            s.clone()
+        }
         Value::Object(o) if o.is_empty() => "{}".into(),
         _ => v.to_string(),
     }
@@ -268,5 +271,47 @@ mod tests {
             6,
         );
         assert_eq!(out, "      ~ layers = [\"a\"] -> [\"b\"]\n");
+    }
+
+    #[test]
+    fn a_change_to_a_secret_alone_shows_as_a_changed_sensitive_value() {
+        // A whole-value secret and a secret key of a map: the diff is not
+        // empty, and neither value shows.
+        let mut d = diff(
+            "token",
+            json!("aaa"),
+            json!("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
+        );
+        d.sensitive = vec![String::new()];
+        let mut out = String::new();
+        render_attr(&mut out, Action::Update, &d, 5);
+        assert_eq!(
+            out,
+            "      ~ token = (sensitive value) -> (sensitive value changed)\n"
+        );
+        let mut d = diff(
+            "environment",
+            json!({"DB_PASS": "hunter2", "MODE": "fast"}),
+            json!({"DB_PASS": "hunter3", "MODE": "fast"}),
+        );
+        d.sensitive = vec!["DB_PASS".into()];
+        let mut out = String::new();
+        render_attr(&mut out, Action::Update, &d, 11);
+        assert!(!out.contains("hunter"), "{out}");
+        assert!(
+            out.contains("-> {\"DB_PASS\":\"(sensitive value changed)\""),
+            "{out}"
+        );
+        // Unchanged secrets stay plainly masked, whatever their length.
+        let mut d = diff(
+            "environment",
+            json!({"DB_PASS": "x", "MODE": "fast"}),
+            json!({"DB_PASS": "x", "MODE": "slow"}),
+        );
+        d.sensitive = vec!["DB_PASS".into()];
+        let mut out = String::new();
+        render_attr(&mut out, Action::Update, &d, 11);
+        assert!(!out.contains("changed"), "{out}");
+        assert!(out.contains("\"DB_PASS\":\"(sensitive value)\""), "{out}");
     }
 }

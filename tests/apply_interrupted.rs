@@ -374,25 +374,10 @@ async fn check_converged(c: &Clients, fns: &[Function]) {
     assert!(inv.role, "the role scar-{WORKFLOW} is missing");
 
     for bucket in INPUT_BUCKETS {
-        let n =
-            c.s3.get_bucket_notification_configuration()
-                .bucket(bucket)
-                .send()
-                .await
-                .unwrap();
-        let entries: Vec<(String, String)> = n
-            .lambda_function_configurations()
-            .iter()
-            .map(|e| {
-                let prefix = e
-                    .filter()
-                    .and_then(|f| f.key())
-                    .and_then(|k| k.filter_rules().first())
-                    .and_then(|r| r.value())
-                    .unwrap_or_default()
-                    .to_string();
-                (e.lambda_function_arn().to_string(), prefix)
-            })
+        let entries: Vec<(String, String)> = common::notification_entries(&c.s3, bucket)
+            .await
+            .into_iter()
+            .map(|(_, arn, prefix)| (arn, prefix))
             .collect();
         let expected: Vec<(String, String)> = fns
             .iter()

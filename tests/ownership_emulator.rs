@@ -24,28 +24,30 @@ fn workflow(name: &str, function: &str, input: &str, output: &str) -> String {
 
 /// The notification entries of a bucket: id → (function ARN, prefix).
 async fn entries(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, (String, String)> {
-    let n = s3
-        .get_bucket_notification_configuration()
-        .bucket(bucket)
-        .send()
+    common::notification_entries(s3, bucket)
         .await
-        .unwrap();
-    n.lambda_function_configurations()
-        .iter()
-        .map(|e| {
-            let prefix = e
-                .filter()
-                .and_then(|f| f.key())
-                .and_then(|k| k.filter_rules().first())
-                .and_then(|r| r.value())
-                .unwrap_or_default()
-                .to_string();
-            (
-                e.id().unwrap_or_default().to_string(),
-                (e.lambda_function_arn().to_string(), prefix),
-            )
-        })
+        .into_iter()
+        .map(|(id, arn, prefix)| (id, (arn, prefix)))
         .collect()
+}
+
+/// Two one-function workflows, `(name, function, input, output)` each,
+/// written to `<name>.yaml` beside a shared `run.sh`: their paths.
+fn two_workflows(
+    env: &Env,
+    a: (&str, &str, &str, &str),
+    b: (&str, &str, &str, &str),
+) -> (String, String) {
+    env.write("run.sh", "#!/bin/sh\ntrue\n");
+    let write = |(name, function, input, output): (&str, &str, &str, &str)| {
+        env.write(
+            &format!("{name}.yaml"),
+            &workflow(name, function, input, output),
+        )
+        .display()
+        .to_string()
+    };
+    (write(a), write(b))
 }
 
 async fn bucket_exists(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
@@ -64,16 +66,12 @@ async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
     let env = Env::new();
-    env.write("run.sh", "#!/bin/sh\ntrue\n");
-    let alpha = env.write(
-        "alpha.yaml",
-        &workflow("alpha", "scar-alpha-f", "shared-in/pa", "alpha-out/o"),
+    let (alpha, beta) = two_workflows(
+        &env,
+        ("alpha", "scar-alpha-f", "shared-in/pa", "alpha-out/o"),
+        ("beta", "scar-beta-f", "shared-in/pb", "beta-out/o"),
     );
-    let beta = env.write(
-        "beta.yaml",
-        &workflow("beta", "scar-beta-f", "shared-in/pb", "beta-out/o"),
-    );
-    let (alpha, beta) = (alpha.to_str().unwrap(), beta.to_str().unwrap());
+    let (alpha, beta) = (alpha.as_str(), beta.as_str());
     let conf = env.sdk().await;
     let s3 = common::s3(&conf);
     let lambda = aws_sdk_lambda::Client::new(&conf);
@@ -142,18 +140,14 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workflow_whose_name_is_a_prefix_of_another_never_touches_its_triggers() {
     let env = Env::new();
-    env.write("run.sh", "#!/bin/sh\ntrue\n");
-    let vidx = env.write(
-        "vid-x.yaml",
-        &workflow("vid-x", "f", "scar-media/vx", "scar-media-out/x"),
-    );
     // `vid`'s function is called `x-f`, so that `scar-vid-` + `x-f-…`
     // reads exactly like `vid-x`'s ids `scar-vid-x-` + `f-…`.
-    let vid = env.write(
-        "vid.yaml",
-        &workflow("vid", "x-f", "scar-media/v", "scar-media-out/v"),
+    let (vidx, vid) = two_workflows(
+        &env,
+        ("vid-x", "f", "scar-media/vx", "scar-media-out/x"),
+        ("vid", "x-f", "scar-media/v", "scar-media-out/v"),
     );
-    let (vidx, vid) = (vidx.to_str().unwrap(), vid.to_str().unwrap());
+    let (vidx, vid) = (vidx.as_str(), vid.as_str());
     let conf = env.sdk().await;
     let s3 = common::s3(&conf);
 
@@ -186,16 +180,12 @@ async fn a_workflow_whose_name_is_a_prefix_of_another_never_touches_its_triggers
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_workflows_log_group_is_never_adopted() {
     let env = Env::new();
-    env.write("run.sh", "#!/bin/sh\ntrue\n");
-    let lga = env.write(
-        "lga.yaml",
-        &workflow("lga", "scar-lg-f", "lga-in/i", "lga-out/o"),
+    let (lga, lgb) = two_workflows(
+        &env,
+        ("lga", "scar-lg-f", "lga-in/i", "lga-out/o"),
+        ("lgb", "scar-lg-f", "lgb-in/i", "lgb-out/o"),
     );
-    let lgb = env.write(
-        "lgb.yaml",
-        &workflow("lgb", "scar-lg-f", "lgb-in/i", "lgb-out/o"),
-    );
-    let (lga, lgb) = (lga.to_str().unwrap(), lgb.to_str().unwrap());
+    let (lga, lgb) = (lga.as_str(), lgb.as_str());
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
@@ -257,20 +247,16 @@ async fn layer_versions(lambda: &aws_sdk_lambda::Client, name: &str) -> BTreeMap
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_last_destroy() {
     let env = Env::new();
-    env.write("run.sh", "#!/bin/sh\ntrue\n");
     // A second stand-in layer: an empty zip with a one-byte comment.
     let newer = env.path().join("newer.zip");
     std::fs::write(&newer, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0b").unwrap();
     let newer = newer.to_str().unwrap();
-    let one = env.write(
-        "one.yaml",
-        &workflow("one", "scar-one-f", "one-in/i", "one-out/o"),
+    let (one, two) = two_workflows(
+        &env,
+        ("one", "scar-one-f", "one-in/i", "one-out/o"),
+        ("two", "scar-two-f", "two-in/i", "two-out/o"),
     );
-    let two = env.write(
-        "two.yaml",
-        &workflow("two", "scar-two-f", "two-in/i", "two-out/o"),
-    );
-    let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
+    let (one, two) = (one.as_str(), two.as_str());
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
 

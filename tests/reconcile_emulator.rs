@@ -396,7 +396,8 @@ async fn create_converge_update_rename_and_destroy() {
         .unwrap();
     assert!(groups.log_groups().is_empty());
     let buckets = s3.list_buckets().send().await.unwrap();
-    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    let mut names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    names.sort();
     assert_eq!(names, ["scar-photos", "scar-photos-out"]);
     let iam = aws_sdk_iam::Client::new(&conf);
     assert!(iam

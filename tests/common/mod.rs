@@ -105,3 +105,34 @@ pub fn assert_lines(text: &str, lines: &[&str]) {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
 }
+
+/// The Lambda notification entries of a bucket, in the account's order:
+/// (id, function ARN, prefix filter or "").
+pub async fn notification_entries(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Vec<(String, String, String)> {
+    let n = s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    n.lambda_function_configurations()
+        .iter()
+        .map(|e| {
+            let prefix = e
+                .filter()
+                .and_then(|f| f.key())
+                .and_then(|k| k.filter_rules().first())
+                .and_then(|r| r.value())
+                .unwrap_or_default()
+                .to_string();
+            (
+                e.id().unwrap_or_default().to_string(),
+                e.lambda_function_arn().to_string(),
+                prefix,
+            )
+        })
+        .collect()
+}

@@ -54,6 +54,9 @@ struct Steps<C> {
     limit: Arc<Semaphore>,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
     workflow: String,
+    /// What each running task carries out, so that a task that panics or
+    /// is cancelled is reported against its change.
+    running: Mutex<BTreeMap<tokio::task::Id, (Addr, Action, Instant)>>,
 }
 
 type Outputs = Mutex<BTreeMap<String, BTreeMap<String, String>>>;
@@ -70,29 +73,52 @@ impl<C: Cloud + Send + Sync + 'static> Steps<C> {
         let limit = self.limit.clone();
         let on_event = self.on_event.clone();
         let workflow = self.workflow.clone();
-        set.spawn(async move {
+        let (addr, action) = (change.address.clone(), change.action);
+        let handle = set.spawn(async move {
             let _permit = limit.acquire_owned().await;
             on_event(Event::Started(change.address.clone(), change.action));
             let started = Instant::now();
             let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
             (change.address, change.action, r, started.elapsed())
         });
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(handle.id(), (addr, action, Instant::now()));
     }
-}
 
-/// A finished step as an outcome; `None` for a step that panicked.
-fn ended(
-    joined: Result<StepEnd, tokio::task::JoinError>,
-) -> Option<(Addr, Action, Outcome, Duration)> {
-    match joined {
-        Ok((addr, action, Ok(()), took)) => Some((addr, action, Outcome::Done, took)),
-        Ok((addr, action, Err(e), took)) => {
-            Some((addr, action, Outcome::Failed(error_text(&e)), took))
-        }
-        Err(e) => {
-            // A panicking step: report it against nothing specific.
-            tracing::error!("a step panicked: {e}");
-            None
+    /// A finished step as an outcome. A step that panicked or was
+    /// cancelled failed: it is reported against its change, with why.
+    fn ended(
+        &self,
+        joined: Result<(tokio::task::Id, StepEnd), tokio::task::JoinError>,
+    ) -> Option<(Addr, Action, Outcome, Duration)> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match joined {
+            Ok((id, (addr, action, r, took))) => {
+                running.remove(&id);
+                let outcome = match r {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => Outcome::Failed(error_text(&e)),
+                };
+                Some((addr, action, outcome, took))
+            }
+            Err(e) => {
+                let (addr, action, queued) = running.remove(&e.id())?;
+                let why = if e.is_panic() {
+                    let payload = e.into_panic();
+                    let text = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".into());
+                    format!("the step panicked (a bug in scar; please report it): {text}")
+                } else {
+                    "the step was cancelled".to_string()
+                };
+                tracing::error!("{addr}: {why}");
+                Some((addr, action, Outcome::Failed(why), queued.elapsed()))
+            }
         }
     }
 }
@@ -117,6 +143,7 @@ pub async fn apply<C: Cloud>(
         limit: Arc::new(Semaphore::new(parallelism.max(1))),
         on_event: on_event.clone(),
         workflow: plan.workflow.clone(),
+        running: Mutex::new(BTreeMap::new()),
     };
     let mut results: BTreeMap<Addr, Outcome> = BTreeMap::new();
 
@@ -164,10 +191,10 @@ pub async fn apply<C: Cloud>(
                 }
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
-        let Some((addr, action, outcome, took)) = ended(joined) else {
+        let Some((addr, action, outcome, took)) = steps.ended(joined) else {
             continue;
         };
         on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
@@ -206,8 +233,8 @@ pub async fn apply<C: Cloud>(
         for c in deletes.iter().filter(|c| c.address.kind == kind) {
             steps.spawn(&mut set, (*c).clone());
         }
-        while let Some(joined) = set.join_next().await {
-            let Some((addr, action, outcome, took)) = ended(joined) else {
+        while let Some(joined) = set.join_next_with_id().await {
+            let Some((addr, action, outcome, took)) = steps.ended(joined) else {
                 continue;
             };
             on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
@@ -334,6 +361,41 @@ mod tests {
             let f = cloud.get_function(f).await.unwrap().unwrap();
             assert_eq!(f.layers, [versions[0].arn.clone()]);
         }
+        assert!(!plan(&cloud).await.plan.has_changes());
+    }
+
+    #[tokio::test]
+    async fn a_step_that_panics_fails_and_its_dependents_are_skipped() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        cloud.panic_next("CreateFunction", "fn-a");
+        let results = run(&cloud, &p).await;
+        match &results["lambda_function.fn-a"] {
+            Outcome::Failed(why) => assert!(
+                why.contains("panicked") && why.contains("injected panic in CreateFunction fn-a"),
+                "{why}"
+            ),
+            other => panic!("a panicked step must fail: {other:?}"),
+        }
+        for dependent in [
+            "lambda_permission.fn-a/scar-s3-in-bucket",
+            "s3_notifications.in-bucket",
+        ] {
+            assert!(
+                matches!(results[dependent], Outcome::Skipped(_)),
+                "{dependent}: {results:?}"
+            );
+        }
+        // Independent branches went on.
+        assert_eq!(results["log_group./aws/lambda/fn-a"], Outcome::Done);
+        assert_eq!(
+            results.len(),
+            p.plan.changes.len(),
+            "every change is reported"
+        );
+        // And a re-run converges.
+        let again = plan(&cloud).await;
+        run(&cloud, &again).await;
         assert!(!plan(&cloud).await.plan.has_changes());
     }
 

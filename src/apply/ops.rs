@@ -328,6 +328,25 @@ async fn ensure_function<C: Cloud>(
     }
     if changed.contains(&"tags") {
         retry(|| cloud.tag_resource(&arn, &spec.tags)).await?;
+        // scar's own tags that are no longer wanted (a bucket the function
+        // stopped using) go; others' tags are never touched.
+        let stale: Vec<String> = c
+            .diffs
+            .iter()
+            .find(|d| d.name == "tags")
+            .and_then(|d| d.before.as_ref())
+            .and_then(Value::as_object)
+            .map(|before| {
+                before
+                    .keys()
+                    .filter(|k| k.starts_with("scar:") && !spec.tags.contains_key(*k))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !stale.is_empty() {
+            retry(|| cloud.untag_resource(&arn, &stale)).await?;
+        }
     }
     set_output("arn", arn);
     Ok(())

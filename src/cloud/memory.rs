@@ -11,7 +11,7 @@
 //! test can assert how many AWS requests a change costs, and it can be told
 //! to fail the next calls of an operation ([`MemoryCloud::fail_next`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::aws::RequestCounter;
@@ -40,6 +40,10 @@ struct State {
     roles: BTreeMap<String, RoleState>,
     /// Operation → how many of its next calls fail, and how.
     failures: BTreeMap<&'static str, (u32, ErrorKind)>,
+    /// (operation, target) → how many of its next calls fail, and how.
+    failures_for: BTreeMap<(&'static str, String), (u32, ErrorKind)>,
+    /// (operation, target) whose next call panics.
+    panics: BTreeSet<(&'static str, String)>,
 }
 
 struct Function {
@@ -95,6 +99,26 @@ impl MemoryCloud {
         self.lock().failures.insert(operation, (times, kind));
     }
 
+    /// Makes the next `times` calls of `operation` on `target` (a function,
+    /// bucket, role... name) fail with `kind`, before changing anything.
+    pub fn fail_next_for(
+        &self,
+        operation: &'static str,
+        target: &str,
+        kind: ErrorKind,
+        times: u32,
+    ) {
+        self.lock()
+            .failures_for
+            .insert((operation, target.to_string()), (times, kind));
+    }
+
+    /// Makes the next call of `operation` on `target` panic (a bug in a
+    /// step, as the executor must survive it).
+    pub fn panic_next(&self, operation: &'static str, target: &str) {
+        self.lock().panics.insert((operation, target.to_string()));
+    }
+
     /// Sets a function's `State` and `LastUpdateStatus`, e.g. to make a
     /// waiter see `Pending` or `InProgress`.
     pub fn set_function_status(&self, name: &str, state: Option<&str>, last_update: Option<&str>) {
@@ -120,6 +144,17 @@ impl MemoryCloud {
     fn call(&self, operation: &'static str, target: &str) -> CloudResult<MutexGuard<'_, State>> {
         self.requests.record(operation);
         let mut state = self.lock();
+        if state.panics.remove(&(operation, target.to_string())) {
+            drop(state);
+            panic!("injected panic in {operation} {target}");
+        }
+        if let Some((left, kind)) = state.failures_for.get_mut(&(operation, target.to_string())) {
+            if *left > 0 {
+                *left -= 1;
+                let kind = *kind;
+                return Err(error(operation, target, kind, "injected failure"));
+            }
+        }
         if let Some((left, kind)) = state.failures.get_mut(operation) {
             if *left > 0 {
                 *left -= 1;

@@ -94,38 +94,51 @@ async fn execute<C: crate::cloud::Cloud>(
         on_event,
     )
     .await;
-    let (mut done, mut failed, mut skipped) = (Summary::default(), 0, 0);
     let failures = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Failed(_));
     let skips = |o: &&(Addr, Action, Outcome)| matches!(o.2, Outcome::Skipped(_));
     progress.finish(
         results.iter().filter(failures).count(),
         results.iter().filter(skips).count(),
     );
-    for (addr, action, outcome) in &results {
+    let (failures, summary, status) = report(what, &results);
+    for line in failures {
+        eprintln!("{line}");
+    }
+    println!("{summary}");
+    Ok(status)
+}
+
+/// What an apply or destroy reports at its end: the failed and skipped
+/// changes (for stderr), the summary line (for stdout) and the exit
+/// status. Any failure, a panicked step included, is `Failure`.
+fn report(what: &str, results: &[(Addr, Action, Outcome)]) -> (Vec<String>, String, ExitStatus) {
+    let (mut done, mut failed, mut skipped) = (Summary::default(), 0, 0);
+    let mut lines = Vec::new();
+    for (addr, action, outcome) in results {
         match outcome {
             Outcome::Done => done.count(*action),
             Outcome::Failed(why) => {
                 failed += 1;
-                println!("error: {addr}: {why}");
+                lines.push(format!("error: {addr}: {why}"));
             }
             Outcome::Skipped(why) => {
                 skipped += 1;
-                println!("skipped: {addr} ({why})");
+                lines.push(format!("skipped: {addr} ({why})"));
             }
         }
     }
     if failed > 0 {
-        println!(
+        let summary = format!(
             "{what} failed: {failed} failed, {skipped} skipped; {} added, {} changed, {} destroyed.\nRun it again to converge once the cause is fixed.",
             done.add, done.change, done.destroy
         );
-        return Ok(ExitStatus::Failure);
+        return (lines, summary, ExitStatus::Failure);
     }
-    println!(
+    let summary = format!(
         "{what} complete! Resources: {} added, {} changed, {} destroyed.",
         done.add, done.change, done.destroy
     );
-    Ok(ExitStatus::Success)
+    (lines, summary, ExitStatus::Success)
 }
 
 /// Shows the executor's events on stderr: a progress bar (finished /
@@ -330,6 +343,44 @@ mod tests {
                 Duration::ZERO
             )),
             "lambda_function.scar-x: skipped (iam_role.scar-w did not succeed)"
+        );
+    }
+
+    #[test]
+    fn any_failed_change_fails_the_run_and_says_no_complete() {
+        let a = Addr::new(Kind::LambdaFunction, "scar-x");
+        let b = Addr::new(Kind::LambdaPermission, "scar-x/scar-s3-b");
+        let results = vec![
+            (
+                a,
+                Action::Create,
+                Outcome::Failed("the step panicked (a bug in scar; please report it): boom".into()),
+            ),
+            (
+                b,
+                Action::Create,
+                Outcome::Skipped("lambda_function.scar-x did not succeed".into()),
+            ),
+        ];
+        let (lines, summary, status) = report("Apply", &results);
+        assert_eq!(status, ExitStatus::Failure);
+        assert!(!summary.contains("complete"), "{summary}");
+        assert!(
+            summary.starts_with("Apply failed: 1 failed, 1 skipped"),
+            "{summary}"
+        );
+        assert_eq!(
+            lines,
+            [
+                "error: lambda_function.scar-x: the step panicked (a bug in scar; please report it): boom",
+                "skipped: lambda_permission.scar-x/scar-s3-b (lambda_function.scar-x did not succeed)",
+            ]
+        );
+        let (_, summary, status) = report("Apply", &[]);
+        assert_eq!(status, ExitStatus::Success);
+        assert_eq!(
+            summary,
+            "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."
         );
     }
 

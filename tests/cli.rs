@@ -126,7 +126,14 @@ fn a_folder_is_one_workflow_named_after_it() {
     let o = scar(&["validate", "-o", "json", "-f", "photo-flow"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["workflow"], "photo-flow");
+    // The folder's name, and a hash of where it is (no two folders share
+    // a default name).
+    let wf = v["workflow"].as_str().unwrap();
+    let hash = wf.strip_prefix("photo-flow-").expect(wf);
+    assert!(
+        hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{wf}"
+    );
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
 }
 

@@ -15,9 +15,20 @@ use crate::observe;
 use crate::package;
 use crate::plan::{self, Plan};
 
-/// Loads the manifests; on errors prints the diagnostics (stderr) and fails.
-pub fn load_manifest(paths: &[PathBuf]) -> anyhow::Result<Manifest> {
-    let loaded = manifest::load(paths);
+/// The load options the command line gives (`--allow-files-in`).
+pub fn load_options(args: &crate::cli::ManifestArgs) -> manifest::LoadOptions {
+    manifest::LoadOptions {
+        allow_files_in: args.allow_files_in.clone(),
+    }
+}
+
+/// Loads the manifests with the command line's options; on errors prints
+/// the diagnostics (stderr) and fails.
+pub fn load_manifest(
+    paths: &[PathBuf],
+    args: &crate::cli::ManifestArgs,
+) -> anyhow::Result<Manifest> {
+    let loaded = manifest::load_with(paths, &load_options(args));
     let errors = loaded.error_count();
     if errors > 0 {
         let shown: Vec<_> = loaded

@@ -212,14 +212,21 @@ impl SourceSet {
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, id: usize, offset: usize) -> Option<(usize, usize)> {
-        let f = self.files.get(id)?;
-        let offset = offset.min(f.text.len());
-        let before = &f.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = f.text[line_start..offset].chars().count() + 1;
-        Some((line, col))
+        text_line_col(&self.files.get(id)?.text, offset)
     }
+}
+
+/// 1-based line and column of a byte offset of `text`.
+fn text_line_col(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = text[line_start..offset].chars().count() + 1;
+    Some((line, col))
 }
 
 /// A file's text with its secrets masked, and where each masked range went.
@@ -521,13 +528,16 @@ pub fn to_json(sources: &SourceSet, d: &Diagnostic) -> DiagnosticJson {
     let (mut line, mut column, mut end_line, mut end_column, mut source_line) =
         (None, None, None, None, None);
     if let (Some(f), Some(span)) = (d.file, d.span.as_ref()) {
-        if let Some((l, c)) = sources.line_col(f, span.start) {
+        // Positions are those of the text as shown (secrets masked), so
+        // that no column tells a secret's length.
+        let masked = sources.masked(f);
+        let span = masked.span(span);
+        if let Some((l, c)) = text_line_col(&masked.text, span.start) {
             line = Some(l);
             column = Some(c);
-            let masked = sources.masked_text(f);
-            source_line = masked.lines().nth(l - 1).map(|s| s.to_string());
+            source_line = masked.text.lines().nth(l - 1).map(|s| s.to_string());
         }
-        if let Some((l, c)) = sources.line_col(f, span.end) {
+        if let Some((l, c)) = text_line_col(&masked.text, span.end) {
             end_line = Some(l);
             end_column = Some(c);
         }

@@ -418,7 +418,7 @@ fn local_files(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diagno
             FileKey::ExtraPayload => &l.extra_payload,
             FileKey::ImageFile => &l.container.image_file,
         };
-        let Some(given) = given.as_deref().filter(|g| !g.is_empty()) else {
+        let Some(given) = given.as_deref() else {
             continue;
         };
         let Err(e) = files::resolve(m.file_roots(f), given, key) else {

@@ -608,6 +608,29 @@ mod tests {
     }
 
     #[test]
+    fn spans_map_onto_the_masked_text() {
+        let mut s = SourceSet::default();
+        let text = "a: x\nb: secret-one\nc: y\nd: s2\ne: z\n";
+        let id = s.add("m.yaml".into(), text.into());
+        let one = text.find("secret-one").unwrap();
+        let two = text.find("s2").unwrap();
+        s.mark_secret(id, one..one + 10);
+        s.mark_secret(id, two..two + 2);
+        let m = s.masked(id);
+        for word in ["a: x", "c: y", "e: z"] {
+            let at = text.find(word).unwrap();
+            assert_eq!(&m.text[m.span(&(at..at + word.len()))], word);
+        }
+        // A span over a secret covers its whole mask.
+        assert_eq!(&m.text[m.span(&(one + 2..one + 4))], crate::secrets::MASK);
+        let b = text.find("b:").unwrap();
+        assert_eq!(
+            &m.text[m.span(&(b..one + 10))],
+            format!("b: {}", crate::secrets::MASK)
+        );
+    }
+
+    #[test]
     fn line_col_is_one_based() {
         let mut s = SourceSet::default();
         let id = s.add("a".into(), "ab\ncd\n".into());

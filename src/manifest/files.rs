@@ -6,8 +6,8 @@
 //! folder the user named on the command line (`--allow-files-in DIR`, never
 //! the manifest itself). Paths are resolved with every symlink followed
 //! (a symlink inside pointing outside is outside), only regular files are
-//! read (no folders, FIFOs, devices, sockets, nothing under `/proc`, `/sys`
-//! or `/dev`), and each kind of file has a size cap. `validate` reports a
+//! read (no folders, FIFOs, devices, sockets, nothing under `/proc` or
+//! `/sys`), and each kind of file has a size cap. `validate` reports a
 //! refusal as a located error; `package::build` goes through the same
 //! [`read`] and refuses on its own, so plan and apply never read a file
 //! that validate would refuse.
@@ -27,7 +27,7 @@ pub const MAX_SCRIPT_BYTES: u64 = 4 * 1024 * 1024;
 pub const MAX_PAYLOAD_BYTES: u64 = 250 * 1024 * 1024;
 
 /// Kernel pseudo-file systems: never read, whatever is allowed.
-const PSEUDO_ROOTS: &[&str] = &["/proc", "/sys", "/dev"];
+const PSEUDO_ROOTS: &[&str] = &["/proc", "/sys"];
 
 /// A manifest key that names a local file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +210,14 @@ pub fn resolve(roots: FileRoots<'_>, given: &str, key: FileKey) -> Result<Resolv
         key,
         source,
     })?;
+    // Never readable, whatever is allowed (so no hint suggests allowing it).
+    if PSEUDO_ROOTS.iter().any(|r| real.starts_with(r)) {
+        return Err(FileError::NotRegular {
+            given: given.to_string(),
+            kind: "a kernel pseudo-file (`/proc`, `/sys`)",
+            key,
+        });
+    }
     let canon_base = real_path(base).unwrap_or_else(|_| normalize(&absolute(base)));
     let inside = real.starts_with(&canon_base) || roots.allowed.iter().any(|a| real.starts_with(a));
     if !inside {
@@ -217,13 +225,6 @@ pub fn resolve(roots: FileRoots<'_>, given: &str, key: FileKey) -> Result<Resolv
             given: given.to_string(),
             real,
             base: canon_base,
-            key,
-        });
-    }
-    if PSEUDO_ROOTS.iter().any(|r| real.starts_with(r)) {
-        return Err(FileError::NotRegular {
-            given: given.to_string(),
-            kind: "a kernel pseudo-file (`/proc`, `/sys`, `/dev`)",
             key,
         });
     }
@@ -502,6 +503,9 @@ mod tests {
         };
         let e = read(r, "/proc/self/environ", FileKey::InitScript).unwrap_err();
         assert_eq!(e.code(), "file-not-regular", "{e}");
+        let e = read(r, "/dev/null", FileKey::InitScript).unwrap_err();
+        assert_eq!(e.code(), "file-not-regular", "{e}");
+        assert!(e.to_string().contains("a device"), "{e}");
     }
 
     #[test]

@@ -287,9 +287,11 @@ pub fn load_texts(texts: &[(&str, &str)]) -> Loaded {
         docs.push((id, parts));
         files.push((PathBuf::from(name), name.to_string()));
     }
+    // Texts are nowhere on disk: the name given is the identity, so the
+    // default workflow of a text is the same wherever it is loaded.
     let identity = texts
         .first()
-        .map(|(name, _)| identity::Identity::of(Path::new(name)));
+        .map(|(name, _)| identity::Identity::Path(PathBuf::from(name)));
     finish(loaded, docs, &files, None, identity, Vec::new())
 }
 

@@ -185,9 +185,9 @@ impl SourceSet {
     }
 
     /// `s` with every secret value of every file masked (for messages and
-    /// hints that quote a value).
+    /// hints that quote a value). Errs on the side of masking: a short
+    /// secret such as `none` is masked in every message.
     pub fn redact(&self, s: &str) -> String {
-        let mut out = s.to_string();
         let mut words: Vec<&str> = Vec::new();
         for f in &self.files {
             for seg in segments(f) {
@@ -197,17 +197,20 @@ impl SourceSet {
                 }
             }
         }
-        // Longest first, so a secret holding another is masked whole.
+        // Longest first, so a secret holding another is masked whole; a
+        // NUL stands for the mask until the end, so that no later word
+        // matches inside an inserted mask.
         words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let mut out = s.replace('\0', "");
         for w in words {
-            out = out.replace(w, crate::secrets::MASK);
+            out = out.replace(w, "\0");
             // Messages quote at most the first 60 characters.
             if w.chars().count() > 60 {
                 let head: String = w.chars().take(60).collect();
-                out = out.replace(&head, crate::secrets::MASK);
+                out = out.replace(&head, "\0");
             }
         }
-        out
+        out.replace('\0', crate::secrets::MASK)
     }
 
     /// 1-based line and column of a byte offset.
@@ -418,25 +421,26 @@ fn shown(sources: &SourceSet, masked: &[Masked], d: &Diagnostic) -> Diagnostic {
         None => r.clone(),
     };
     let mut d = d.clone();
+    redact_texts(sources, &mut d);
     if let (Some(f), Some(span)) = (d.file, d.span.as_ref()) {
         d.span = Some(map(f, span));
     }
     for (f, span, _) in &mut d.secondary {
         *span = map(*f, span);
     }
-    redact_texts(sources, &mut d);
     d
 }
 
 fn redact_texts(sources: &SourceSet, d: &mut Diagnostic) {
-    d.message = sources.redact(&d.message);
-    d.label = d.label.as_deref().map(|l| sources.redact(l));
-    d.hint = d.hint.as_deref().map(|h| sources.redact(h));
+    let redact = |t: &str| sources.redact(t);
+    d.message = redact(&d.message);
+    d.label = d.label.as_deref().map(redact);
+    d.hint = d.hint.as_deref().map(redact);
     for n in &mut d.notes {
-        *n = sources.redact(n);
+        *n = redact(n);
     }
     for (_, _, l) in &mut d.secondary {
-        *l = sources.redact(l);
+        *l = redact(l);
     }
 }
 
@@ -591,10 +595,15 @@ mod tests {
             let b = text.find("b:").unwrap();
             let m = s.masked(id);
             assert_eq!(&m.text[m.span(&(b..b + 2))], "b:");
-            let d = Diagnostic::error("yaml-syntax", format!("bad `{secret}`")).at(id, b..b + 2);
-            let out = render_text(&s, std::slice::from_ref(&d));
-            assert!(!out.contains(secret), "{out}");
+            // A message quoting the secret shows the mask, wherever it is.
+            let at = text.find(secret).unwrap();
+            let near = Diagnostic::error("wrong-type", format!("bad `{secret}`"))
+                .at(id, at..at + secret.len());
+            let far = Diagnostic::error("yaml-syntax", format!("bad `{secret}`")).at(id, b..b + 2);
+            let out = render_text(&s, &[near, far.clone()]);
             assert!(out.contains("m.yaml:3:1"), "{out}");
+            assert!(!out.contains(secret), "{out}");
+            assert_eq!(out.matches(crate::secrets::MASK).count(), 3, "{out}");
         }
         let mut s = SourceSet::default();
         let text = "env:\n  DB_PASS: x1\n  DATABASE_URL: postgres://u:pw@host/db\n  - ftp://a:b@h\n  key: |\n    line1\n    line2\n  name: ok\n";

@@ -112,6 +112,11 @@ pub struct ManifestArgs {
     /// Default: `scar.yaml` in the current folder.
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// Also read the files manifests name (`init_script`, ...) from this
+    /// folder; repeat for several. Default: only from each manifest's own
+    /// folder. The manifest itself can never widen this.
+    #[arg(long = "allow-files-in", value_name = "DIR")]
+    pub allow_files_in: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

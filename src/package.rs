@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{FunctionDef, Manifest};
+use crate::manifest::{files, FunctionDef, Manifest};
 
 /// A built function package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +18,9 @@ pub struct Package {
     pub zip: Vec<u8>,
     /// Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
     pub sha256: String,
-    /// The init script's text (shown as a diff when it changes).
+    /// The init script's text (shown as a diff when it changes); for a
+    /// script that is not UTF-8 text, only a placeholder with its size and
+    /// hash ([`files::script_view`]), never its bytes.
     pub script: Option<String>,
     /// The supervisor's config as plans show it: secrets masked.
     pub config: String,
@@ -46,12 +48,11 @@ pub struct View {
 /// Why a package could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("cannot read init_script `{path}` of function `{function}`")]
+    #[error("cannot use the init_script of function `{function}`")]
     Script {
         function: String,
-        path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::manifest::files::FileError,
     },
     #[error("cannot build the package of function `{function}`")]
     Zip {
@@ -143,13 +144,15 @@ pub fn build(m: &Manifest, f: &FunctionDef) -> Result<Package, PackageError> {
     ));
     let mut script = None;
     if let Some(rel) = &f.spec.lambda.init_script {
-        let path = f.base_dir.join(rel);
-        let bytes = std::fs::read(&path).map_err(|source| PackageError::Script {
-            function: f.name().to_string(),
-            path: path.clone(),
-            source,
-        })?;
-        script = Some(String::from_utf8_lossy(&bytes).into_owned());
+        // The same gate as `validate`'s: confined, regular, capped.
+        let bytes =
+            files::read(m.file_roots(f), rel, files::FileKey::InitScript).map_err(|source| {
+                PackageError::Script {
+                    function: f.name().to_string(),
+                    source,
+                }
+            })?;
+        script = Some(files::script_view(&bytes));
         let base = Path::new(rel)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -194,7 +197,7 @@ pub fn inspect(zip: &[u8]) -> Option<View> {
                 .take(MAX_VIEW_BYTES)
                 .read_to_end(&mut bytes)
                 .ok()?;
-            Some(String::from_utf8_lossy(&bytes).into_owned())
+            Some(files::script_view(&bytes))
         }
         None => None,
     };

@@ -14,7 +14,15 @@ fn corpus() -> Option<PathBuf> {
 
 fn load(name: &str) -> Option<Loaded> {
     let dir = corpus()?;
-    Some(manifest::load(&[dir.join(name)]))
+    // SCAR's MPI example names files in `/tmp`: read only when allowed.
+    let options = manifest::LoadOptions {
+        allow_files_in: if name == "mpi--lambda.yaml" {
+            vec![PathBuf::from("/tmp")]
+        } else {
+            Vec::new()
+        },
+    };
+    Some(manifest::load_with(&[dir.join(name)], &options))
 }
 
 /// Loads a 4.x example and checks it has no errors.
@@ -92,7 +100,7 @@ fn imagemagick_loads_with_scar_defaults() {
     let Some(m) = load_ok("imagemagick.yaml") else {
         return;
     };
-    assert_eq!(m.workflow, "imagemagick");
+    assert!(m.workflow.starts_with("imagemagick-"), "{}", m.workflow);
     assert_eq!(m.functions.len(), 1);
     let l = &m.functions[0].spec.lambda;
     assert_eq!(l.name, "scar-imagemagick");
@@ -177,7 +185,8 @@ fn the_reference_file_loads_every_key() {
     assert_eq!(loaded.error_count(), 0, "{:#?}", loaded.diagnostics);
     let warnings = codes(&loaded, Severity::Warning);
     // Its placeholders and the stray quote in `timeout_threshold"` are
-    // reported, as are the credentials written inline (5 of them).
+    // reported, as are the credentials written inline (5 of them) and the
+    // environment variables whose names look secret (`KEY1`, `KEY2`, twice).
     assert!(warnings.contains(&"invalid-layer-arn"));
     assert!(warnings.contains(&"unknown-key"));
     assert!(warnings.contains(&"oscar-not-deployed"));
@@ -186,7 +195,7 @@ fn the_reference_file_loads_every_key() {
             .iter()
             .filter(|c| **c == "inline-credential")
             .count(),
-        5
+        9
     );
     let m = loaded.manifest.as_ref().unwrap();
     let f = &m.functions[0].spec;
@@ -276,6 +285,24 @@ fn aws_cli_credentials_are_flagged_and_masked() {
     );
     let text = scar::commands::validate::render_text(&loaded);
     assert!(!text.contains("XXXXX"), "{text}");
+}
+
+#[test]
+fn mpi_names_files_in_tmp_which_need_allow_files_in() {
+    let Some(dir) = corpus() else { return };
+    let loaded = manifest::load(&[dir.join("mpi--lambda.yaml")]);
+    let outside: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "file-outside-folder")
+        .collect();
+    assert_eq!(outside.len(), 2, "{:#?}", loaded.diagnostics);
+    for d in outside {
+        assert_eq!(d.severity, Severity::Error);
+        assert!(d.span.is_some());
+        let hint = d.hint.as_deref().unwrap();
+        assert!(hint.contains("--allow-files-in /tmp"), "{hint}");
+    }
 }
 
 #[test]
@@ -386,7 +413,7 @@ fn a_workflow_of_several_files_merges_and_catches_duplicates() {
     let m = loaded.manifest.unwrap();
     assert_eq!(m.functions.len(), 2);
     // The default workflow name comes from the first file.
-    assert_eq!(m.workflow, "imagemagick");
+    assert!(m.workflow.starts_with("imagemagick-"), "{}", m.workflow);
     let loaded = manifest::load(&[dir.join("imagemagick.yaml"), dir.join("imagemagick.yaml")]);
     assert!(loaded
         .diagnostics

@@ -18,7 +18,7 @@ use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
     let cloud = Arc::new(connect(global).await?);
     let mut planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
@@ -47,7 +47,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
 
 pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let cloud = Arc::new(connect(global).await?);
     let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true).await?;
     planned.plan.warnings = warnings;

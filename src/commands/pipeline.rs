@@ -15,12 +15,24 @@ use crate::observe;
 use crate::package;
 use crate::plan::{self, Plan, Warning};
 
-/// Loads the manifests and prints their diagnostics on stderr, warnings
-/// and notes included (before any plan, so that a pipeline's log shows
-/// them); fails on errors, and with `strict` on warnings too. Returns the
-/// warnings and notes for the plan documents.
-pub fn load_manifest(paths: &[PathBuf], strict: bool) -> anyhow::Result<(Manifest, Vec<Warning>)> {
-    let mut loaded = manifest::load(paths);
+/// The load options the command line gives (`--allow-files-in`).
+pub fn load_options(args: &crate::cli::ManifestArgs) -> manifest::LoadOptions {
+    manifest::LoadOptions {
+        allow_files_in: args.allow_files_in.clone(),
+    }
+}
+
+/// Loads the manifests with the command line's options and prints their
+/// diagnostics on stderr, warnings and notes included (before any plan,
+/// so that a pipeline's log shows them); fails on errors, and with
+/// `strict` on warnings too. Returns the warnings and notes for the plan
+/// documents.
+pub fn load_manifest(
+    paths: &[PathBuf],
+    args: &crate::cli::ManifestArgs,
+    strict: bool,
+) -> anyhow::Result<(Manifest, Vec<Warning>)> {
+    let mut loaded = manifest::load_with(paths, &load_options(args));
     if strict {
         loaded.make_strict();
     }

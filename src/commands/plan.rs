@@ -8,7 +8,7 @@ use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let (m, warnings) = pipeline::load_manifest(&paths, args.strict)?;
+    let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
     let cloud = Arc::new(connect(global).await?);
     let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;

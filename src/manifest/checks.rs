@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::diag::{Diagnostic, SourceSet};
+use super::files::{self, FileKey};
 use super::yaml::PathSeg;
 use super::{FunctionDef, Locator, Manifest, WorkflowOrigin, LOG_RETENTION_DAYS};
 use crate::p;
@@ -84,14 +85,6 @@ fn env_name_re() -> &'static Regex {
     re(&R, r"^[A-Za-z][A-Za-z0-9_]*$")
 }
 
-fn secret_name_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r"(?i)(secret|password|passwd|token|private_key|access_key|api_key|credential)",
-    )
-}
-
 /// Runs every check; marks secret values in `sources` for masking.
 pub fn check(m: &Manifest, at: &Locator, sources: &mut SourceSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -151,14 +144,21 @@ fn workflow_name(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
         WorkflowOrigin::FolderName => "the folder's name",
         _ => "the file's name",
     };
+    let basis = m.workflow_basis.as_deref().unwrap_or("unknown");
     out.push(
         Diagnostic::note(
             "default-workflow",
-            format!("workflow name defaults to `{}` ({from})", m.workflow),
+            format!(
+                "workflow name defaults to `{}` ({from} and a hash of where the manifest is)",
+                m.workflow
+            ),
         )
         .at(first.file, at.key_span(first.file, &p!["functions"]))
+        .with_note(format!(
+            "the hash is {basis}: the same in every clone of the project, distinct across projects"
+        ))
         .hint(format!(
-            "add `workflow: {}` at the top to pin it: resources are owned by the workflow name, so renaming the file would otherwise rename the workflow",
+            "add `workflow: {}` at the top to pin it: resources are owned by the workflow name",
             m.workflow
         )),
     );
@@ -349,22 +349,7 @@ fn function(
         }
     }
 
-    if let Some(script) = &l.init_script {
-        let full = f.base_dir.join(script);
-        if !full.is_file() {
-            out.push(
-                warn(
-                    "init-script-missing",
-                    format!(
-                        "init_script `{script}` not found (looked for `{}`)",
-                        full.display()
-                    ),
-                    p!["init_script"],
-                )
-                .hint("paths are relative to the manifest's folder; plan and apply need the file"),
-            );
-        }
-    }
+    local_files(m, f, at, out);
     if l.container.image_file.is_some() {
         out.push(
             warn(
@@ -421,6 +406,39 @@ fn function(
     }
 }
 
+/// Every file the function names may be read ([`super::files`]): inside
+/// the manifest's folder or an `--allow-files-in` folder, a regular file,
+/// under its size cap.
+fn local_files(m: &Manifest, f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
+    let l = &f.spec.lambda;
+    for key in FileKey::ALL {
+        let given = match key {
+            FileKey::InitScript => &l.init_script,
+            FileKey::RunScript => &l.run_script,
+            FileKey::ExtraPayload => &l.extra_payload,
+            FileKey::ImageFile => &l.container.image_file,
+        };
+        let Some(given) = given.as_deref() else {
+            continue;
+        };
+        let Err(e) = files::resolve(m.file_roots(f), given, key) else {
+            continue;
+        };
+        let p = [f.path(), p!["lambda"], key.path()].concat();
+        let msg = format!("{}: {e}", key.name());
+        let d = if e.is_error() {
+            Diagnostic::error(e.code(), msg)
+        } else {
+            Diagnostic::warning(e.code(), msg)
+        };
+        out.push(
+            d.at(f.file, at.span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint(e.hint()),
+        );
+    }
+}
+
 fn env_vars(
     f: &FunctionDef,
     vars: &BTreeMap<String, String>,
@@ -456,7 +474,7 @@ fn env_vars(
                 .hint("remove it; Lambda sets it itself"),
             );
         }
-        if secret_name_re().is_match(k) && !v.is_empty() {
+        if crate::secrets::looks_secret(k, v) && !v.is_empty() {
             sources.mark_secret(f.file, at.span(f.file, &p));
             out.push(
                 Diagnostic::warning(
@@ -960,10 +978,6 @@ mod tests {
         assert!(layer_arn_re().is_match("arn:aws:lambda:us-east-1:123456789012:layer:tools:3"));
         assert!(region_re().is_match("eu-west-1") && !region_re().is_match("europe"));
         assert!(env_name_re().is_match("KEY_1") && !env_name_re().is_match("1KEY"));
-        assert!(
-            secret_name_re().is_match("AWS_SECRET_ACCESS_KEY")
-                && !secret_name_re().is_match("EXEC_TYPE")
-        );
         assert!(function_name_re().is_match("scar-cowsay") && !function_name_re().is_match("a b"));
     }
 

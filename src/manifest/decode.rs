@@ -248,7 +248,8 @@ impl<'a> Walker<'a> {
             .unwrap_or_default();
         let mut d = Diagnostic::warning("unknown-key", format!("unknown key `{key}`"))
             .at(self.file, k.span.clone())
-            .path(path_string(&[path, &[PathSeg::Key(key.into())]].concat()));
+            // `path` already ends with this key (the walk pushed it).
+            .path(path_string(path));
         d = if kept {
             d.label("not a SCAR key: passed through to the supervisor's function config")
         } else {

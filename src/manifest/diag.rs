@@ -1,8 +1,13 @@
 //! Diagnostics about manifests: what is wrong, where (file, line, column and
 //! the offending line), and how to fix it.
 //!
-//! Rendering masks secrets: the loader records the byte ranges of secret
-//! values, and the text shown for a file has them replaced by `*`.
+//! Rendering masks secrets: every line whose key looks secret or whose
+//! value has a secret's shape ([`crate::secrets`]) is marked when the file
+//! is added, before it is parsed (so a syntax or type error on a
+//! credential's line shows no credential), the schema walk and the checks
+//! mark more, and the text shown for a file has each marked value replaced
+//! by the fixed [`crate::secrets::MASK`]; spans are mapped onto the masked
+//! text, and messages quoting a marked value have it masked too.
 
 use std::ops::Range;
 
@@ -124,10 +129,11 @@ pub struct SourceFile {
 
 impl SourceSet {
     pub fn add(&mut self, name: String, text: String) -> usize {
+        let secrets = line_secrets(&text);
         self.files.push(SourceFile {
             name,
             text,
-            secrets: Vec::new(),
+            secrets,
         });
         self.files.len() - 1
     }
@@ -143,38 +149,224 @@ impl SourceSet {
     /// Marks a byte range of a file as secret: it is masked when shown.
     pub fn mark_secret(&mut self, id: usize, span: Range<usize>) {
         if let Some(f) = self.files.get_mut(id) {
-            if span.start < span.end && span.end <= f.text.len() {
+            if span.start < span.end
+                && span.end <= f.text.len()
+                && f.text.is_char_boundary(span.start)
+                && f.text.is_char_boundary(span.end)
+            {
                 f.secrets.push(span);
             }
         }
     }
 
-    /// The text of a file with every secret byte replaced by `*` (same
-    /// length, so spans stay valid; still valid UTF-8 since marks cover
-    /// whole scalars).
+    /// The text of a file as shown: every secret replaced by the fixed
+    /// mask, line by line (so line numbers stay right).
     pub fn masked_text(&self, id: usize) -> String {
+        self.masked(id).text
+    }
+
+    /// The masked text of a file and the map from its offsets.
+    pub fn masked(&self, id: usize) -> Masked {
         let Some(f) = self.files.get(id) else {
-            return String::new();
+            return Masked::default();
         };
-        let mut bytes = f.text.clone().into_bytes();
-        for r in &f.secrets {
-            for b in &mut bytes[r.clone()] {
-                *b = b'*';
+        let segments = segments(f);
+        let mut text = String::with_capacity(f.text.len());
+        let mut at = 0;
+        let mut map = Vec::new();
+        for seg in &segments {
+            text.push_str(&f.text[at..seg.start]);
+            map.push((seg.clone(), text.len()));
+            text.push_str(crate::secrets::MASK);
+            at = seg.end;
+        }
+        text.push_str(&f.text[at..]);
+        Masked { text, map }
+    }
+
+    /// `s` with every secret value of every file masked (for messages and
+    /// hints that quote a value). Errs on the side of masking: a short
+    /// secret such as `none` is masked in every message.
+    pub fn redact(&self, s: &str) -> String {
+        let mut words: Vec<&str> = Vec::new();
+        for f in &self.files {
+            for seg in segments(f) {
+                let w = f.text[seg].trim_matches(|c| c == '"' || c == '\'');
+                if !w.is_empty() {
+                    words.push(w);
+                }
             }
         }
-        String::from_utf8(bytes).unwrap_or_default()
+        // Longest first, so a secret holding another is masked whole; a
+        // NUL stands for the mask until the end, so that no later word
+        // matches inside an inserted mask.
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let mut out = s.replace('\0', "");
+        for w in words {
+            out = out.replace(w, "\0");
+            // Messages quote at most the first 60 characters.
+            if w.chars().count() > 60 {
+                let head: String = w.chars().take(60).collect();
+                out = out.replace(&head, "\0");
+            }
+        }
+        out.replace('\0', crate::secrets::MASK)
     }
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, id: usize, offset: usize) -> Option<(usize, usize)> {
-        let f = self.files.get(id)?;
-        let offset = offset.min(f.text.len());
-        let before = &f.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = f.text[line_start..offset].chars().count() + 1;
-        Some((line, col))
+        text_line_col(&self.files.get(id)?.text, offset)
     }
+}
+
+/// 1-based line and column of a byte offset of `text`.
+fn text_line_col(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let col = text[line_start..offset].chars().count() + 1;
+    Some((line, col))
+}
+
+/// A file's text with its secrets masked, and where each masked range went.
+#[derive(Clone, Debug, Default)]
+pub struct Masked {
+    pub text: String,
+    /// Each masked range of the original and the start of its mask.
+    map: Vec<(Range<usize>, usize)>,
+}
+
+impl Masked {
+    /// Where an offset of the original text is in the masked text (inside a
+    /// secret: its mask's start, or its end for the end of a span).
+    pub fn offset(&self, o: usize, end: bool) -> usize {
+        let mut delta: isize = 0;
+        for (r, new_start) in &self.map {
+            if o <= r.start {
+                break;
+            }
+            if o < r.end {
+                return if end {
+                    new_start + crate::secrets::MASK.len()
+                } else {
+                    *new_start
+                };
+            }
+            delta = (new_start + crate::secrets::MASK.len()) as isize - r.end as isize;
+        }
+        (o as isize + delta).max(0) as usize
+    }
+
+    /// A span of the original text in the masked text.
+    pub fn span(&self, r: &Range<usize>) -> Range<usize> {
+        let start = self.offset(r.start, false);
+        start..self.offset(r.end, true).max(start)
+    }
+}
+
+/// The secret ranges of a file, merged, split at line ends (each line's
+/// part is masked on its own, so lines keep their numbers).
+fn segments(f: &SourceFile) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = f.secrets.clone();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut out = Vec::new();
+    for r in merged {
+        let mut start = r.start;
+        for (i, part) in f.text[r.clone()].split('\n').enumerate() {
+            if i > 0 {
+                start += 1;
+            }
+            let trimmed = part.trim_end_matches('\r');
+            let lead = trimmed.len() - trimmed.trim_start().len();
+            if !trimmed.trim().is_empty() {
+                out.push(start + lead..start + trimmed.len());
+            }
+            start += part.len();
+        }
+    }
+    out
+}
+
+fn key_re() -> &'static regex::Regex {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // A constant pattern, exercised by the tests below.
+    R.get_or_init(|| {
+        regex::Regex::new(r#"(?:^|[\s{,\[-])["']?([A-Za-z0-9_.\-]+)["']?[ \t]*:(?:[ \t]+|$)"#)
+            .expect("a valid constant regex")
+    })
+}
+
+/// The values of a file's lines that look secret, found on the raw text
+/// (the file may not even parse): the value after a key that looks secret
+/// (to the end of the line, or the indented block of a `|`/`>` scalar),
+/// and any word with a secret's shape (a URL with a password).
+fn line_secrets(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let mut block: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let body = content.trim_start();
+        let indent = content.len() - body.len();
+        if let Some(key_indent) = block {
+            if body.is_empty() || indent > key_indent {
+                if !body.is_empty() {
+                    out.push(offset + indent..offset + content.len());
+                }
+                offset += line.len();
+                continue;
+            }
+            block = None;
+        }
+        for caps in key_re().captures_iter(content) {
+            let (Some(key), Some(whole)) = (caps.get(1), caps.get(0)) else {
+                continue;
+            };
+            let value = content[whole.end()..].trim_end();
+            if value.is_empty() || value.starts_with('#') {
+                continue;
+            }
+            let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
+            if crate::secrets::looks_secret(key.as_str(), unquoted) {
+                if value.starts_with('|') || value.starts_with('>') {
+                    block = Some(indent);
+                } else {
+                    out.push(offset + whole.end()..offset + whole.end() + value.len());
+                }
+                break;
+            }
+        }
+        let mut word_start = None;
+        for (i, c) in content
+            .char_indices()
+            .chain(std::iter::once((content.len(), ' ')))
+        {
+            let sep = c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}' | '"' | '\'');
+            match (sep, word_start) {
+                (true, Some(s)) => {
+                    if crate::secrets::value_looks_secret(&content[s..i]) {
+                        out.push(offset + s..offset + i);
+                    }
+                    word_start = None;
+                }
+                (false, None) => word_start = Some(i),
+                _ => {}
+            }
+        }
+        offset += line.len();
+    }
+    out
 }
 
 /// Sorts diagnostics by file, position, severity and code, for stable output.
@@ -201,13 +393,17 @@ pub fn sort(diags: &mut [Diagnostic]) {
 /// header, `┌─ file:line:col`, the source line underlined, then hints.
 pub fn render_text(sources: &SourceSet, diags: &[Diagnostic]) -> String {
     let mut files = SimpleFiles::new();
+    let mut masked = Vec::new();
     for (i, f) in sources.files().iter().enumerate() {
-        let id = files.add(f.name.clone(), sources.masked_text(i));
+        let m = sources.masked(i);
+        let id = files.add(f.name.clone(), m.text.clone());
         debug_assert_eq!(id, i);
+        masked.push(m);
     }
     let config = term::Config::default();
     let mut out = String::new();
     for d in diags {
+        let d = &shown(sources, &masked, d);
         let cs = to_codespan(d, &files);
         match term::emit_into_string(&config, &files, &cs) {
             Ok(s) => out.push_str(&s),
@@ -215,6 +411,37 @@ pub fn render_text(sources: &SourceSet, diags: &[Diagnostic]) -> String {
         }
     }
     out
+}
+
+/// A diagnostic as shown: spans moved onto the masked text, quoted
+/// secrets masked in every text.
+fn shown(sources: &SourceSet, masked: &[Masked], d: &Diagnostic) -> Diagnostic {
+    let map = |file: usize, r: &Range<usize>| match masked.get(file) {
+        Some(m) => m.span(r),
+        None => r.clone(),
+    };
+    let mut d = d.clone();
+    redact_texts(sources, &mut d);
+    if let (Some(f), Some(span)) = (d.file, d.span.as_ref()) {
+        d.span = Some(map(f, span));
+    }
+    for (f, span, _) in &mut d.secondary {
+        *span = map(*f, span);
+    }
+    d
+}
+
+fn redact_texts(sources: &SourceSet, d: &mut Diagnostic) {
+    let redact = |t: &str| sources.redact(t);
+    d.message = redact(&d.message);
+    d.label = d.label.as_deref().map(redact);
+    d.hint = d.hint.as_deref().map(redact);
+    for n in &mut d.notes {
+        *n = redact(n);
+    }
+    for (_, _, l) in &mut d.secondary {
+        *l = redact(l);
+    }
 }
 
 fn to_codespan(d: &Diagnostic, files: &SimpleFiles<String, String>) -> CsDiagnostic<usize> {
@@ -298,17 +525,23 @@ pub struct DiagnosticJson {
 }
 
 pub fn to_json(sources: &SourceSet, d: &Diagnostic) -> DiagnosticJson {
+    let mut redacted = d.clone();
+    redact_texts(sources, &mut redacted);
+    let d = &redacted;
     let file = d.file.and_then(|f| sources.get(f)).map(|f| f.name.clone());
     let (mut line, mut column, mut end_line, mut end_column, mut source_line) =
         (None, None, None, None, None);
     if let (Some(f), Some(span)) = (d.file, d.span.as_ref()) {
-        if let Some((l, c)) = sources.line_col(f, span.start) {
+        // Positions are those of the text as shown (secrets masked), so
+        // that no column tells a secret's length.
+        let masked = sources.masked(f);
+        let span = masked.span(span);
+        if let Some((l, c)) = text_line_col(&masked.text, span.start) {
             line = Some(l);
             column = Some(c);
-            let masked = sources.masked_text(f);
-            source_line = masked.lines().nth(l - 1).map(|s| s.to_string());
+            source_line = masked.text.lines().nth(l - 1).map(|s| s.to_string());
         }
-        if let Some((l, c)) = sources.line_col(f, span.end) {
+        if let Some((l, c)) = text_line_col(&masked.text, span.end) {
             end_line = Some(l);
             end_column = Some(c);
         }
@@ -347,6 +580,63 @@ mod tests {
         assert!(out.contains("m.yaml:1:13"), "{out}");
         let j = to_json(&s, &d);
         assert!(!j.source_line.unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_lines_are_masked_before_parsing_with_a_fixed_mask() {
+        for secret in ["abc", "probe-secret-value-42-which-is-much-longer"] {
+            let mut s = SourceSet::default();
+            let text = format!("a: 1\nsecret_key: \"{secret}\nb: [x\n");
+            let id = s.add("m.yaml".into(), text.clone());
+            let masked = s.masked_text(id);
+            assert!(!masked.contains(secret), "{masked}");
+            assert_eq!(masked.lines().nth(1), Some("secret_key: (sensitive value)"));
+            // A span after the secret still points at the same text.
+            let b = text.find("b:").unwrap();
+            let m = s.masked(id);
+            assert_eq!(&m.text[m.span(&(b..b + 2))], "b:");
+            // A message quoting the secret shows the mask, wherever it is.
+            let at = text.find(secret).unwrap();
+            let near = Diagnostic::error("wrong-type", format!("bad `{secret}`"))
+                .at(id, at..at + secret.len());
+            let far = Diagnostic::error("yaml-syntax", format!("bad `{secret}`")).at(id, b..b + 2);
+            let out = render_text(&s, &[near, far.clone()]);
+            assert!(out.contains("m.yaml:3:1"), "{out}");
+            assert!(!out.contains(secret), "{out}");
+            assert_eq!(out.matches(crate::secrets::MASK).count(), 3, "{out}");
+        }
+        let mut s = SourceSet::default();
+        let text = "env:\n  DB_PASS: x1\n  DATABASE_URL: postgres://u:pw@host/db\n  - ftp://a:b@h\n  key: |\n    line1\n    line2\n  name: ok\n";
+        let id = s.add("m.yaml".into(), text.into());
+        let masked = s.masked_text(id);
+        for gone in ["x1", "u:pw", "a:b", "line1", "line2"] {
+            assert!(!masked.contains(gone), "{gone}: {masked}");
+        }
+        assert!(masked.contains("name: ok"));
+        assert_eq!(masked.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn spans_map_onto_the_masked_text() {
+        let mut s = SourceSet::default();
+        let text = "a: x\nb: secret-one\nc: y\nd: s2\ne: z\n";
+        let id = s.add("m.yaml".into(), text.into());
+        let one = text.find("secret-one").unwrap();
+        let two = text.find("s2").unwrap();
+        s.mark_secret(id, one..one + 10);
+        s.mark_secret(id, two..two + 2);
+        let m = s.masked(id);
+        for word in ["a: x", "c: y", "e: z"] {
+            let at = text.find(word).unwrap();
+            assert_eq!(&m.text[m.span(&(at..at + word.len()))], word);
+        }
+        // A span over a secret covers its whole mask.
+        assert_eq!(&m.text[m.span(&(one + 2..one + 4))], crate::secrets::MASK);
+        let b = text.find("b:").unwrap();
+        assert_eq!(
+            &m.text[m.span(&(b..one + 10))],
+            format!("b: {}", crate::secrets::MASK)
+        );
     }
 
     #[test]

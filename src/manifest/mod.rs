@@ -6,7 +6,9 @@
 pub mod checks;
 pub mod decode;
 pub mod diag;
+pub mod files;
 pub mod graph;
+pub mod identity;
 pub mod legacy;
 pub mod reference;
 pub mod schema;
@@ -36,6 +38,14 @@ pub struct FunctionDef {
     pub index: usize,
     /// The folder relative paths (`init_script`) are resolved against.
     pub base_dir: PathBuf,
+}
+
+/// How manifests are loaded: what the command line adds to the manifests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Folders besides each manifest's own from which the files it names
+    /// (`init_script`, ...) may be read (`--allow-files-in`).
+    pub allow_files_in: Vec<PathBuf>,
 }
 
 impl FunctionDef {
@@ -70,6 +80,22 @@ pub struct Manifest {
     /// OSCAR services: parsed, not deployed.
     pub oscar: Vec<(usize, usize)>,
     pub storage_providers: StorageProviders,
+    /// How the default workflow name was made (`None` when `workflow:`
+    /// names it): what the note on it tells the user.
+    pub workflow_basis: Option<String>,
+    /// The `--allow-files-in` folders, canonical: with each function's
+    /// `base_dir`, where its files may be read from ([`files`]).
+    pub allow_files_in: Vec<PathBuf>,
+}
+
+impl Manifest {
+    /// Where the files function `f` names may be read from.
+    pub fn file_roots<'a>(&'a self, f: &'a FunctionDef) -> files::FileRoots<'a> {
+        files::FileRoots {
+            base_dir: &f.base_dir,
+            allowed: &self.allow_files_in,
+        }
+    }
 }
 
 /// Everything loading produced: the sources (for rendering diagnostics),
@@ -173,9 +199,24 @@ macro_rules! p {
 }
 
 /// Loads the manifests named on the command line: files, or folders whose
-/// `*.yaml`/`*.yml` files are read in name order.
+/// `*.yaml`/`*.yml` files are read in name order (default options).
 pub fn load(inputs: &[PathBuf]) -> Loaded {
+    load_with(inputs, &LoadOptions::default())
+}
+
+/// [`load`] with the command line's options.
+pub fn load_with(inputs: &[PathBuf], options: &LoadOptions) -> Loaded {
     let mut loaded = Loaded::default();
+    let (allowed, unusable) = files::canonical_allowed(&options.allow_files_in);
+    for (dir, why) in unusable {
+        loaded.diagnostics.push(
+            Diagnostic::error(
+                "allow-files-in",
+                format!("`--allow-files-in {}` cannot be used: {why}", dir.display()),
+            )
+            .hint("name an existing folder"),
+        );
+    }
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut folder_name = None;
     for input in inputs {
@@ -229,7 +270,8 @@ pub fn load(inputs: &[PathBuf]) -> Loaded {
         loaded.roots.push(root);
         docs.push((id, parts));
     }
-    finish(loaded, docs, &files, folder_name)
+    let identity = inputs.first().map(|p| identity::Identity::of(p));
+    finish(loaded, docs, &files, folder_name, identity, allowed)
 }
 
 /// Loads manifests from text (for tests and fuzzing): `(name, text)` pairs.
@@ -245,7 +287,12 @@ pub fn load_texts(texts: &[(&str, &str)]) -> Loaded {
         docs.push((id, parts));
         files.push((PathBuf::from(name), name.to_string()));
     }
-    finish(loaded, docs, &files, None)
+    // Texts are nowhere on disk: the name given is the identity, so the
+    // default workflow of a text is the same wherever it is loaded.
+    let identity = texts
+        .first()
+        .map(|(name, _)| identity::Identity::Path(PathBuf::from(name)));
+    finish(loaded, docs, &files, None, identity, Vec::new())
 }
 
 /// Assembles the files' parts into the manifest, runs the checks on it and
@@ -255,8 +302,17 @@ fn finish(
     docs: Vec<(usize, Option<ManifestParts>)>,
     files: &[(PathBuf, String)],
     folder_name: Option<String>,
+    identity: Option<identity::Identity>,
+    allow_files_in: Vec<PathBuf>,
 ) -> Loaded {
-    let manifest = assemble(&mut loaded, docs, files, folder_name);
+    let manifest = assemble(
+        &mut loaded,
+        docs,
+        files,
+        folder_name,
+        identity,
+        allow_files_in,
+    );
     if let Some(m) = &manifest {
         let locator = Locator::new(&loaded.roots);
         let mut found = checks::check(m, &locator, &mut loaded.sources);
@@ -481,6 +537,8 @@ fn assemble(
     docs: Vec<(usize, Option<ManifestParts>)>,
     files: &[(PathBuf, String)],
     folder_name: Option<String>,
+    identity: Option<identity::Identity>,
+    allow_files_in: Vec<PathBuf>,
 ) -> Option<Manifest> {
     let mut workflow: Option<(String, usize)> = None;
     let mut functions = Vec::new();
@@ -524,19 +582,24 @@ fn assemble(
     if !any {
         return None;
     }
-    let (workflow, workflow_origin) = match workflow {
-        Some((w, _)) => (w, WorkflowOrigin::Explicit),
-        None => match folder_name {
-            Some(d) => (sanitize_workflow(&d), WorkflowOrigin::FolderName),
-            None => {
-                let stem = files
-                    .first()
-                    .and_then(|(p, _)| p.file_stem())
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "default".into());
-                (sanitize_workflow(&stem), WorkflowOrigin::FileName)
-            }
-        },
+    let (workflow, workflow_origin, workflow_basis) = match workflow {
+        Some((w, _)) => (w, WorkflowOrigin::Explicit, None),
+        None => {
+            let (stem, origin) = match folder_name {
+                Some(d) => (d, WorkflowOrigin::FolderName),
+                None => (
+                    files
+                        .first()
+                        .and_then(|(p, _)| p.file_stem())
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "default".into()),
+                    WorkflowOrigin::FileName,
+                ),
+            };
+            let identity = identity.unwrap_or_else(|| identity::Identity::of(Path::new(&stem)));
+            let name = identity::default_workflow(&stem, &identity);
+            (name, origin, Some(identity.describe()))
+        }
     };
     Some(Manifest {
         workflow,
@@ -544,11 +607,15 @@ fn assemble(
         functions,
         oscar,
         storage_providers: providers,
+        workflow_basis,
+        allow_files_in,
     })
 }
 
-/// A default workflow name from a file or folder name: letters, digits, `-`
-/// and `_`, at most 40 characters.
+/// The readable part of a default workflow name from a file or folder
+/// name: letters, digits, `-` and `_`, at most
+/// [`identity::MAX_STEM`] characters (distinct raw names may clean to the
+/// same text; the hash after it keeps them apart).
 pub fn sanitize_workflow(raw: &str) -> String {
     let mut s: String = raw
         .chars()
@@ -561,7 +628,8 @@ pub fn sanitize_workflow(raw: &str) -> String {
         })
         .collect();
     s = s.trim_matches(|c| c == '-' || c == '_').to_string();
-    s.truncate(40);
+    s.truncate(identity::MAX_STEM);
+    s = s.trim_end_matches(['-', '_']).to_string();
     if s.is_empty() {
         "default".into()
     } else {

@@ -20,7 +20,10 @@ pub struct ManifestDoc {
     /// scar tags everything it creates with `scar:workflow=<name>` and only
     /// ever deletes resources carrying its own workflow's tag. Defaults to the
     /// manifest file's name without extension (or the folder's name when a
-    /// folder is given). Every file of one workflow must agree.
+    /// folder is given) and `-` with 8 hex digits of a hash of where the
+    /// manifest is (its git remote and path in the repository, else its
+    /// path), so that two projects never share a name. Every file of one
+    /// workflow must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"))]
     pub workflow: Option<String>,
@@ -141,7 +144,8 @@ pub struct Lambda {
     #[serde(default)]
     pub log_level: LogLevel,
 
-    /// Script run on every invocation, relative to the manifest's folder.
+    /// Script run on every invocation, relative to the manifest's folder and
+    /// read only from inside it (or a folder given with `--allow-files-in`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_script: Option<String>,
 

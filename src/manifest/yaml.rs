@@ -15,6 +15,10 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// Most nodes one document may expand to (aliases included).
 const MAX_NODES: usize = 200_000;
+/// Most bytes of scalar text one document may expand to: each scalar
+/// counts every time an alias re-uses it (16 MiB; a manifest file is at
+/// most 4 MiB, so only alias expansion can reach it).
+pub const MAX_EXPANDED_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest nesting accepted.
 const MAX_DEPTH: usize = 128;
 
@@ -180,6 +184,7 @@ pub fn parse(src: &str) -> Result<Parsed, YamlError> {
         stack: Vec::new(),
         docs: Vec::new(),
         nodes: 0,
+        bytes: 0,
     };
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError {
@@ -268,6 +273,8 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     docs: Vec<Node>,
     nodes: usize,
+    /// Scalar bytes produced so far, aliases' copies included.
+    bytes: usize,
 }
 
 impl Builder<'_> {
@@ -284,7 +291,9 @@ impl Builder<'_> {
                         span: range,
                     });
                 };
-                self.count(count_nodes(&node), &range)?;
+                let (nodes, bytes) = measure(&node);
+                self.count(nodes, &range)?;
+                self.count_bytes(bytes, &range)?;
                 // The alias points at the anchored node, but errors in it are
                 // reported where the alias is used.
                 let node = Node {
@@ -295,6 +304,7 @@ impl Builder<'_> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, &range)?;
+                self.count_bytes(text.len(), &range)?;
                 let tagged_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let node = Node {
                     kind: NodeKind::Scalar(Scalar {
@@ -389,6 +399,20 @@ impl Builder<'_> {
         Ok(())
     }
 
+    fn count_bytes(&mut self, n: usize, range: &Range<usize>) -> Result<(), YamlError> {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > MAX_EXPANDED_BYTES {
+            return Err(YamlError {
+                message: format!(
+                    "the document expands to more than {} MiB of text (through aliases?)",
+                    MAX_EXPANDED_BYTES / (1024 * 1024)
+                ),
+                span: range.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn push(&mut self, node: Node) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -410,16 +434,17 @@ fn cow_to_string(c: Cow<'_, str>) -> String {
     c.into_owned()
 }
 
-fn count_nodes(node: &Node) -> usize {
+/// The nodes and scalar bytes in a tree.
+fn measure(node: &Node) -> (usize, usize) {
+    let add =
+        |(a, b): (usize, usize), (c, d): (usize, usize)| (a.saturating_add(c), b.saturating_add(d));
     match &node.kind {
-        NodeKind::Scalar(_) => 1,
-        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
-        }
+        NodeKind::Scalar(s) => (1, s.text.len()),
+        NodeKind::Seq(items) => items.iter().map(measure).fold((1, 0), add),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add(measure(k), measure(v)))
+            .fold((1, 0), add),
     }
 }
 
@@ -527,6 +552,21 @@ mod tests {
         }
         let err = parse(&src).unwrap_err();
         assert!(err.message.contains("more than"), "{err:?}");
+    }
+
+    #[test]
+    fn string_alias_bombs_are_refused_by_bytes() {
+        // Few nodes, many bytes: 64 KiB re-used 300 times is 19 MiB.
+        let big = "x".repeat(64 * 1024);
+        let mut src = format!("s: &s \"{big}\"\nl: [");
+        src.push_str(&vec!["*s"; 300].join(", "));
+        src.push_str("]\n");
+        let err = parse(&src).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err:?}");
+        assert_eq!(&src[err.span.clone()], "*s");
+        // The same string used a few times is fine.
+        let ok = format!("s: &s \"{big}\"\nl: [*s, *s, *s]\n");
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! the test fails with a message saying how to install it.
 //!
 //! [`shared_path`] finds the read-only `../shared` folder beside the checkout;
-//! under `CI=true` a missing folder is a failure, elsewhere the caller is told
-//! to skip and says so plainly.
+//! a test that needs it is ignored, with its reason, when it is missing
+//! outside CI (the `scar_shared_missing` flag of the build scripts), and
+//! fails when it is missing under `CI=true`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -24,26 +25,21 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/<rel>` beside the checkout, if it exists.
+/// `../shared/<rel>` beside the checkout.
 ///
-/// Returns `None` (after printing why) when it is missing outside CI; panics
-/// when it is missing under `CI=true`, because CI always has `../shared`.
-pub fn shared_path(rel: &str) -> Option<PathBuf> {
+/// Panics when it is missing. The tests that call it carry
+/// `#[cfg_attr(scar_shared_missing, ignore = "...")]`: the crate's build
+/// script sets that flag when `../shared` is missing outside CI, so such a
+/// test shows as *ignored*, with its reason, in the test summary; under
+/// `CI=true` (which `.ci/run` sets) it runs, and a missing folder fails it.
+pub fn shared_path(rel: &str) -> PathBuf {
     let path = workspace_root().join("..").join("shared").join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing, and CI always has ../shared beside the checkout",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED (not under CI): {} is missing, so this test did not run here",
+    assert!(
+        path.exists(),
+        "{} is missing, and CI always has ../shared beside the checkout\nhint: outside CI, a build made before ../shared was there still runs these tests: `touch build.rs` to rebuild",
         path.display()
     );
-    None
+    path
 }
 
 /// A running moto server on 127.0.0.1, stopped on drop.

@@ -44,6 +44,10 @@ pub enum ErrorKind {
     AccessDenied,
     /// The request was rejected as invalid.
     Invalid,
+    /// No answer in time (connect, read or the total per call): never
+    /// retried by the executor, since the SDK already retried within the
+    /// bound.
+    Timeout,
     /// Anything else (network, credentials, ...).
     Other,
 }

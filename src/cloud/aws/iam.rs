@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{Role, Tag};
 
-use super::cloud::{build_error, decode_policy, is_not_found, sdk_error, AwsCloud};
+use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud};
 use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
 
 impl AwsCloud {
@@ -14,7 +14,7 @@ impl AwsCloud {
         let mut names = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            self.record("ListRolePolicies");
+            self.record("ListRolePolicies")?;
             let out = self
                 .iam
                 .list_role_policies()
@@ -22,7 +22,7 @@ impl AwsCloud {
                 .set_marker(marker.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(format!("ListRolePolicies {role}"), e))?;
+                .map_err(|e| self.sdk_error(format!("ListRolePolicies {role}"), e))?;
             names.extend(out.policy_names().iter().cloned());
             match out.marker() {
                 Some(m) if out.is_truncated() && !m.is_empty() => marker = Some(m.to_string()),
@@ -35,11 +35,11 @@ impl AwsCloud {
     /// GetRole: the role without its inline policies; `None` if it does
     /// not exist.
     async fn fetch_role(&self, name: &str) -> CloudResult<Option<Role>> {
-        self.record("GetRole");
+        self.record("GetRole")?;
         match self.iam.get_role().role_name(name).send().await {
             Ok(out) => Ok(out.role),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(sdk_error(format!("GetRole {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("GetRole {name}"), e)),
         }
     }
 }
@@ -51,7 +51,7 @@ impl IamApi for AwsCloud {
         };
         let mut inline_policies = BTreeMap::new();
         for policy in self.inline_policy_names(name).await? {
-            self.record("GetRolePolicy");
+            self.record("GetRolePolicy")?;
             let doc = self
                 .iam
                 .get_role_policy()
@@ -59,7 +59,7 @@ impl IamApi for AwsCloud {
                 .policy_name(&policy)
                 .send()
                 .await
-                .map_err(|e| sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
+                .map_err(|e| self.sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
             inline_policies.insert(policy, decode_policy(doc.policy_document()));
         }
         Ok(Some(RoleState {
@@ -93,7 +93,7 @@ impl IamApi for AwsCloud {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| build_error(&op, e))?;
-        self.record("CreateRole");
+        self.record("CreateRole")?;
         let out = self
             .iam
             .create_role()
@@ -102,19 +102,19 @@ impl IamApi for AwsCloud {
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await
-            .map_err(|e| sdk_error(&op, e))?;
+            .map_err(|e| self.sdk_error(&op, e))?;
         Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
     }
 
     async fn update_assume_role_policy(&self, name: &str, policy: &str) -> CloudResult<()> {
-        self.record("UpdateAssumeRolePolicy");
+        self.record("UpdateAssumeRolePolicy")?;
         self.iam
             .update_assume_role_policy()
             .role_name(name)
             .policy_document(policy)
             .send()
             .await
-            .map_err(|e| sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
+            .map_err(|e| self.sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
         Ok(())
     }
 
@@ -124,7 +124,7 @@ impl IamApi for AwsCloud {
         policy_name: &str,
         document: &str,
     ) -> CloudResult<()> {
-        self.record("PutRolePolicy");
+        self.record("PutRolePolicy")?;
         self.iam
             .put_role_policy()
             .role_name(role)
@@ -132,13 +132,13 @@ impl IamApi for AwsCloud {
             .policy_document(document)
             .send()
             .await
-            .map_err(|e| sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
+            .map_err(|e| self.sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
         Ok(())
     }
 
     /// Idempotent: a policy (or role) that is already gone is not an error.
     async fn delete_role_policy(&self, role: &str, policy_name: &str) -> CloudResult<()> {
-        self.record("DeleteRolePolicy");
+        self.record("DeleteRolePolicy")?;
         match self
             .iam
             .delete_role_policy()
@@ -149,10 +149,7 @@ impl IamApi for AwsCloud {
         {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(sdk_error(
-                format!("DeleteRolePolicy {role} {policy_name}"),
-                e,
-            )),
+            Err(e) => Err(self.sdk_error(format!("DeleteRolePolicy {role} {policy_name}"), e)),
         }
     }
 
@@ -165,11 +162,11 @@ impl IamApi for AwsCloud {
         for policy in policies {
             self.delete_role_policy(name, &policy).await?;
         }
-        self.record("DeleteRole");
+        self.record("DeleteRole")?;
         match self.iam.delete_role().role_name(name).send().await {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(sdk_error(format!("DeleteRole {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("DeleteRole {name}"), e)),
         }
     }
 }

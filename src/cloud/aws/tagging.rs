@@ -2,7 +2,7 @@
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
-use super::cloud::{sdk_error, AwsCloud};
+use super::cloud::AwsCloud;
 use crate::cloud::{CloudResult, TaggedResource, TaggingApi};
 
 impl TaggingApi for AwsCloud {
@@ -15,7 +15,7 @@ impl TaggingApi for AwsCloud {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            self.record("GetResources");
+            self.record("GetResources")?;
             let out = self
                 .tagging
                 .get_resources()
@@ -24,7 +24,7 @@ impl TaggingApi for AwsCloud {
                 .set_pagination_token(token.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(format!("GetResources {key}={value}"), e))?;
+                .map_err(|e| self.sdk_error(format!("GetResources {key}={value}"), e))?;
             found.extend(out.resource_tag_mapping_list().iter().map(|m| {
                 TaggedResource {
                     arn: m.resource_arn().unwrap_or_default().to_string(),

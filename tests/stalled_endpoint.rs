@@ -190,3 +190,31 @@ fn apply_stopped_midway_fails_within_the_timeout_and_a_rerun_converges() {
         .expect("run scar");
     assert_eq!(plan.status.code(), Some(0), "{}", out(&plan));
 }
+
+#[test]
+fn a_closed_port_is_named_at_once() {
+    let s = common::Scratch::new();
+    let wf = manifest(&s);
+    // A loopback port nothing listens on (bound, then released).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let started = Instant::now();
+    let o = s
+        .command(&["plan", "-f"])
+        .arg(&wf)
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .output()
+        .expect("run scar");
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(took < WITHIN, "plan took {took:?}:\n{}", out(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.starts_with("error: GetCallerIdentity failed\n")
+            && stderr.contains(&format!("Caused by: cannot reach 127.0.0.1:{port}")),
+        "{}",
+        out(&o)
+    );
+}

@@ -41,9 +41,10 @@ pub struct Connection {
 ///   and a TLS handshake on a poor link, and a blackholed address costs
 ///   little).
 /// - `total`: the most one AWS operation may take, the SDK's own retries
-///   included (default 60 s: the slowest calls scar makes are uploads of a
-///   function package, at most 50 MB, and updates Lambda answers only after
-///   validating them; 60 s is generous for both on a normal link).
+///   included (default 60 s: every call scar makes is answered in well
+///   under a second, except the upload of a function package, at most
+///   50 MB, which fits in one attempt's 30 s from about 14 Mbit/s of
+///   upload; slower links raise it).
 /// - the read timeout (no response within it ends the attempt) and the
 ///   attempt timeout are half the total, so a retry on a fresh connection
 ///   still fits in the bound.

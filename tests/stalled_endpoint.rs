@@ -218,3 +218,69 @@ fn a_closed_port_is_named_at_once() {
         out(&o)
     );
 }
+
+/// Through the library: a call still waiting when another one times out
+/// stops waiting then (it does not wait out its own bound), and a call made
+/// afterwards is not sent at all. The endpoint is a loopback port that
+/// accepts connections and never answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_calls_are_abandoned_when_one_times_out() {
+    use scar::cloud::aws::{AwsCloud, Timeouts};
+    use scar::cloud::{ErrorKind, LambdaApi};
+    use std::sync::Arc;
+
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let total = Duration::from_secs(2);
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(1),
+        total,
+    };
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{endpoint}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .timeout_config(timeouts.sdk())
+        .load()
+        .await;
+    let cloud = Arc::new(AwsCloud::with_account(&conf, "123456789012").unwrap());
+
+    let started = Instant::now();
+    let first = tokio::spawn({
+        let cloud = cloud.clone();
+        async move { cloud.get_function("first").await }
+    });
+    // The second call starts late: on its own it would wait until 1.5 s + 2 s.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = tokio::spawn({
+        let cloud = cloud.clone();
+        async move { (cloud.get_function("second").await, started.elapsed()) }
+    });
+    let first = first.await.unwrap().unwrap_err();
+    let (second, second_ended) = second.await.unwrap();
+    let second = second.unwrap_err();
+
+    assert_eq!(first.kind, ErrorKind::Timeout, "{first:?}");
+    let why = scar::apply::error_text(&first);
+    assert!(
+        why.starts_with("GetFunction first failed: no answer from ") && why.contains(&endpoint),
+        "{why}"
+    );
+    assert_eq!(second.kind, ErrorKind::Timeout, "{second:?}");
+    let why = scar::apply::error_text(&second);
+    assert!(why.contains("not sent") && why.contains(&endpoint), "{why}");
+    assert!(
+        second_ended < Duration::from_millis(1500) + total,
+        "the second call waited out its own bound ({second_ended:?})"
+    );
+
+    // Nothing more is sent.
+    let before = cloud.requests().total();
+    let third = Instant::now();
+    let e = cloud.get_function("third").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(third.elapsed() < Duration::from_millis(100));
+    assert_eq!(cloud.requests().total(), before, "a request was counted");
+}

@@ -5,8 +5,9 @@
 //! A call that gets no answer in time ([`super::Timeouts`]) is an
 //! [`ErrorKind::Timeout`] naming the operation and the endpoint (host and
 //! port only); from then on this `AwsCloud` sends nothing more and every
-//! call fails at once ([`NoAnswer::NotSent`]), so that a silent endpoint
-//! costs one timeout per command, not one per call.
+//! call fails at once ([`NoAnswer::NotSent`]), and calls still waiting are
+//! abandoned ([`Guarded`]), so that a silent endpoint costs one timeout per
+//! command, not one per call.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,6 +126,8 @@ pub struct AwsCloud {
     /// The first call that got no answer, and from where: once set,
     /// nothing more is sent.
     stalled: Mutex<Option<(String, String)>>,
+    /// Turns true with `stalled`: calls still waiting stop waiting.
+    halt: tokio::sync::watch::Sender<bool>,
     requests: RequestCounter,
 }
 
@@ -138,7 +141,8 @@ impl AwsCloud {
             .sts
             .get_caller_identity()
             .send()
-            .await
+            .guarded(&cloud, "GetCallerIdentity")
+            .await?
             .map_err(|e| cloud.sdk_error("GetCallerIdentity", e))?;
         let account = out.account().unwrap_or_default();
         if account.is_empty() {
@@ -183,6 +187,7 @@ impl AwsCloud {
             endpoint: conf.endpoint_url().map(str::to_string),
             timeouts,
             stalled: Mutex::new(None),
+            halt: tokio::sync::watch::Sender::new(false),
             requests: RequestCounter::default(),
         })
     }
@@ -190,20 +195,27 @@ impl AwsCloud {
     /// Before each request of `operation`: counts it, or refuses it if an
     /// earlier call got no answer.
     pub(super) fn record(&self, operation: &'static str) -> CloudResult<()> {
+        if let Some(e) = self.not_sent(operation) {
+            return Err(e);
+        }
+        self.requests.record(operation);
+        Ok(())
+    }
+
+    /// The error of a call not sent (or no longer waited for) because an
+    /// earlier one got no answer; `None` while the endpoint answers.
+    fn not_sent(&self, operation: &'static str) -> Option<CloudError> {
         let stalled = self
             .stalled
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some((first, endpoint)) = stalled {
-            return Err(CloudError::with_kind(
-                operation,
-                ErrorKind::Timeout,
-                NoAnswer::NotSent { endpoint, first },
-            ));
-        }
-        self.requests.record(operation);
-        Ok(())
+            .clone()?;
+        let (first, endpoint) = stalled;
+        Some(CloudError::with_kind(
+            operation,
+            ErrorKind::Timeout,
+            NoAnswer::NotSent { endpoint, first },
+        ))
     }
 
     /// Converts an SDK error: a timeout stops all further calls and names
@@ -228,6 +240,8 @@ impl AwsCloud {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             stalled.get_or_insert_with(|| (operation.clone(), endpoint.clone()));
+            drop(stalled);
+            self.halt.send_replace(true);
             return CloudError::with_kind(
                 operation,
                 ErrorKind::Timeout,
@@ -248,6 +262,23 @@ impl AwsCloud {
             );
         }
         sdk_error(operation, err)
+    }
+
+    /// Waits for `request` unless (or until) another call of this value
+    /// finds the endpoint silent: then it is abandoned, as not sent.
+    async fn guard<F: std::future::Future>(
+        &self,
+        operation: &'static str,
+        request: F,
+    ) -> CloudResult<F::Output> {
+        let mut halted = self.halt.subscribe();
+        tokio::select! {
+            biased;
+            out = request => Ok(out),
+            _ = halted.wait_for(|halt| *halt) => Err(self
+                .not_sent(operation)
+                .unwrap_or_else(|| CloudError::new(operation, "abandoned"))),
+        }
     }
 
     /// The requests made through this value so far.
@@ -274,6 +305,23 @@ impl Cloud for AwsCloud {
         &self.requests
     }
 }
+
+/// A request to AWS that is abandoned when the endpoint stops answering
+/// ([`AwsCloud::guard`]): `.send().guarded(self, "GetFunction").await?`.
+pub(super) trait Guarded: std::future::Future + Sized {
+    fn guarded<'a>(
+        self,
+        cloud: &'a AwsCloud,
+        operation: &'static str,
+    ) -> impl std::future::Future<Output = CloudResult<Self::Output>> + 'a
+    where
+        Self: 'a,
+    {
+        cloud.guard(operation, self)
+    }
+}
+
+impl<F: std::future::Future> Guarded for F {}
 
 /// The ARN partition of a region.
 pub fn partition(region: &str) -> &'static str {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{Role, Tag};
 
-use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud};
+use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud, Guarded};
 use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
 
 impl AwsCloud {
@@ -21,7 +21,8 @@ impl AwsCloud {
                 .role_name(role)
                 .set_marker(marker.take())
                 .send()
-                .await
+                .guarded(self, "ListRolePolicies")
+                .await?
                 .map_err(|e| self.sdk_error(format!("ListRolePolicies {role}"), e))?;
             names.extend(out.policy_names().iter().cloned());
             match out.marker() {
@@ -36,7 +37,14 @@ impl AwsCloud {
     /// not exist.
     async fn fetch_role(&self, name: &str) -> CloudResult<Option<Role>> {
         self.record("GetRole")?;
-        match self.iam.get_role().role_name(name).send().await {
+        match self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .guarded(self, "GetRole")
+            .await?
+        {
             Ok(out) => Ok(out.role),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(self.sdk_error(format!("GetRole {name}"), e)),
@@ -58,7 +66,8 @@ impl IamApi for AwsCloud {
                 .role_name(name)
                 .policy_name(&policy)
                 .send()
-                .await
+                .guarded(self, "GetRolePolicy")
+                .await?
                 .map_err(|e| self.sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
             inline_policies.insert(policy, decode_policy(doc.policy_document()));
         }
@@ -101,7 +110,8 @@ impl IamApi for AwsCloud {
             .assume_role_policy_document(assume_role_policy)
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()
-            .await
+            .guarded(self, "CreateRole")
+            .await?
             .map_err(|e| self.sdk_error(&op, e))?;
         Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
     }
@@ -113,7 +123,8 @@ impl IamApi for AwsCloud {
             .role_name(name)
             .policy_document(policy)
             .send()
-            .await
+            .guarded(self, "UpdateAssumeRolePolicy")
+            .await?
             .map_err(|e| self.sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
         Ok(())
     }
@@ -131,7 +142,8 @@ impl IamApi for AwsCloud {
             .policy_name(policy_name)
             .policy_document(document)
             .send()
-            .await
+            .guarded(self, "PutRolePolicy")
+            .await?
             .map_err(|e| self.sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
         Ok(())
     }
@@ -145,7 +157,8 @@ impl IamApi for AwsCloud {
             .role_name(role)
             .policy_name(policy_name)
             .send()
-            .await
+            .guarded(self, "DeleteRolePolicy")
+            .await?
         {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
@@ -163,7 +176,14 @@ impl IamApi for AwsCloud {
             self.delete_role_policy(name, &policy).await?;
         }
         self.record("DeleteRole")?;
-        match self.iam.delete_role().role_name(name).send().await {
+        match self
+            .iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .guarded(self, "DeleteRole")
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(self.sdk_error(format!("DeleteRole {name}"), e)),

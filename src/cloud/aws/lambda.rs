@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{
 };
 use serde_json::Value;
 
-use super::cloud::{build_error, from_map, has_code, is_not_found, tag_map, AwsCloud};
+use super::cloud::{build_error, from_map, has_code, is_not_found, tag_map, AwsCloud, Guarded};
 use crate::cloud::{
     CloudResult, FunctionSpec, FunctionState, LambdaApi, LayerSpec, LayerVersion, PackageFetch,
     PermissionStatement, Tags,
@@ -79,7 +79,8 @@ impl LambdaApi for AwsCloud {
                 .max_items(PAGE)
                 .set_marker(marker.take())
                 .send()
-                .await
+                .guarded(self, "ListFunctions")
+                .await?
                 .map_err(|e| self.sdk_error("ListFunctions", e))?;
             functions.extend(out.functions().iter().map(|c| function_state!(c)));
             match out.next_marker() {
@@ -93,7 +94,14 @@ impl LambdaApi for AwsCloud {
 
     async fn get_function(&self, name: &str) -> CloudResult<Option<FunctionState>> {
         self.record("GetFunction")?;
-        match self.lambda.get_function().function_name(name).send().await {
+        match self
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .guarded(self, "GetFunction")
+            .await?
+        {
             Ok(out) => {
                 let Some(conf) = out.configuration() else {
                     return Ok(None);
@@ -109,7 +117,14 @@ impl LambdaApi for AwsCloud {
 
     async fn function_code(&self, name: &str) -> CloudResult<PackageFetch> {
         self.record("GetFunction")?;
-        let out = match self.lambda.get_function().function_name(name).send().await {
+        let out = match self
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .guarded(self, "GetFunction")
+            .await?
+        {
             Ok(out) => out,
             Err(e) if is_not_found(&e) => {
                 return Ok(PackageFetch::Unavailable(
@@ -163,7 +178,11 @@ impl LambdaApi for AwsCloud {
             req = req.vpc_config(vpc(spec));
         }
         self.record("CreateFunction")?;
-        let out = req.send().await.map_err(|e| self.sdk_error(&op, e))?;
+        let out = req
+            .send()
+            .guarded(self, "CreateFunction")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
         // The create response carries the configuration, as GetFunction does.
         let mut state = function_state!(out);
         state.tags = Some(spec.tags.clone());
@@ -187,7 +206,8 @@ impl LambdaApi for AwsCloud {
             .vpc_config(vpc(spec))
             .set_file_system_configs(Some(file_systems(spec, &op)?))
             .send()
-            .await
+            .guarded(self, "UpdateFunctionConfiguration")
+            .await?
             .map_err(|e| self.sdk_error(&op, e))?;
         Ok(())
     }
@@ -199,7 +219,8 @@ impl LambdaApi for AwsCloud {
             .function_name(name)
             .zip_file(Blob::new(zip))
             .send()
-            .await
+            .guarded(self, "UpdateFunctionCode")
+            .await?
             .map_err(|e| self.sdk_error(format!("UpdateFunctionCode {name}"), e))?;
         Ok(())
     }
@@ -211,7 +232,8 @@ impl LambdaApi for AwsCloud {
             .delete_function()
             .function_name(name)
             .send()
-            .await
+            .guarded(self, "DeleteFunction")
+            .await?
         {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
@@ -226,7 +248,8 @@ impl LambdaApi for AwsCloud {
             .resource(arn)
             .set_tags(Some(tag_map(tags)))
             .send()
-            .await
+            .guarded(self, "TagResource")
+            .await?
             .map_err(|e| self.sdk_error(format!("TagResource {arn}"), e))?;
         Ok(())
     }
@@ -238,7 +261,8 @@ impl LambdaApi for AwsCloud {
             .resource(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
-            .await
+            .guarded(self, "UntagResource")
+            .await?
             .map_err(|e| self.sdk_error(format!("UntagResource {arn}"), e))?;
         Ok(())
     }
@@ -253,7 +277,8 @@ impl LambdaApi for AwsCloud {
             .get_policy()
             .function_name(function)
             .send()
-            .await
+            .guarded(self, "GetPolicy")
+            .await?
         {
             Ok(out) => out.policy().unwrap_or_default().to_string(),
             Err(e) if is_not_found(&e) => return Ok(Vec::new()),
@@ -280,7 +305,8 @@ impl LambdaApi for AwsCloud {
             .set_source_arn(statement.source_arn.clone())
             .set_source_account(statement.source_account.clone())
             .send()
-            .await
+            .guarded(self, "AddPermission")
+            .await?
             .map_err(|e| {
                 self.sdk_error(format!("AddPermission {function} {}", statement.sid), e)
             })?;
@@ -295,7 +321,8 @@ impl LambdaApi for AwsCloud {
             .function_name(function)
             .statement_id(sid)
             .send()
-            .await
+            .guarded(self, "RemovePermission")
+            .await?
         {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
@@ -314,7 +341,8 @@ impl LambdaApi for AwsCloud {
                 .layer_name(layer_name)
                 .set_marker(marker.take())
                 .send()
-                .await;
+                .guarded(self, "ListLayerVersions")
+                .await?;
             let out = match out {
                 Ok(out) => out,
                 Err(e) if is_not_found(&e) => break,
@@ -365,7 +393,8 @@ impl LambdaApi for AwsCloud {
                     .collect(),
             ))
             .send()
-            .await
+            .guarded(self, "PublishLayerVersion")
+            .await?
             .map_err(|e| self.sdk_error(format!("PublishLayerVersion {}", spec.layer_name), e))?;
         Ok(LayerVersion {
             layer_name: spec.layer_name.clone(),
@@ -383,7 +412,8 @@ impl LambdaApi for AwsCloud {
             .layer_name(layer_name)
             .version_number(version)
             .send()
-            .await
+            .guarded(self, "DeleteLayerVersion")
+            .await?
         {
             Ok(_) => Ok(()),
             Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),

@@ -2,7 +2,7 @@
 //! tagging calls (the name-based ones are deprecated) and are set in
 //! CreateLogGroup itself.
 
-use super::cloud::{from_map, is_not_found, tag_map, AwsCloud};
+use super::cloud::{from_map, is_not_found, tag_map, AwsCloud, Guarded};
 use crate::cloud::{Cloud, CloudResult, LogGroupState, LogsApi, Tags};
 
 impl AwsCloud {
@@ -29,7 +29,8 @@ impl LogsApi for AwsCloud {
             }
             let out = req
                 .send()
-                .await
+                .guarded(self, "DescribeLogGroups")
+                .await?
                 .map_err(|e| self.sdk_error(format!("DescribeLogGroups {prefix}"), e))?;
             groups.extend(out.log_groups().iter().map(|g| LogGroupState {
                 name: g.log_group_name().unwrap_or_default().to_string(),
@@ -52,7 +53,8 @@ impl LogsApi for AwsCloud {
             .list_tags_for_resource()
             .resource_arn(self.log_group_arn(name))
             .send()
-            .await
+            .guarded(self, "ListTagsForResource")
+            .await?
             .map_err(|e| self.sdk_error(format!("ListTagsForResource {name}"), e))?;
         Ok(out.tags().map(from_map).unwrap_or_default())
     }
@@ -65,7 +67,8 @@ impl LogsApi for AwsCloud {
             .log_group_name(name)
             .set_tags(tags)
             .send()
-            .await
+            .guarded(self, "CreateLogGroup")
+            .await?
             .map_err(|e| self.sdk_error(format!("CreateLogGroup {name}"), e))?;
         Ok(())
     }
@@ -77,7 +80,8 @@ impl LogsApi for AwsCloud {
             .log_group_name(name)
             .retention_in_days(i32::try_from(days).unwrap_or(i32::MAX))
             .send()
-            .await
+            .guarded(self, "PutRetentionPolicy")
+            .await?
             .map_err(|e| self.sdk_error(format!("PutRetentionPolicy {name}"), e))?;
         Ok(())
     }
@@ -89,7 +93,8 @@ impl LogsApi for AwsCloud {
             .resource_arn(self.log_group_arn(name))
             .set_tags(Some(tag_map(tags)))
             .send()
-            .await
+            .guarded(self, "TagResource")
+            .await?
             .map_err(|e| self.sdk_error(format!("TagResource {name}"), e))?;
         Ok(())
     }
@@ -101,7 +106,8 @@ impl LogsApi for AwsCloud {
             .delete_log_group()
             .log_group_name(name)
             .send()
-            .await
+            .guarded(self, "DeleteLogGroup")
+            .await?
         {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),

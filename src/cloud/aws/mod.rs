@@ -5,8 +5,9 @@
 //! Every AWS call is bounded in time ([`Timeouts`]): a connect timeout, a
 //! read timeout and a total per operation that covers the SDK's own retries.
 //! A call that runs out of time stops the conversation with the endpoint:
-//! every later call of the same [`AwsCloud`] fails at once, so a silent
-//! endpoint ends a command in about one `--timeout`, not one per call.
+//! calls of the same [`AwsCloud`] still waiting are abandoned and every
+//! later one fails at once, so a silent endpoint ends a command at most one
+//! `--timeout` after it stopped answering, not one `--timeout` per call.
 
 mod cloud;
 pub mod download;

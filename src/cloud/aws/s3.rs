@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{json, Map, Value};
 
-use super::cloud::{build_error, has_code, is_not_found, AwsCloud};
+use super::cloud::{build_error, has_code, is_not_found, AwsCloud, Guarded};
 use crate::cloud::{
     BucketState, Cloud, CloudError, CloudResult, ErrorKind, LambdaNotification, NotificationConfig,
     S3Api, Tags,
@@ -22,7 +22,14 @@ use crate::cloud::{
 impl S3Api for AwsCloud {
     async fn get_bucket(&self, name: &str) -> CloudResult<Option<BucketState>> {
         self.record("GetBucketTagging")?;
-        match self.s3.get_bucket_tagging().bucket(name).send().await {
+        match self
+            .s3
+            .get_bucket_tagging()
+            .bucket(name)
+            .send()
+            .guarded(self, "GetBucketTagging")
+            .await?
+        {
             Ok(out) => {
                 let tags = out
                     .tag_set()
@@ -60,7 +67,10 @@ impl S3Api for AwsCloud {
             req = req.create_bucket_configuration(config.build());
         }
         self.record("CreateBucket")?;
-        req.send().await.map_err(|e| self.sdk_error(op, e))?;
+        req.send()
+            .guarded(self, "CreateBucket")
+            .await?
+            .map_err(|e| self.sdk_error(op, e))?;
         // moto 5.2.5 ignores tags given at creation: set them again (a
         // no-op on AWS, where they are already there).
         if !tags.is_empty() {
@@ -82,7 +92,8 @@ impl S3Api for AwsCloud {
             .bucket(name)
             .tagging(tagging)
             .send()
-            .await
+            .guarded(self, "PutBucketTagging")
+            .await?
             .map_err(|e| self.sdk_error(op, e))?;
         Ok(())
     }
@@ -95,14 +106,22 @@ impl S3Api for AwsCloud {
             .bucket(name)
             .max_keys(1)
             .send()
-            .await
+            .guarded(self, "ListObjectsV2")
+            .await?
             .map_err(|e| self.sdk_error(format!("ListObjectsV2 {name}"), e))?;
         Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
     }
 
     async fn delete_bucket(&self, name: &str) -> CloudResult<bool> {
         self.record("DeleteBucket")?;
-        match self.s3.delete_bucket().bucket(name).send().await {
+        match self
+            .s3
+            .delete_bucket()
+            .bucket(name)
+            .send()
+            .guarded(self, "DeleteBucket")
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(self.sdk_error(format!("DeleteBucket {name}"), e)),
@@ -116,7 +135,8 @@ impl S3Api for AwsCloud {
             .get_bucket_notification_configuration()
             .bucket(bucket)
             .send()
-            .await
+            .guarded(self, "GetBucketNotificationConfiguration")
+            .await?
         {
             Ok(out) => out,
             Err(e) if is_empty_document(&e) => return Ok(NotificationConfig::default()),
@@ -217,7 +237,8 @@ impl S3Api for AwsCloud {
             .bucket(bucket)
             .notification_configuration(conf.build())
             .send()
-            .await
+            .guarded(self, "PutBucketNotificationConfiguration")
+            .await?
             .map_err(|e| self.sdk_error(op, e))?;
         Ok(())
     }
@@ -230,7 +251,8 @@ impl S3Api for AwsCloud {
             .key(key)
             .body(ByteStream::from(body.to_vec()))
             .send()
-            .await
+            .guarded(self, "PutObject")
+            .await?
             .map_err(|e| self.sdk_error(format!("PutObject {bucket}/{key}"), e))?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
-use super::cloud::AwsCloud;
+use super::cloud::{AwsCloud, Guarded};
 use crate::cloud::{CloudResult, TaggedResource, TaggingApi};
 
 impl TaggingApi for AwsCloud {
@@ -23,7 +23,8 @@ impl TaggingApi for AwsCloud {
                 .set_resource_type_filters(Some(types.iter().map(|t| t.to_string()).collect()))
                 .set_pagination_token(token.take())
                 .send()
-                .await
+                .guarded(self, "GetResources")
+                .await?
                 .map_err(|e| self.sdk_error(format!("GetResources {key}={value}"), e))?;
             found.extend(out.resource_tag_mapping_list().iter().map(|m| {
                 TaggedResource {

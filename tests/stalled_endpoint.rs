@@ -284,3 +284,28 @@ async fn waiting_calls_are_abandoned_when_one_times_out() {
     assert!(third.elapsed() < Duration::from_millis(100));
     assert_eq!(cloud.requests().total(), before, "a request was counted");
 }
+
+#[test]
+fn validate_online_against_a_stopped_endpoint_fails_within_the_timeout() {
+    let s = common::Scratch::new();
+    let wf = manifest(&s);
+    s.moto.pause();
+    let started = Instant::now();
+    let o = s
+        .command(&["validate", "--online", "--timeout", TIMEOUT, "-f"])
+        .arg(&wf)
+        .output()
+        .expect("run scar");
+    let took = started.elapsed();
+    s.moto.resume();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(took < WITHIN, "validate took {took:?}:\n{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let endpoint = format!("127.0.0.1:{}", s.moto.port());
+    assert!(
+        stdout.contains("HeadBucket scar-stall-in failed")
+            && stdout.contains(&format!("no answer from {endpoint} ")),
+        "{}",
+        out(&o)
+    );
+}

@@ -226,42 +226,24 @@ impl AwsCloud {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let operation = operation.into();
-        let (timed_out, unreachable) = match &err {
-            SdkError::TimeoutError(_) => (true, false),
-            SdkError::DispatchFailure(d) => (d.is_timeout(), d.is_io()),
-            _ => (false, false),
-        };
-        let endpoint = || endpoint_name(self.endpoint.as_deref(), service_of::<E>(), &self.region);
-        if timed_out {
-            let endpoint = endpoint();
-            tracing::debug!("{operation}: {err:?}");
+        let e = transport_error(
+            operation,
+            err,
+            self.endpoint.as_deref(),
+            &self.region,
+            self.timeouts,
+            sdk_error,
+        );
+        if let Some(NoAnswer::TimedOut { endpoint, .. }) = e.source.downcast_ref() {
             let mut stalled = self
                 .stalled
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            stalled.get_or_insert_with(|| (operation.clone(), endpoint.clone()));
+            stalled.get_or_insert_with(|| (e.operation.clone(), endpoint.clone()));
             drop(stalled);
             self.halt.send_replace(true);
-            return CloudError::with_kind(
-                operation,
-                ErrorKind::Timeout,
-                NoAnswer::TimedOut {
-                    endpoint,
-                    timeouts: self.timeouts,
-                },
-            );
         }
-        if unreachable {
-            return CloudError::with_kind(
-                operation,
-                ErrorKind::Other,
-                NoAnswer::Unreachable {
-                    endpoint: endpoint(),
-                    source: Box::new(err),
-                },
-            );
-        }
-        sdk_error(operation, err)
+        e
     }
 
     /// Waits for `request` unless (or until) another call of this value
@@ -332,6 +314,47 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// A failure to get any answer (a timeout, [`ErrorKind::Timeout`]; no
+/// connection, [`ErrorKind::Other`]) as an error naming the endpoint;
+/// anything else goes to `otherwise`.
+pub(super) fn transport_error<E>(
+    operation: String,
+    err: SdkError<E>,
+    configured: Option<&str>,
+    region: &str,
+    timeouts: Timeouts,
+    otherwise: impl FnOnce(String, SdkError<E>) -> CloudError,
+) -> CloudError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let (timed_out, unreachable) = match &err {
+        SdkError::TimeoutError(_) => (true, false),
+        SdkError::DispatchFailure(d) => (d.is_timeout(), d.is_io()),
+        _ => (false, false),
+    };
+    let endpoint = endpoint_name(configured, service_of::<E>(), region);
+    if timed_out {
+        tracing::debug!("{operation}: {err:?}");
+        return CloudError::with_kind(
+            operation,
+            ErrorKind::Timeout,
+            NoAnswer::TimedOut { endpoint, timeouts },
+        );
+    }
+    if unreachable {
+        return CloudError::with_kind(
+            operation,
+            ErrorKind::Other,
+            NoAnswer::Unreachable {
+                endpoint,
+                source: Box::new(err),
+            },
+        );
+    }
+    otherwise(operation, err)
 }
 
 /// The endpoint a client talks to, as `host:port`: the configured one

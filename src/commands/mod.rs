@@ -72,9 +72,13 @@ pub async fn connect(
     }
     match crate::cloud::aws::AwsCloud::new(&conf).await {
         Ok(cloud) => Ok(cloud),
-        Err(e) if e.kind == crate::cloud::ErrorKind::Other => {
-            // Failed before any answer, for a reason other than the
-            // network: see whether the credentials are what is missing
+        Err(e)
+            if e.kind == crate::cloud::ErrorKind::Other
+                && !e.source.is::<crate::cloud::aws::NoAnswer>() =>
+        {
+            // Failed before any request was answered, and not because the
+            // endpoint is silent or unreachable (named as such): see
+            // whether the credentials are what is missing
             // (asked only now, so a working chain is resolved only once).
             let found = match conf.credentials_provider() {
                 None => false,

@@ -23,6 +23,27 @@ pub struct GlobalArgs {
     /// AWS region (default: the standard AWS configuration chain).
     #[arg(long, global = true)]
     pub region: Option<String>,
+    /// The most one AWS call may take, in seconds, the SDK's retries
+    /// included; each attempt waits at most half of it for an answer.
+    #[arg(
+        long,
+        global = true,
+        env = "SCAR_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub timeout: u64,
+    /// The most opening a connection to AWS may take, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "SCAR_CONNECT_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=600)
+    )]
+    pub connect_timeout: u64,
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

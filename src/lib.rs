@@ -83,11 +83,17 @@ fn print_error(e: &anyhow::Error) {
     }
 }
 
+/// Logs on stderr: `SCAR_LOG` if set, else by `-v`. By default only
+/// warnings, and of the AWS configuration loader only errors: its warnings
+/// (IMDS unreachable off EC2, each credential provider that found nothing)
+/// are what every run without AWS settings would print, and `connect`
+/// turns a missing region or credentials into one error with a hint.
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
-        1 => "scar=debug,info",
+        0 => "warn,aws_config=error",
+        // With -v, also where the SDK looked for region and credentials.
+        1 => "scar=debug,aws_config=debug,info",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("SCAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));

@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use scar::cloud::aws::{AwsCloud, RequestCounter};
+use scar::cloud::aws::{AwsCloud, RequestCounter, Timeouts};
 use scar::cloud::memory::{code_sha256, MemoryCloud};
 use scar::cloud::{
     Cloud, CloudResult, ErrorKind, FunctionSpec, IamApi, LambdaApi, LambdaNotification, LayerSpec,
@@ -1043,12 +1043,12 @@ async fn a_presigned_package_url_is_downloaded_and_checked_against_its_hash() {
     let endpoint = moto.endpoint();
     let uri = allowed(&url, Some(&endpoint)).expect("the endpoint's own URL");
     assert_eq!(
-        download(uri.clone(), &code_sha256(&body)).await,
+        download(uri.clone(), &code_sha256(&body), Timeouts::default()).await,
         Ok(body.clone())
     );
 
     // A package whose hash is not the one Lambda reports is refused.
-    let why = download(uri, &code_sha256(b"something else"))
+    let why = download(uri, &code_sha256(b"something else"), Timeouts::default())
         .await
         .unwrap_err();
     assert!(
@@ -1062,6 +1062,8 @@ async fn a_presigned_package_url_is_downloaded_and_checked_against_its_hash() {
 
     // A missing object is an answer, not a hang or a panic.
     let uri = allowed(&presign("snapshots/none").await, Some(&endpoint)).unwrap();
-    let why = download(uri, &code_sha256(&body)).await.unwrap_err();
+    let why = download(uri, &code_sha256(&body), Timeouts::default())
+        .await
+        .unwrap_err();
     assert!(why.contains("answered 404"), "{why}");
 }

@@ -44,6 +44,10 @@ pub enum ErrorKind {
     AccessDenied,
     /// The request was rejected as invalid.
     Invalid,
+    /// No answer in time (connect, read or the total per call): never
+    /// retried by the executor, since the SDK already retried within the
+    /// bound.
+    Timeout,
     /// Anything else (network, credentials, ...).
     Other,
 }
@@ -291,4 +295,46 @@ pub trait Preflight {
         &self,
         bucket: &str,
     ) -> impl Future<Output = Result<BucketStatus, CloudError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_timeout_is_never_retried_by_the_executor() {
+        // The SDK already retried within the bound; scar's own retries
+        // (throttling, conflicts) must not multiply it.
+        for retry_only_throttling in [false, true] {
+            let mut calls = 0;
+            let r: CloudResult<()> = if retry_only_throttling {
+                crate::apply::retry_throttled(|| {
+                    calls += 1;
+                    async {
+                        Err(CloudError::with_kind(
+                            "GetFunction f",
+                            ErrorKind::Timeout,
+                            "x",
+                        ))
+                    }
+                })
+                .await
+            } else {
+                crate::apply::retry(|| {
+                    calls += 1;
+                    async {
+                        Err(CloudError::with_kind(
+                            "GetFunction f",
+                            ErrorKind::Timeout,
+                            "x",
+                        ))
+                    }
+                })
+                .await
+            };
+            assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
+            assert_eq!(calls, 1);
+        }
+        assert!(!CloudError::with_kind("op", ErrorKind::Timeout, "x").is_retryable());
+    }
 }

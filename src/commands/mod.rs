@@ -43,14 +43,58 @@ pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     )
 }
 
-/// Connects to AWS through the standard configuration chain.
+/// The connection settings of the global flags (and their variables):
+/// read once here, passed down to every AWS client.
+pub fn connection(global: &crate::cli::GlobalArgs) -> crate::cloud::aws::Connection {
+    crate::cloud::aws::Connection {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+        timeouts: crate::cloud::aws::Timeouts {
+            connect: std::time::Duration::from_secs(global.connect_timeout),
+            total: std::time::Duration::from_secs(global.timeout),
+        },
+    }
+}
+
+/// Where AWS settings come from, for the hint of a failed connection.
+const AWS_SETTINGS_HINT: &str = "set AWS_PROFILE (or --profile) to a profile of ~/.aws/config, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION (or --region); for the local emulator: eval \"$(scripts/emulator.sh start)\"";
+
+/// Connects to AWS through the standard configuration chain. A missing
+/// region or credentials is one error with a hint saying where they come
+/// from, before any request.
 pub async fn connect(
     global: &crate::cli::GlobalArgs,
 ) -> anyhow::Result<crate::cloud::aws::AwsCloud> {
-    let conn = crate::cloud::aws::Connection {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-    };
-    let conf = crate::cloud::aws::sdk_config(&conn).await;
-    Ok(crate::cloud::aws::AwsCloud::new(&conf).await?)
+    use aws_sdk_sts::config::ProvideCredentials;
+    let conf = crate::cloud::aws::sdk_config(&connection(global)).await;
+    if conf.region().is_none() {
+        anyhow::bail!("no AWS region is configured\nhint: {AWS_SETTINGS_HINT}");
+    }
+    match crate::cloud::aws::AwsCloud::new(&conf).await {
+        Ok(cloud) => Ok(cloud),
+        Err(e)
+            if e.kind == crate::cloud::ErrorKind::Other
+                && !e.source.is::<crate::cloud::aws::NoAnswer>() =>
+        {
+            // Failed before any request was answered, and not because the
+            // endpoint is silent or unreachable (named as such): see
+            // whether the credentials are what is missing
+            // (asked only now, so a working chain is resolved only once).
+            let found = match conf.credentials_provider() {
+                None => false,
+                Some(p) => p.provide_credentials().await.is_ok(),
+            };
+            if found {
+                return Err(e.into());
+            }
+            let profile = match &global.profile {
+                Some(p) => format!(" (profile `{p}`)"),
+                None => String::new(),
+            };
+            anyhow::bail!(
+                "no AWS credentials were found{profile}: the environment, the profile files, web identity, the container and the EC2 instance metadata had none (-v shows each)\nhint: {AWS_SETTINGS_HINT}"
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, OutputFormat, ValidateArgs};
-use crate::cloud::aws::{sdk_config, AwsPreflight, Connection};
+use crate::cloud::aws::{sdk_config, AwsPreflight};
 use crate::cloud::{BucketStatus, Preflight, RoleStatus};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::diag::{self, DiagnosticJson};
@@ -25,11 +25,7 @@ pub async fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Exi
     let mut loaded = manifest::load_with(&paths, &super::pipeline::load_options(&args.manifests));
     if args.online {
         if let Some(m) = loaded.manifest.clone() {
-            let conn = Connection {
-                profile: global.profile.clone(),
-                region: global.region.clone(),
-            };
-            let conf = sdk_config(&conn).await;
+            let conf = sdk_config(&super::connection(global)).await;
             let preflight = Arc::new(AwsPreflight::new(&conf));
             let found = online_checks(&m, &Locator::new(&loaded.roots), preflight).await;
             loaded.diagnostics.extend(found);

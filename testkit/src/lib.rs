@@ -147,6 +147,35 @@ impl Moto {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the server process (`kill -STOP`): its port stays open and the
+    /// kernel still accepts connections, but nothing answers, as with a hung
+    /// endpoint. [`Moto::resume`] undoes it; so does dropping the value.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a [`Moto::pause`]d server run again (`kill -CONT`).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `kill -{name}`: {e}"));
+        assert!(
+            status.success(),
+            "`kill -{name} {}` failed: {status}",
+            self.pid()
+        );
+    }
+
     /// Wipes all emulator state (`POST /moto-api/reset`).
     pub fn reset(&self) {
         let status = http_request(self.port, "POST", "/moto-api/reset");
@@ -156,6 +185,12 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        // SIGKILL ends a stopped process too; CONT first all the same, so
+        // nothing is left stopped if the kill is refused.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(self.cache_dir());

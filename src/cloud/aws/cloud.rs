@@ -1,15 +1,62 @@
 //! `AwsCloud`: the SDK clients behind every cloud trait, the account and
 //! region they act in, a request counter, and the mapping of SDK errors to
 //! [`CloudError`] kinds. The trait impls live in the sibling files.
+//!
+//! A call that gets no answer in time ([`super::Timeouts`]) is an
+//! [`ErrorKind::Timeout`] naming the operation and the endpoint (host and
+//! port only); from then on this `AwsCloud` sends nothing more and every
+//! call fails at once ([`NoAnswer::NotSent`]), and calls still waiting are
+//! abandoned ([`Guarded`]), so that a silent endpoint costs one timeout per
+//! command, not one per call.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
-use crate::cloud::{Cloud, CloudError, ErrorKind, Tags};
+use super::Timeouts;
+use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, Tags};
+
+/// Why a call got no answer. Endpoints are named by host and port only,
+/// never with credentials, a path or a query.
+#[derive(Debug, thiserror::Error)]
+pub enum NoAnswer {
+    /// This call ran out of time.
+    #[error(
+        "no answer from {endpoint} within the time allowed ({}; raise it with --timeout/SCAR_TIMEOUT, --connect-timeout/SCAR_CONNECT_TIMEOUT)",
+        describe(.timeouts)
+    )]
+    TimedOut {
+        endpoint: String,
+        timeouts: Timeouts,
+    },
+    /// An earlier call ran out of time; this one was not sent.
+    #[error("not sent: {endpoint} stopped answering (no answer to {first}); scar sends nothing more in this run")]
+    NotSent { endpoint: String, first: String },
+    /// The connection was refused or dropped.
+    #[error("cannot reach {endpoint}")]
+    Unreachable {
+        endpoint: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn describe(t: &Timeouts) -> String {
+    format!(
+        "{} per AWS call, {} to connect",
+        seconds(t.total),
+        seconds(t.connect)
+    )
+}
+
+/// `3 s`, `1.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
 
 /// Counts the requests a cloud implementation makes: in total and per
 /// operation name (`CreateFunction`, `GetBucketTagging`, ...). Every page of
@@ -70,10 +117,17 @@ pub struct AwsCloud {
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
+    sts: aws_sdk_sts::Client,
     account_id: String,
     region: String,
     /// The endpoint override (`AWS_ENDPOINT_URL`, an emulator), if any.
     pub(super) endpoint: Option<String>,
+    pub(super) timeouts: Timeouts,
+    /// The first call that got no answer, and from where: once set,
+    /// nothing more is sent.
+    stalled: Mutex<Option<(String, String)>>,
+    /// Turns true with `stalled`: calls still waiting stop waiting.
+    halt: tokio::sync::watch::Sender<bool>,
     requests: RequestCounter,
 }
 
@@ -81,12 +135,15 @@ impl AwsCloud {
     /// Builds the clients and asks STS which account the credentials
     /// belong to (one request, counted as `GetCallerIdentity`).
     pub async fn new(conf: &SdkConfig) -> Result<Self, CloudError> {
-        let sts = aws_sdk_sts::Client::new(conf);
-        let out = sts
+        let mut cloud = Self::with_account(conf, "")?;
+        cloud.record("GetCallerIdentity")?;
+        let out = cloud
+            .sts
             .get_caller_identity()
             .send()
-            .await
-            .map_err(|e| sdk_error("GetCallerIdentity", e))?;
+            .guarded(&cloud, "GetCallerIdentity")
+            .await?
+            .map_err(|e| cloud.sdk_error("GetCallerIdentity", e))?;
         let account = out.account().unwrap_or_default();
         if account.is_empty() {
             return Err(CloudError::new(
@@ -94,12 +151,12 @@ impl AwsCloud {
                 "the response names no account",
             ));
         }
-        let cloud = Self::with_account(conf, account)?;
-        cloud.requests.record("GetCallerIdentity");
+        cloud.account_id = account.to_string();
         Ok(cloud)
     }
 
-    /// Builds the clients for a known account, without any request.
+    /// Builds the clients for a known account, without any request. Every
+    /// client gets scar's timeouts ([`Timeouts::of`] `conf`).
     pub fn with_account(conf: &SdkConfig, account_id: &str) -> Result<Self, CloudError> {
         let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
             CloudError::with_kind(
@@ -108,27 +165,107 @@ impl AwsCloud {
                 "no AWS region is configured (set --region or AWS_REGION)",
             )
         })?;
+        let timeouts = Timeouts::of(conf);
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(conf)
+                        .timeout_config(timeouts.sdk())
+                        .build(),
+                )
+            };
+        }
         Ok(AwsCloud {
-            lambda: aws_sdk_lambda::Client::new(conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
+            lambda: client!(aws_sdk_lambda),
+            logs: client!(aws_sdk_cloudwatchlogs),
             s3: super::s3_client(conf),
-            iam: aws_sdk_iam::Client::new(conf),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(conf),
+            iam: client!(aws_sdk_iam),
+            tagging: client!(aws_sdk_resourcegroupstagging),
+            sts: client!(aws_sdk_sts),
             account_id: account_id.to_string(),
             region,
             endpoint: conf.endpoint_url().map(str::to_string),
+            timeouts,
+            stalled: Mutex::new(None),
+            halt: tokio::sync::watch::Sender::new(false),
             requests: RequestCounter::default(),
         })
+    }
+
+    /// Before each request of `operation`: counts it, or refuses it if an
+    /// earlier call got no answer.
+    pub(super) fn record(&self, operation: &'static str) -> CloudResult<()> {
+        if let Some(e) = self.not_sent(operation) {
+            return Err(e);
+        }
+        self.requests.record(operation);
+        Ok(())
+    }
+
+    /// The error of a call not sent (or no longer waited for) because an
+    /// earlier one got no answer; `None` while the endpoint answers.
+    fn not_sent(&self, operation: &'static str) -> Option<CloudError> {
+        let stalled = self
+            .stalled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()?;
+        let (first, endpoint) = stalled;
+        Some(CloudError::with_kind(
+            operation,
+            ErrorKind::Timeout,
+            NoAnswer::NotSent { endpoint, first },
+        ))
+    }
+
+    /// Converts an SDK error: a timeout stops all further calls and names
+    /// the endpoint; an unreachable endpoint is named; anything else is
+    /// classified by its error code and HTTP status.
+    pub(super) fn sdk_error<E>(&self, operation: impl Into<String>, err: SdkError<E>) -> CloudError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let operation = operation.into();
+        let e = transport_error(
+            operation,
+            err,
+            self.endpoint.as_deref(),
+            &self.region,
+            self.timeouts,
+            sdk_error,
+        );
+        if let Some(NoAnswer::TimedOut { endpoint, .. }) = e.source.downcast_ref() {
+            let mut stalled = self
+                .stalled
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            stalled.get_or_insert_with(|| (e.operation.clone(), endpoint.clone()));
+            drop(stalled);
+            self.halt.send_replace(true);
+        }
+        e
+    }
+
+    /// Waits for `request` unless (or until) another call of this value
+    /// finds the endpoint silent: then it is abandoned, as not sent.
+    async fn guard<F: std::future::Future>(
+        &self,
+        operation: &'static str,
+        request: F,
+    ) -> CloudResult<F::Output> {
+        let mut halted = self.halt.subscribe();
+        tokio::select! {
+            biased;
+            out = request => Ok(out),
+            _ = halted.wait_for(|halt| *halt) => Err(self
+                .not_sent(operation)
+                .unwrap_or_else(|| CloudError::new(operation, "abandoned"))),
+        }
     }
 
     /// The requests made through this value so far.
     pub fn requests(&self) -> &RequestCounter {
         &self.requests
-    }
-
-    /// Counts one request of `operation`.
-    pub(super) fn record(&self, operation: &'static str) {
-        self.requests.record(operation);
     }
 
     /// The ARN partition of the region (`aws`, `aws-cn`, `aws-us-gov`).
@@ -151,6 +288,23 @@ impl Cloud for AwsCloud {
     }
 }
 
+/// A request to AWS that is abandoned when the endpoint stops answering
+/// ([`AwsCloud::guard`]): `.send().guarded(self, "GetFunction").await?`.
+pub(super) trait Guarded: std::future::Future + Sized {
+    fn guarded<'a>(
+        self,
+        cloud: &'a AwsCloud,
+        operation: &'static str,
+    ) -> impl std::future::Future<Output = CloudResult<Self::Output>> + 'a
+    where
+        Self: 'a,
+    {
+        cloud.guard(operation, self)
+    }
+}
+
+impl<F: std::future::Future> Guarded for F {}
+
 /// The ARN partition of a region.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -162,8 +316,94 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+/// A failure to get any answer (a timeout, [`ErrorKind::Timeout`]; no
+/// connection, [`ErrorKind::Other`]) as an error naming the endpoint;
+/// anything else goes to `otherwise`.
+pub(super) fn transport_error<E>(
+    operation: String,
+    err: SdkError<E>,
+    configured: Option<&str>,
+    region: &str,
+    timeouts: Timeouts,
+    otherwise: impl FnOnce(String, SdkError<E>) -> CloudError,
+) -> CloudError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let (timed_out, unreachable) = match &err {
+        SdkError::TimeoutError(_) => (true, false),
+        SdkError::DispatchFailure(d) => (d.is_timeout(), d.is_io()),
+        _ => (false, false),
+    };
+    let endpoint = endpoint_name(configured, service_of::<E>(), region);
+    if timed_out {
+        tracing::debug!("{operation}: {err:?}");
+        return CloudError::with_kind(
+            operation,
+            ErrorKind::Timeout,
+            NoAnswer::TimedOut { endpoint, timeouts },
+        );
+    }
+    if unreachable {
+        return CloudError::with_kind(
+            operation,
+            ErrorKind::Other,
+            NoAnswer::Unreachable {
+                endpoint,
+                source: Box::new(err),
+            },
+        );
+    }
+    otherwise(operation, err)
+}
+
+/// The endpoint a client talks to, as `host:port`: the configured one
+/// (credentials, path and query left out), else the service's regional
+/// AWS endpoint.
+fn endpoint_name(configured: Option<&str>, service: Option<&str>, region: &str) -> String {
+    if let Some(url) = configured {
+        return match url.parse::<hyper::Uri>() {
+            Ok(uri) if uri.host().is_some() => {
+                let host = uri.host().unwrap_or_default();
+                let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                    Some("http") => 80,
+                    _ => 443,
+                });
+                format!("{host}:{port}")
+            }
+            _ => "the configured AWS endpoint".to_string(),
+        };
+    }
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    match service {
+        Some("iam") => format!("iam.{suffix}:443"),
+        Some(s) => format!("{s}.{region}.{suffix}:443"),
+        None => format!("the AWS endpoint of {region}"),
+    }
+}
+
+/// The endpoint prefix of the service whose SDK crate defines `E` (the
+/// error types live in `aws_sdk_<service>`).
+fn service_of<E>() -> Option<&'static str> {
+    let name = std::any::type_name::<E>();
+    let krate = name.split("::").next().unwrap_or_default();
+    Some(match krate {
+        "aws_sdk_lambda" => "lambda",
+        "aws_sdk_s3" => "s3",
+        "aws_sdk_iam" => "iam",
+        "aws_sdk_sts" => "sts",
+        "aws_sdk_cloudwatchlogs" => "logs",
+        "aws_sdk_resourcegroupstagging" => "tagging",
+        _ => return None,
+    })
+}
+
 /// Converts an SDK error, classifying it by its error code and HTTP status.
-pub(super) fn sdk_error<E>(operation: impl Into<String>, err: SdkError<E>) -> CloudError
+fn sdk_error<E>(operation: impl Into<String>, err: SdkError<E>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -310,6 +550,61 @@ mod tests {
         assert_eq!(classify(Some("Weird"), Some(503)), ErrorKind::Throttled);
         assert_eq!(classify(Some("Weird"), Some(404)), ErrorKind::NotFound);
         assert_eq!(classify(None, None), ErrorKind::Other);
+    }
+
+    #[test]
+    fn endpoints_are_named_by_host_and_port_only() {
+        assert_eq!(
+            endpoint_name(Some("http://127.0.0.1:5000"), Some("lambda"), "us-east-1"),
+            "127.0.0.1:5000"
+        );
+        let named = endpoint_name(
+            Some("https://user:pass@vpce.example.com/path?X-Amz-Security-Token=t"),
+            Some("s3"),
+            "eu-west-1",
+        );
+        assert_eq!(named, "vpce.example.com:443");
+        assert_eq!(
+            endpoint_name(None, Some("lambda"), "eu-west-1"),
+            "lambda.eu-west-1.amazonaws.com:443"
+        );
+        assert_eq!(
+            endpoint_name(None, Some("iam"), "cn-north-1"),
+            "iam.amazonaws.com.cn:443"
+        );
+        assert_eq!(
+            service_of::<aws_sdk_lambda::operation::get_function::GetFunctionError>(),
+            Some("lambda")
+        );
+        assert_eq!(
+            service_of::<aws_sdk_s3::operation::head_bucket::HeadBucketError>(),
+            Some("s3")
+        );
+    }
+
+    #[test]
+    fn timeouts_bound_each_attempt_by_half_the_total() {
+        let t = Timeouts {
+            connect: Duration::from_secs(2),
+            total: Duration::from_secs(10),
+        };
+        let sdk = t.sdk();
+        assert_eq!(sdk.connect_timeout(), Some(Duration::from_secs(2)));
+        assert_eq!(sdk.read_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            sdk.operation_attempt_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(sdk.operation_timeout(), Some(Duration::from_secs(10)));
+        let text = NoAnswer::TimedOut {
+            endpoint: "127.0.0.1:5000".into(),
+            timeouts: t,
+        }
+        .to_string();
+        assert!(
+            text.contains("127.0.0.1:5000") && text.contains("10 s per AWS call"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //!
 //! The URL carries a signature and often a session token: it is never
 //! logged or shown, only its host.
+//!
+//! The download has the same bounds as every AWS call ([`Timeouts`]): the
+//! connect timeout, and the total for the whole fetch, body included.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -18,10 +21,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::Timeouts;
+
 /// The largest package read back (Lambda's direct-upload limit is 50 MB).
 pub const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
-
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether scar may fetch `url`: with a configured endpoint (an emulator, a
 /// VPC endpoint) only from that same scheme, host and port; otherwise only
@@ -63,29 +66,44 @@ pub fn allowed(url: &str, endpoint: Option<&str>) -> Result<Uri, String> {
     }
 }
 
-/// The HTTPS connector, built once per process: the system's root
-/// certificates are read once, not per download. (A client, whose pooled
-/// connections belong to the runtime that made them, is made per call.)
-fn connector() -> Result<HttpsConnector<HttpConnector>, String> {
-    static CONNECTOR: OnceLock<Result<HttpsConnector<HttpConnector>, String>> = OnceLock::new();
-    CONNECTOR
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            Ok(hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(provider)
-                .map_err(|e| format!("no TLS root certificates: {e}"))?
-                .https_or_http()
-                .enable_http1()
-                .build())
-        })
-        .clone()
+/// The HTTPS connector with its connect timeout, built once per process
+/// (per connect timeout): the system's root certificates are read once,
+/// not per download. (A client, whose pooled connections belong to the
+/// runtime that made them, is made per call.)
+fn connector(connect: Duration) -> Result<HttpsConnector<HttpConnector>, String> {
+    type Built = Result<HttpsConnector<HttpConnector>, String>;
+    static CONNECTOR: OnceLock<(Duration, Built)> = OnceLock::new();
+    let build = || {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(connect));
+        Ok(hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)
+            .map_err(|e| format!("no TLS root certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http))
+    };
+    let (made_for, built) = CONNECTOR.get_or_init(|| (connect, build()));
+    if *made_for == connect {
+        built.clone()
+    } else {
+        build()
+    }
 }
 
 /// Downloads a package from a location [`allowed`] accepted and checks it
-/// against `expected_sha256` (base64, as Lambda reports `CodeSha256`).
-pub async fn download(uri: Uri, expected_sha256: &str) -> Result<Vec<u8>, String> {
+/// against `expected_sha256` (base64, as Lambda reports `CodeSha256`),
+/// within `timeouts` (connect, and the total for the whole fetch).
+pub async fn download(
+    uri: Uri,
+    expected_sha256: &str,
+    timeouts: Timeouts,
+) -> Result<Vec<u8>, String> {
     let host = uri.host().unwrap_or_default().to_string();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector()?);
+    let client: Client<_, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector(timeouts.connect)?);
     let fetch = async {
         let resp = client
             .get(uri)
@@ -100,9 +118,14 @@ pub async fn download(uri: Uri, expected_sha256: &str) -> Result<Vec<u8>, String
             .map_err(|e| format!("reading the package from `{host}`: {e}"))?;
         Ok(body.to_bytes().to_vec())
     };
-    let bytes = tokio::time::timeout(TIMEOUT, fetch)
+    let bytes = tokio::time::timeout(timeouts.total, fetch)
         .await
-        .map_err(|_| format!("`{host}` did not answer within {}s", TIMEOUT.as_secs()))??;
+        .map_err(|_| {
+            format!(
+                "`{host}` did not answer within {} s (--timeout)",
+                timeouts.total.as_secs_f64()
+            )
+        })??;
     let got = crate::package::code_sha256(&bytes);
     if got != expected_sha256 {
         return Err(format!(

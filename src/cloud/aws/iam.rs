@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{Role, Tag};
 
-use super::cloud::{build_error, decode_policy, is_not_found, sdk_error, AwsCloud};
+use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud, Guarded};
 use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
 
 impl AwsCloud {
@@ -14,15 +14,16 @@ impl AwsCloud {
         let mut names = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            self.record("ListRolePolicies");
+            self.record("ListRolePolicies")?;
             let out = self
                 .iam
                 .list_role_policies()
                 .role_name(role)
                 .set_marker(marker.take())
                 .send()
-                .await
-                .map_err(|e| sdk_error(format!("ListRolePolicies {role}"), e))?;
+                .guarded(self, "ListRolePolicies")
+                .await?
+                .map_err(|e| self.sdk_error(format!("ListRolePolicies {role}"), e))?;
             names.extend(out.policy_names().iter().cloned());
             match out.marker() {
                 Some(m) if out.is_truncated() && !m.is_empty() => marker = Some(m.to_string()),
@@ -35,11 +36,18 @@ impl AwsCloud {
     /// GetRole: the role without its inline policies; `None` if it does
     /// not exist.
     async fn fetch_role(&self, name: &str) -> CloudResult<Option<Role>> {
-        self.record("GetRole");
-        match self.iam.get_role().role_name(name).send().await {
+        self.record("GetRole")?;
+        match self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .guarded(self, "GetRole")
+            .await?
+        {
             Ok(out) => Ok(out.role),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(sdk_error(format!("GetRole {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("GetRole {name}"), e)),
         }
     }
 }
@@ -51,15 +59,16 @@ impl IamApi for AwsCloud {
         };
         let mut inline_policies = BTreeMap::new();
         for policy in self.inline_policy_names(name).await? {
-            self.record("GetRolePolicy");
+            self.record("GetRolePolicy")?;
             let doc = self
                 .iam
                 .get_role_policy()
                 .role_name(name)
                 .policy_name(&policy)
                 .send()
-                .await
-                .map_err(|e| sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
+                .guarded(self, "GetRolePolicy")
+                .await?
+                .map_err(|e| self.sdk_error(format!("GetRolePolicy {name} {policy}"), e))?;
             inline_policies.insert(policy, decode_policy(doc.policy_document()));
         }
         Ok(Some(RoleState {
@@ -93,7 +102,7 @@ impl IamApi for AwsCloud {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| build_error(&op, e))?;
-        self.record("CreateRole");
+        self.record("CreateRole")?;
         let out = self
             .iam
             .create_role()
@@ -101,20 +110,22 @@ impl IamApi for AwsCloud {
             .assume_role_policy_document(assume_role_policy)
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()
-            .await
-            .map_err(|e| sdk_error(&op, e))?;
+            .guarded(self, "CreateRole")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
         Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
     }
 
     async fn update_assume_role_policy(&self, name: &str, policy: &str) -> CloudResult<()> {
-        self.record("UpdateAssumeRolePolicy");
+        self.record("UpdateAssumeRolePolicy")?;
         self.iam
             .update_assume_role_policy()
             .role_name(name)
             .policy_document(policy)
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
+            .guarded(self, "UpdateAssumeRolePolicy")
+            .await?
+            .map_err(|e| self.sdk_error(format!("UpdateAssumeRolePolicy {name}"), e))?;
         Ok(())
     }
 
@@ -124,35 +135,34 @@ impl IamApi for AwsCloud {
         policy_name: &str,
         document: &str,
     ) -> CloudResult<()> {
-        self.record("PutRolePolicy");
+        self.record("PutRolePolicy")?;
         self.iam
             .put_role_policy()
             .role_name(role)
             .policy_name(policy_name)
             .policy_document(document)
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
+            .guarded(self, "PutRolePolicy")
+            .await?
+            .map_err(|e| self.sdk_error(format!("PutRolePolicy {role} {policy_name}"), e))?;
         Ok(())
     }
 
     /// Idempotent: a policy (or role) that is already gone is not an error.
     async fn delete_role_policy(&self, role: &str, policy_name: &str) -> CloudResult<()> {
-        self.record("DeleteRolePolicy");
+        self.record("DeleteRolePolicy")?;
         match self
             .iam
             .delete_role_policy()
             .role_name(role)
             .policy_name(policy_name)
             .send()
-            .await
+            .guarded(self, "DeleteRolePolicy")
+            .await?
         {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(sdk_error(
-                format!("DeleteRolePolicy {role} {policy_name}"),
-                e,
-            )),
+            Err(e) => Err(self.sdk_error(format!("DeleteRolePolicy {role} {policy_name}"), e)),
         }
     }
 
@@ -165,11 +175,18 @@ impl IamApi for AwsCloud {
         for policy in policies {
             self.delete_role_policy(name, &policy).await?;
         }
-        self.record("DeleteRole");
-        match self.iam.delete_role().role_name(name).send().await {
+        self.record("DeleteRole")?;
+        match self
+            .iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .guarded(self, "DeleteRole")
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(sdk_error(format!("DeleteRole {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("DeleteRole {name}"), e)),
         }
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{
 };
 use serde_json::Value;
 
-use super::cloud::{build_error, from_map, has_code, is_not_found, sdk_error, tag_map, AwsCloud};
+use super::cloud::{build_error, from_map, has_code, is_not_found, tag_map, AwsCloud, Guarded};
 use crate::cloud::{
     CloudResult, FunctionSpec, FunctionState, LambdaApi, LayerSpec, LayerVersion, PackageFetch,
     PermissionStatement, Tags,
@@ -72,15 +72,16 @@ impl LambdaApi for AwsCloud {
         let mut functions = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            self.record("ListFunctions");
+            self.record("ListFunctions")?;
             let out = self
                 .lambda
                 .list_functions()
                 .max_items(PAGE)
                 .set_marker(marker.take())
                 .send()
-                .await
-                .map_err(|e| sdk_error("ListFunctions", e))?;
+                .guarded(self, "ListFunctions")
+                .await?
+                .map_err(|e| self.sdk_error("ListFunctions", e))?;
             functions.extend(out.functions().iter().map(|c| function_state!(c)));
             match out.next_marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_string()),
@@ -92,8 +93,15 @@ impl LambdaApi for AwsCloud {
     }
 
     async fn get_function(&self, name: &str) -> CloudResult<Option<FunctionState>> {
-        self.record("GetFunction");
-        match self.lambda.get_function().function_name(name).send().await {
+        self.record("GetFunction")?;
+        match self
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .guarded(self, "GetFunction")
+            .await?
+        {
             Ok(out) => {
                 let Some(conf) = out.configuration() else {
                     return Ok(None);
@@ -103,20 +111,27 @@ impl LambdaApi for AwsCloud {
                 Ok(Some(state))
             }
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(sdk_error(format!("GetFunction {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("GetFunction {name}"), e)),
         }
     }
 
     async fn function_code(&self, name: &str) -> CloudResult<PackageFetch> {
-        self.record("GetFunction");
-        let out = match self.lambda.get_function().function_name(name).send().await {
+        self.record("GetFunction")?;
+        let out = match self
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .guarded(self, "GetFunction")
+            .await?
+        {
             Ok(out) => out,
             Err(e) if is_not_found(&e) => {
                 return Ok(PackageFetch::Unavailable(
                     "the function does not exist".into(),
                 ))
             }
-            Err(e) => return Err(sdk_error(format!("GetFunction {name}"), e)),
+            Err(e) => return Err(self.sdk_error(format!("GetFunction {name}"), e)),
         };
         let sha = out
             .configuration()
@@ -132,10 +147,12 @@ impl LambdaApi for AwsCloud {
             Ok(uri) => uri,
             Err(why) => return Ok(PackageFetch::Unavailable(why)),
         };
-        Ok(match super::download::download(uri, &sha).await {
-            Ok(zip) => PackageFetch::Zip(zip),
-            Err(why) => PackageFetch::Unavailable(why),
-        })
+        Ok(
+            match super::download::download(uri, &sha, self.timeouts).await {
+                Ok(zip) => PackageFetch::Zip(zip),
+                Err(why) => PackageFetch::Unavailable(why),
+            },
+        )
     }
 
     async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {
@@ -160,8 +177,12 @@ impl LambdaApi for AwsCloud {
         if !spec.vpc_subnet_ids.is_empty() || !spec.vpc_security_group_ids.is_empty() {
             req = req.vpc_config(vpc(spec));
         }
-        self.record("CreateFunction");
-        let out = req.send().await.map_err(|e| sdk_error(&op, e))?;
+        self.record("CreateFunction")?;
+        let out = req
+            .send()
+            .guarded(self, "CreateFunction")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
         // The create response carries the configuration, as GetFunction does.
         let mut state = function_state!(out);
         state.tags = Some(spec.tags.clone());
@@ -170,7 +191,7 @@ impl LambdaApi for AwsCloud {
 
     async fn update_function_configuration(&self, spec: &FunctionSpec) -> CloudResult<()> {
         let op = format!("UpdateFunctionConfiguration {}", spec.name);
-        self.record("UpdateFunctionConfiguration");
+        self.record("UpdateFunctionConfiguration")?;
         self.lambda
             .update_function_configuration()
             .function_name(&spec.name)
@@ -185,65 +206,70 @@ impl LambdaApi for AwsCloud {
             .vpc_config(vpc(spec))
             .set_file_system_configs(Some(file_systems(spec, &op)?))
             .send()
-            .await
-            .map_err(|e| sdk_error(&op, e))?;
+            .guarded(self, "UpdateFunctionConfiguration")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
         Ok(())
     }
 
     async fn update_function_code(&self, name: &str, zip: &[u8]) -> CloudResult<()> {
-        self.record("UpdateFunctionCode");
+        self.record("UpdateFunctionCode")?;
         self.lambda
             .update_function_code()
             .function_name(name)
             .zip_file(Blob::new(zip))
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("UpdateFunctionCode {name}"), e))?;
+            .guarded(self, "UpdateFunctionCode")
+            .await?
+            .map_err(|e| self.sdk_error(format!("UpdateFunctionCode {name}"), e))?;
         Ok(())
     }
 
     async fn delete_function(&self, name: &str) -> CloudResult<bool> {
-        self.record("DeleteFunction");
+        self.record("DeleteFunction")?;
         match self
             .lambda
             .delete_function()
             .function_name(name)
             .send()
-            .await
+            .guarded(self, "DeleteFunction")
+            .await?
         {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(sdk_error(format!("DeleteFunction {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("DeleteFunction {name}"), e)),
         }
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()> {
-        self.record("TagResource");
+        self.record("TagResource")?;
         self.lambda
             .tag_resource()
             .resource(arn)
             .set_tags(Some(tag_map(tags)))
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("TagResource {arn}"), e))?;
+            .guarded(self, "TagResource")
+            .await?
+            .map_err(|e| self.sdk_error(format!("TagResource {arn}"), e))?;
         Ok(())
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> CloudResult<()> {
-        self.record("UntagResource");
+        self.record("UntagResource")?;
         self.lambda
             .untag_resource()
             .resource(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("UntagResource {arn}"), e))?;
+            .guarded(self, "UntagResource")
+            .await?
+            .map_err(|e| self.sdk_error(format!("UntagResource {arn}"), e))?;
         Ok(())
     }
 
     async fn get_policy(&self, function: &str) -> CloudResult<Vec<PermissionStatement>> {
         let op = format!("GetPolicy {function}");
-        self.record("GetPolicy");
+        self.record("GetPolicy")?;
         // A function without a policy and a missing function give the same
         // ResourceNotFoundException: both read as "no statements".
         let policy = match self
@@ -251,11 +277,12 @@ impl LambdaApi for AwsCloud {
             .get_policy()
             .function_name(function)
             .send()
-            .await
+            .guarded(self, "GetPolicy")
+            .await?
         {
             Ok(out) => out.policy().unwrap_or_default().to_string(),
             Err(e) if is_not_found(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(sdk_error(op, e)),
+            Err(e) => return Err(self.sdk_error(op, e)),
         };
         if policy.is_empty() {
             return Ok(Vec::new());
@@ -268,7 +295,7 @@ impl LambdaApi for AwsCloud {
         function: &str,
         statement: &PermissionStatement,
     ) -> CloudResult<()> {
-        self.record("AddPermission");
+        self.record("AddPermission")?;
         self.lambda
             .add_permission()
             .function_name(function)
@@ -278,24 +305,28 @@ impl LambdaApi for AwsCloud {
             .set_source_arn(statement.source_arn.clone())
             .set_source_account(statement.source_account.clone())
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("AddPermission {function} {}", statement.sid), e))?;
+            .guarded(self, "AddPermission")
+            .await?
+            .map_err(|e| {
+                self.sdk_error(format!("AddPermission {function} {}", statement.sid), e)
+            })?;
         Ok(())
     }
 
     async fn remove_permission(&self, function: &str, sid: &str) -> CloudResult<bool> {
-        self.record("RemovePermission");
+        self.record("RemovePermission")?;
         match self
             .lambda
             .remove_permission()
             .function_name(function)
             .statement_id(sid)
             .send()
-            .await
+            .guarded(self, "RemovePermission")
+            .await?
         {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(sdk_error(format!("RemovePermission {function} {sid}"), e)),
+            Err(e) => Err(self.sdk_error(format!("RemovePermission {function} {sid}"), e)),
         }
     }
 
@@ -303,18 +334,19 @@ impl LambdaApi for AwsCloud {
         let mut versions = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            self.record("ListLayerVersions");
+            self.record("ListLayerVersions")?;
             let out = self
                 .lambda
                 .list_layer_versions()
                 .layer_name(layer_name)
                 .set_marker(marker.take())
                 .send()
-                .await;
+                .guarded(self, "ListLayerVersions")
+                .await?;
             let out = match out {
                 Ok(out) => out,
                 Err(e) if is_not_found(&e) => break,
-                Err(e) => return Err(sdk_error(format!("ListLayerVersions {layer_name}"), e)),
+                Err(e) => return Err(self.sdk_error(format!("ListLayerVersions {layer_name}"), e)),
             };
             versions.extend(out.layer_versions().iter().map(|v| LayerVersion {
                 layer_name: layer_name.to_string(),
@@ -336,7 +368,7 @@ impl LambdaApi for AwsCloud {
         spec: &LayerSpec,
         zip: &[u8],
     ) -> CloudResult<LayerVersion> {
-        self.record("PublishLayerVersion");
+        self.record("PublishLayerVersion")?;
         let out = self
             .lambda
             .publish_layer_version()
@@ -361,8 +393,9 @@ impl LambdaApi for AwsCloud {
                     .collect(),
             ))
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("PublishLayerVersion {}", spec.layer_name), e))?;
+            .guarded(self, "PublishLayerVersion")
+            .await?
+            .map_err(|e| self.sdk_error(format!("PublishLayerVersion {}", spec.layer_name), e))?;
         Ok(LayerVersion {
             layer_name: spec.layer_name.clone(),
             arn: out.layer_version_arn().unwrap_or_default().to_string(),
@@ -372,21 +405,19 @@ impl LambdaApi for AwsCloud {
     }
 
     async fn delete_layer_version(&self, layer_name: &str, version: i64) -> CloudResult<()> {
-        self.record("DeleteLayerVersion");
+        self.record("DeleteLayerVersion")?;
         match self
             .lambda
             .delete_layer_version()
             .layer_name(layer_name)
             .version_number(version)
             .send()
-            .await
+            .guarded(self, "DeleteLayerVersion")
+            .await?
         {
             Ok(_) => Ok(()),
             Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-            Err(e) => Err(sdk_error(
-                format!("DeleteLayerVersion {layer_name}:{version}"),
-                e,
-            )),
+            Err(e) => Err(self.sdk_error(format!("DeleteLayerVersion {layer_name}:{version}"), e)),
         }
     }
 }

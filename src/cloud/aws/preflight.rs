@@ -1,21 +1,49 @@
-//! `Preflight` over IAM GetRole and S3 HeadBucket.
+//! `Preflight` over IAM GetRole and S3 HeadBucket, with scar's timeouts;
+//! an endpoint that does not answer is named as for every other call.
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::SdkError;
 
+use super::cloud::transport_error;
+use super::Timeouts;
 use crate::cloud::{BucketStatus, CloudError, Preflight, RoleStatus};
 
 pub struct AwsPreflight {
     iam: aws_sdk_iam::Client,
     s3: aws_sdk_s3::Client,
+    endpoint: Option<String>,
+    region: String,
+    timeouts: Timeouts,
 }
 
 impl AwsPreflight {
     pub fn new(conf: &SdkConfig) -> Self {
+        let timeouts = Timeouts::of(conf);
         AwsPreflight {
-            iam: aws_sdk_iam::Client::new(conf),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(conf)
+                    .timeout_config(timeouts.sdk())
+                    .build(),
+            ),
             s3: super::s3_client(conf),
+            endpoint: conf.endpoint_url().map(str::to_string),
+            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            timeouts,
         }
+    }
+
+    fn error<E>(&self, operation: String, err: SdkError<E>) -> CloudError
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        transport_error(
+            operation,
+            err,
+            self.endpoint.as_deref(),
+            &self.region,
+            self.timeouts,
+            CloudError::new,
+        )
     }
 }
 
@@ -39,7 +67,7 @@ impl Preflight for AwsPreflight {
             Err(SdkError::ServiceError(e)) if e.err().is_no_such_entity_exception() => {
                 Ok(RoleStatus::Absent)
             }
-            Err(e) => Err(CloudError::new(format!("GetRole {name}"), e)),
+            Err(e) => Err(self.error(format!("GetRole {name}"), e)),
         }
     }
 
@@ -55,13 +83,10 @@ impl Preflight for AwsPreflight {
                     403 => Ok(BucketStatus::Forbidden),
                     // A redirect means the bucket exists in another region.
                     301 => Ok(BucketStatus::Reachable),
-                    _ => Err(CloudError::new(
-                        format!("HeadBucket {bucket}"),
-                        SdkError::ServiceError(e),
-                    )),
+                    _ => Err(self.error(format!("HeadBucket {bucket}"), SdkError::ServiceError(e))),
                 }
             }
-            Err(e) => Err(CloudError::new(format!("HeadBucket {bucket}"), e)),
+            Err(e) => Err(self.error(format!("HeadBucket {bucket}"), e)),
         }
     }
 }

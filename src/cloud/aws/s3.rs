@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{json, Map, Value};
 
-use super::cloud::{build_error, has_code, is_not_found, sdk_error, AwsCloud};
+use super::cloud::{build_error, has_code, is_not_found, AwsCloud, Guarded};
 use crate::cloud::{
     BucketState, Cloud, CloudError, CloudResult, ErrorKind, LambdaNotification, NotificationConfig,
     S3Api, Tags,
@@ -21,8 +21,15 @@ use crate::cloud::{
 
 impl S3Api for AwsCloud {
     async fn get_bucket(&self, name: &str) -> CloudResult<Option<BucketState>> {
-        self.record("GetBucketTagging");
-        match self.s3.get_bucket_tagging().bucket(name).send().await {
+        self.record("GetBucketTagging")?;
+        match self
+            .s3
+            .get_bucket_tagging()
+            .bucket(name)
+            .send()
+            .guarded(self, "GetBucketTagging")
+            .await?
+        {
             Ok(out) => {
                 let tags = out
                     .tag_set()
@@ -42,7 +49,7 @@ impl S3Api for AwsCloud {
             Err(e) if is_not_found(&e) || has_code(&e, &["AccessDenied", "PermanentRedirect"]) => {
                 Ok(None)
             }
-            Err(e) => Err(sdk_error(format!("GetBucketTagging {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("GetBucketTagging {name}"), e)),
         }
     }
 
@@ -59,8 +66,11 @@ impl S3Api for AwsCloud {
         if !tags.is_empty() || self.region() != "us-east-1" {
             req = req.create_bucket_configuration(config.build());
         }
-        self.record("CreateBucket");
-        req.send().await.map_err(|e| sdk_error(op, e))?;
+        self.record("CreateBucket")?;
+        req.send()
+            .guarded(self, "CreateBucket")
+            .await?
+            .map_err(|e| self.sdk_error(op, e))?;
         // moto 5.2.5 ignores tags given at creation: set them again (a
         // no-op on AWS, where they are already there).
         if !tags.is_empty() {
@@ -76,55 +86,64 @@ impl S3Api for AwsCloud {
             .set_tag_set(Some(tag_set))
             .build()
             .map_err(|e| build_error(&op, e))?;
-        self.record("PutBucketTagging");
+        self.record("PutBucketTagging")?;
         self.s3
             .put_bucket_tagging()
             .bucket(name)
             .tagging(tagging)
             .send()
-            .await
-            .map_err(|e| sdk_error(op, e))?;
+            .guarded(self, "PutBucketTagging")
+            .await?
+            .map_err(|e| self.sdk_error(op, e))?;
         Ok(())
     }
 
     async fn bucket_has_objects(&self, name: &str) -> CloudResult<bool> {
-        self.record("ListObjectsV2");
+        self.record("ListObjectsV2")?;
         let out = self
             .s3
             .list_objects_v2()
             .bucket(name)
             .max_keys(1)
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("ListObjectsV2 {name}"), e))?;
+            .guarded(self, "ListObjectsV2")
+            .await?
+            .map_err(|e| self.sdk_error(format!("ListObjectsV2 {name}"), e))?;
         Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
     }
 
     async fn delete_bucket(&self, name: &str) -> CloudResult<bool> {
-        self.record("DeleteBucket");
-        match self.s3.delete_bucket().bucket(name).send().await {
+        self.record("DeleteBucket")?;
+        match self
+            .s3
+            .delete_bucket()
+            .bucket(name)
+            .send()
+            .guarded(self, "DeleteBucket")
+            .await?
+        {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(sdk_error(format!("DeleteBucket {name}"), e)),
+            Err(e) => Err(self.sdk_error(format!("DeleteBucket {name}"), e)),
         }
     }
 
     async fn get_notifications(&self, bucket: &str) -> CloudResult<NotificationConfig> {
-        self.record("GetBucketNotificationConfiguration");
+        self.record("GetBucketNotificationConfiguration")?;
         let out = match self
             .s3
             .get_bucket_notification_configuration()
             .bucket(bucket)
             .send()
-            .await
+            .guarded(self, "GetBucketNotificationConfiguration")
+            .await?
         {
             Ok(out) => out,
             Err(e) if is_empty_document(&e) => return Ok(NotificationConfig::default()),
             Err(e) => {
-                return Err(sdk_error(
-                    format!("GetBucketNotificationConfiguration {bucket}"),
-                    e,
-                ))
+                return Err(
+                    self.sdk_error(format!("GetBucketNotificationConfiguration {bucket}"), e)
+                )
             }
         };
         let lambda = out
@@ -212,27 +231,29 @@ impl S3Api for AwsCloud {
         if config.others.get("EventBridgeConfiguration").is_some() {
             conf = conf.event_bridge_configuration(EventBridgeConfiguration::builder().build());
         }
-        self.record("PutBucketNotificationConfiguration");
+        self.record("PutBucketNotificationConfiguration")?;
         self.s3
             .put_bucket_notification_configuration()
             .bucket(bucket)
             .notification_configuration(conf.build())
             .send()
-            .await
-            .map_err(|e| sdk_error(op, e))?;
+            .guarded(self, "PutBucketNotificationConfiguration")
+            .await?
+            .map_err(|e| self.sdk_error(op, e))?;
         Ok(())
     }
 
     async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> CloudResult<()> {
-        self.record("PutObject");
+        self.record("PutObject")?;
         self.s3
             .put_object()
             .bucket(bucket)
             .key(key)
             .body(ByteStream::from(body.to_vec()))
             .send()
-            .await
-            .map_err(|e| sdk_error(format!("PutObject {bucket}/{key}"), e))?;
+            .guarded(self, "PutObject")
+            .await?
+            .map_err(|e| self.sdk_error(format!("PutObject {bucket}/{key}"), e))?;
         Ok(())
     }
 }

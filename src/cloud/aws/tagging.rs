@@ -2,7 +2,7 @@
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
-use super::cloud::{sdk_error, AwsCloud};
+use super::cloud::{AwsCloud, Guarded};
 use crate::cloud::{CloudResult, TaggedResource, TaggingApi};
 
 impl TaggingApi for AwsCloud {
@@ -15,7 +15,7 @@ impl TaggingApi for AwsCloud {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            self.record("GetResources");
+            self.record("GetResources")?;
             let out = self
                 .tagging
                 .get_resources()
@@ -28,9 +28,10 @@ impl TaggingApi for AwsCloud {
                 .set_resource_type_filters(Some(types.iter().map(|t| t.to_string()).collect()))
                 .set_pagination_token(token.take())
                 .send()
-                .await
+                .guarded(self, "GetResources")
+                .await?
                 .map_err(|e| {
-                    sdk_error(format!("GetResources {key}={}", value.unwrap_or("*")), e)
+                    self.sdk_error(format!("GetResources {key}={}", value.unwrap_or("*")), e)
                 })?;
             found.extend(out.resource_tag_mapping_list().iter().map(|m| {
                 TaggedResource {

@@ -38,7 +38,7 @@ say "scripts/quickstart.sh will:"
 say "  1. install moto (the AWS emulator, pinned) into .emulator/ with pip, once (about 1 minute);"
 if [ "$fresh" = yes ]; then
   say "  2. compile scar, the supervisor and the test suite in debug mode (cargo test --no-run):"
-  say "     about 310 crates, roughly 15-20 minutes on a 2-core machine the first time, seconds"
+  say "     about 310 crates, roughly 8-10 minutes on a 2-core machine the first time, seconds"
   say "     afterwards; scripts/test.sh then reuses this build;"
 else
   say "  2. bring the debug build up to date (cargo test --no-run; seconds if nothing changed);"

@@ -382,8 +382,14 @@ mod tests {
             v.config
         );
         // The package itself keeps the real credentials: the supervisor needs them.
-        let raw = String::from_utf8_lossy(&p.zip).into_owned();
-        assert!(!raw.is_empty());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(p.zip.clone())).unwrap();
+        let mut raw = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("function_config.yaml").unwrap(),
+            &mut raw,
+        )
+        .unwrap();
+        assert!(raw.contains("wJalrXUtnFEMIEXAMPLEKEY"), "{raw}");
         assert_eq!(inspect(b"not a zip"), None);
     }
 

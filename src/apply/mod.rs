@@ -1,6 +1,7 @@
 //! The executor: carries out a plan, deciding nothing itself. Creates and
 //! updates walk the dependency graph with bounded concurrency (a `JoinSet`
-//! under a `Semaphore`); deletes follow in reverse kind order. Dependents
+//! under a `Semaphore`); deletes then walk it reversed, as the plan's
+//! `depends_on` of each delete says. Dependents
 //! of a failed change are skipped, independent branches go on. Every step
 //! is idempotent, throttling and conflicts are retried with backoff, and
 //! Lambda is waited on until it is ready.
@@ -15,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cloud::{Cloud, CloudError, ErrorKind};
-use crate::model::{Addr, Kind};
+use crate::model::Addr;
 use crate::plan::{Action, Change, Plan};
 
 /// What the executor needs besides the plan: the code to upload.
@@ -87,6 +88,69 @@ impl<C: Cloud + Send + Sync + 'static> Steps<C> {
             .insert(handle.id(), (addr, action, Instant::now()));
     }
 
+    /// Carries out `todo` in dependency order: a change starts once every
+    /// change it depends on (in `todo`, or already in `results`) is done,
+    /// and is skipped when one of them failed or was skipped.
+    async fn walk(&self, todo: &BTreeMap<Addr, &Change>, results: &mut BTreeMap<Addr, Outcome>) {
+        let on_event = self.on_event.clone();
+        let mut pending: BTreeSet<Addr> = todo.keys().cloned().collect();
+        let mut running = JoinSet::new();
+        loop {
+            // Skip what depends on a failure; start what is ready.
+            let mut progressed = true;
+            while progressed {
+                progressed = false;
+                for addr in pending.clone() {
+                    let c = todo[&addr];
+                    let deps: Vec<&Addr> = c
+                        .depends_on
+                        .iter()
+                        .filter(|d| todo.contains_key(*d) || results.contains_key(*d))
+                        .collect();
+                    if let Some(bad) = deps.iter().find(|d| {
+                        matches!(
+                            results.get(**d),
+                            Some(Outcome::Failed(_) | Outcome::Skipped(_))
+                        )
+                    }) {
+                        let o = Outcome::Skipped(format!("{bad} did not succeed"));
+                        on_event(Event::Finished(
+                            addr.clone(),
+                            c.action,
+                            o.clone(),
+                            Duration::ZERO,
+                        ));
+                        results.insert(addr.clone(), o);
+                        pending.remove(&addr);
+                        progressed = true;
+                    } else if deps.iter().all(|d| results.get(*d) == Some(&Outcome::Done)) {
+                        pending.remove(&addr);
+                        self.spawn(&mut running, c.clone());
+                        progressed = true;
+                    }
+                }
+            }
+            let Some(joined) = running.join_next_with_id().await else {
+                break;
+            };
+            let Some((addr, action, outcome, took)) = self.ended(joined) else {
+                continue;
+            };
+            on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
+            results.insert(addr, outcome);
+        }
+        for addr in pending {
+            let o = Outcome::Skipped("a dependency did not finish".into());
+            on_event(Event::Finished(
+                addr.clone(),
+                todo[&addr].action,
+                o.clone(),
+                Duration::ZERO,
+            ));
+            results.insert(addr, o);
+        }
+    }
+
     /// A finished step as an outcome. A step that panicked or was
     /// cancelled failed: it is reported against its change, with why.
     fn ended(
@@ -154,93 +218,18 @@ pub async fn apply<C: Cloud>(
         .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
         .map(|c| (c.address.clone(), c))
         .collect();
-    let mut pending: BTreeSet<Addr> = todo.keys().cloned().collect();
-    let mut running = JoinSet::new();
-    loop {
-        // Skip what depends on a failure; start what is ready.
-        let mut progressed = true;
-        while progressed {
-            progressed = false;
-            for addr in pending.clone() {
-                let c = todo[&addr];
-                let deps: Vec<&Addr> = c
-                    .depends_on
-                    .iter()
-                    .filter(|d| todo.contains_key(*d))
-                    .collect();
-                if let Some(bad) = deps.iter().find(|d| {
-                    matches!(
-                        results.get(**d),
-                        Some(Outcome::Failed(_) | Outcome::Skipped(_))
-                    )
-                }) {
-                    let o = Outcome::Skipped(format!("{bad} did not succeed"));
-                    on_event(Event::Finished(
-                        addr.clone(),
-                        c.action,
-                        o.clone(),
-                        Duration::ZERO,
-                    ));
-                    results.insert(addr.clone(), o);
-                    pending.remove(&addr);
-                    progressed = true;
-                } else if deps.iter().all(|d| results.get(*d) == Some(&Outcome::Done)) {
-                    pending.remove(&addr);
-                    steps.spawn(&mut running, c.clone());
-                    progressed = true;
-                }
-            }
-        }
-        let Some(joined) = running.join_next_with_id().await else {
-            break;
-        };
-        let Some((addr, action, outcome, took)) = steps.ended(joined) else {
-            continue;
-        };
-        on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
-        results.insert(addr, outcome);
-    }
-    for addr in pending {
-        let o = Outcome::Skipped("a dependency did not finish".into());
-        on_event(Event::Finished(
-            addr.clone(),
-            todo[&addr].action,
-            o.clone(),
-            Duration::ZERO,
-        ));
-        results.insert(addr, o);
-    }
+    steps.walk(&todo, &mut results).await;
 
-    // Phase 2: deletes, dependents first (reverse kind order).
-    let mut deletes: Vec<&Change> = plan
+    // Phase 2: deletes, in the order their `depends_on` gives (the
+    // dependency graph reversed): what must outlive a failed delete is
+    // skipped, independent branches go on.
+    let deletes: BTreeMap<Addr, &Change> = plan
         .changes
         .iter()
         .filter(|c| c.action == Action::Delete)
+        .map(|c| (c.address.clone(), c))
         .collect();
-    deletes.sort_by(|a, b| {
-        b.address
-            .kind
-            .cmp(&a.address.kind)
-            .then(a.address.cmp(&b.address))
-    });
-    let kinds: Vec<Kind> = {
-        let mut k: Vec<Kind> = deletes.iter().map(|c| c.address.kind).collect();
-        k.dedup();
-        k
-    };
-    for kind in kinds {
-        let mut set = JoinSet::new();
-        for c in deletes.iter().filter(|c| c.address.kind == kind) {
-            steps.spawn(&mut set, (*c).clone());
-        }
-        while let Some(joined) = set.join_next_with_id().await {
-            let Some((addr, action, outcome, took)) = steps.ended(joined) else {
-                continue;
-            };
-            on_event(Event::Finished(addr.clone(), action, outcome.clone(), took));
-            results.insert(addr, outcome);
-        }
-    }
+    steps.walk(&deletes, &mut results).await;
 
     plan.changes
         .iter()
@@ -397,6 +386,67 @@ mod tests {
         let again = plan(&cloud).await;
         run(&cloud, &again).await;
         assert!(!plan(&cloud).await.plan.has_changes());
+    }
+
+    #[tokio::test]
+    async fn a_failed_delete_skips_what_must_outlive_it_and_not_its_neighbours() {
+        // Two functions share the role and the input bucket; destroying the
+        // workflow while DeleteFunction fails for one of them.
+        let cloud = Arc::new(MemoryCloud::new());
+        let two = MANIFEST.replace(
+            "      output:\n",
+            "      output:\n      - storage_provider: s3\n        path: out-bucket/b\n",
+        ) + "  - lambda:\n      name: fn-b\n      input:\n      - storage_provider: s3\n        path: in-bucket/b\n";
+        let m = load_texts(&[("m.yaml", two.as_str())]).manifest.unwrap();
+        let p = plan_workflow_in(cloud.clone(), &m, Some(LAYER.to_vec()), false, None)
+            .await
+            .unwrap();
+        let created = run(&cloud, &p).await;
+        assert!(created.values().all(|o| *o == Outcome::Done), "{created:?}");
+        cloud.fail_next_for("DeleteFunction", "fn-a", ErrorKind::Invalid, 1);
+        let d = plan_workflow_in(cloud.clone(), &m, None, true, None)
+            .await
+            .unwrap();
+        let results = run(&cloud, &d).await;
+        let outcome = |a: &str| results.get(a).unwrap_or_else(|| panic!("{a}: {results:?}"));
+        assert!(
+            matches!(outcome("lambda_function.fn-a"), Outcome::Failed(_)),
+            "{results:?}"
+        );
+        // The role fn-a still uses, and the layer version it runs on, stay.
+        for kept in ["iam_role.scar-wf", "lambda_layer.scar-supervisor:1"] {
+            assert!(
+                matches!(outcome(kept), Outcome::Skipped(_)),
+                "{kept}: {results:?}"
+            );
+        }
+        // Its neighbours went: the other function, the log groups, the
+        // triggers (deleted before the buckets), the buckets. (Permissions
+        // go with their functions.)
+        for gone in [
+            "lambda_function.fn-b",
+            "log_group./aws/lambda/fn-a",
+            "log_group./aws/lambda/fn-b",
+            "s3_notifications.in-bucket",
+            "s3_bucket.in-bucket",
+            "s3_bucket.out-bucket",
+        ] {
+            assert_eq!(outcome(gone), &Outcome::Done, "{gone}: {results:?}");
+        }
+        assert!(cloud.get_function("fn-a").await.unwrap().is_some());
+        assert!(cloud.get_role("scar-wf").await.unwrap().is_some());
+        // A second destroy finishes the job.
+        let again = plan_workflow_in(cloud.clone(), &m, None, true, None)
+            .await
+            .unwrap();
+        let results = run(&cloud, &again).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        assert!(cloud.get_role("scar-wf").await.unwrap().is_none());
+        assert!(cloud
+            .list_layer_versions("scar-supervisor")
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]

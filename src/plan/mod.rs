@@ -331,11 +331,98 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         }
         changes.push(change);
     }
+    order_deletes(&mut changes, observed);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
         workflow: desired.workflow.clone(),
         changes,
         warnings: Vec::new(),
+    }
+}
+
+/// Deletes follow the dependency graph in reverse: a resource is deleted
+/// only after every deleted resource that depends on it (a bucket after
+/// its notification entries, a function after its permissions, the role
+/// after the functions that use it, a layer version after the functions
+/// on it). Each delete's `depends_on` lists those deletes, so that a
+/// failed delete skips what must outlive it, and nothing else.
+fn order_deletes(changes: &mut [Change], observed: &ObservedState) {
+    let deleted: BTreeSet<Addr> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.clone())
+        .collect();
+    let mut after: BTreeMap<Addr, BTreeSet<Addr>> = BTreeMap::new();
+    for d in &deleted {
+        let Some(have) = observed.resources.get(d) else {
+            continue;
+        };
+        for needed in resource_deps(have, observed) {
+            if deleted.contains(&needed) {
+                after.entry(needed).or_default().insert(d.clone());
+            }
+        }
+    }
+    for c in changes.iter_mut().filter(|c| c.action == Action::Delete) {
+        if let Some(first) = after.remove(&c.address) {
+            c.depends_on.extend(first);
+            c.depends_on.sort();
+            c.depends_on.dedup();
+        }
+    }
+}
+
+/// What an observed resource needs while it exists (the resources it was
+/// created after).
+fn resource_deps(have: &Observed, observed: &ObservedState) -> Vec<Addr> {
+    let attr = |k: &str| {
+        have.attrs
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let bucket_of = |arn: &str| arn.strip_prefix("arn:aws:s3:::").map(str::to_string);
+    match have.addr.kind {
+        Kind::LambdaPermission => {
+            let mut deps = vec![Addr::new(Kind::LambdaFunction, attr("function"))];
+            deps.extend(bucket_of(attr("source_arn")).map(|b| Addr::new(Kind::S3Bucket, b)));
+            deps
+        }
+        Kind::S3Notifications => {
+            let bucket = have.addr.name.clone();
+            let sid = format!("/{}", crate::desired::s3_permission_sid(&bucket));
+            let mut deps: Vec<Addr> = observed
+                .resources
+                .keys()
+                .filter(|a| a.kind == Kind::LambdaPermission && a.name.ends_with(&sid))
+                .cloned()
+                .collect();
+            deps.push(Addr::new(Kind::S3Bucket, bucket));
+            deps
+        }
+        Kind::LambdaFunction => {
+            let layers: BTreeSet<&str> = have
+                .attrs
+                .get("layers")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let role = attr("role");
+            observed
+                .resources
+                .values()
+                .filter(|o| match o.addr.kind {
+                    Kind::IamRole => o.outputs.get("arn").map(String::as_str) == Some(role),
+                    Kind::LambdaLayer => o
+                        .outputs
+                        .get("arn")
+                        .is_some_and(|arn| layers.contains(arn.as_str())),
+                    _ => false,
+                })
+                .map(|o| o.addr.clone())
+                .collect()
+        }
+        Kind::LambdaLayer | Kind::IamRole | Kind::S3Bucket | Kind::LogGroup => Vec::new(),
     }
 }
 

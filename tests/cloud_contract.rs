@@ -915,8 +915,9 @@ async fn create_bucket_twice<C: Cloud>(c: &C, name: &str) {
 }
 
 #[tokio::test]
-async fn a_bucket_name_of_another_account_is_taken_moto_cannot_play_another_account() {
-    // moto's buckets all belong to one account; AWS's code for this,
+async fn a_bucket_name_another_account_holds_is_taken_moto_gap() {
+    // moto cannot play another account: its buckets all belong to the
+    // caller's. AWS's code for this,
     // BucketAlreadyExists, is classified in `cloud::aws` unit tests.
     let c = MemoryCloud::new();
     c.take_bucket_name_elsewhere("scar-theirs");

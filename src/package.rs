@@ -7,7 +7,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{files, FunctionDef, Manifest};
@@ -62,10 +61,8 @@ pub enum PackageError {
     },
 }
 
-/// Base64 SHA-256, Lambda's `CodeSha256` form.
-pub fn code_sha256(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
+/// Base64 SHA-256, Lambda's `CodeSha256` form (defined by the cloud seam).
+pub use crate::cloud::code_sha256;
 
 /// Hex SHA-256.
 pub fn hex_sha256(bytes: &[u8]) -> String {

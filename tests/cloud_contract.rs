@@ -81,6 +81,7 @@ contract!(buckets);
 contract!(notifications);
 contract!(roles);
 contract!(tagging);
+contract!(duplicates_and_missing);
 
 // ---------------------------------------------------------------- helpers
 
@@ -189,7 +190,7 @@ async fn functions<C: Cloud>(c: &C) {
 
     assert_eq!(
         kind(c.create_function(&spec, &zip("v1")).await),
-        ErrorKind::Conflict
+        ErrorKind::AlreadyExists
     );
 
     let updated = FunctionSpec {
@@ -257,9 +258,11 @@ async fn functions<C: Cloud>(c: &C) {
         "scar-contract-norole",
         "arn:aws:iam::123456789012:role/absent",
     );
+    // Lambda cannot tell a role that does not exist from one IAM has not
+    // made visible to it yet: scar waits a while on either.
     assert_eq!(
         kind(c.create_function(&no_role, &zip("v1")).await),
-        ErrorKind::Invalid
+        ErrorKind::NotReady
     );
 
     assert!(c.delete_function("scar-contract-fn").await.unwrap());
@@ -407,7 +410,7 @@ async fn log_groups<C: Cloud>(c: &C) {
         .expect("create other");
     assert_eq!(
         kind(c.create_log_group(name, &Tags::new()).await),
-        ErrorKind::Conflict
+        ErrorKind::AlreadyExists
     );
     assert_eq!(
         c.list_log_group_tags(name).await.unwrap(),
@@ -489,7 +492,7 @@ async fn buckets<C: Cloud>(c: &C) {
     assert!(c.bucket_has_objects("scar-contract-tagged").await.unwrap());
     assert_eq!(
         kind(c.delete_bucket("scar-contract-tagged").await),
-        ErrorKind::Conflict
+        ErrorKind::InUse
     );
     assert!(c
         .get_bucket("scar-contract-tagged")
@@ -619,7 +622,7 @@ async fn roles<C: Cloud>(c: &C) {
     );
     assert_eq!(
         kind(c.create_role("scar-contract-r", TRUST, &Tags::new()).await),
-        ErrorKind::Conflict
+        ErrorKind::AlreadyExists
     );
 
     let got = c
@@ -827,10 +830,108 @@ async fn describe_log_groups_reads_every_page() {
     assert_eq!(memory.requests().count("DescribeLogGroups"), 3);
 }
 
+/// A second create of the same name is "already exists" (never a conflict
+/// to retry, never "invalid"), and a call on a missing thing "not found",
+/// for each kind scar creates. (A duplicate permission Sid: moto accepts it,
+/// see `duplicate_permission_sid_already_exists_moto_gap`; a bucket: see
+/// `a_duplicate_bucket_of_ours_already_exists_outside_us_east_1`.)
+async fn duplicates_and_missing<C: Cloud>(c: &C) {
+    let arn = c
+        .create_role("scar-dup-r", TRUST, &owned("dup"))
+        .await
+        .expect("create role");
+    assert_eq!(
+        kind(c.create_role("scar-dup-r", TRUST, &owned("dup")).await),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        kind(c.put_role_policy("scar-dup-missing", "p", "{}").await),
+        ErrorKind::NotFound
+    );
+
+    let spec = function_spec("scar-dup-fn", &arn);
+    c.create_function(&spec, &zip("a")).await.expect("create");
+    assert_eq!(
+        kind(c.create_function(&spec, &zip("a")).await),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        kind(
+            c.update_function_configuration(&function_spec("scar-dup-none", &arn))
+                .await
+        ),
+        ErrorKind::NotFound
+    );
+    let s = PermissionStatement {
+        sid: "scar-dup".into(),
+        principal: "s3.amazonaws.com".into(),
+        action: "lambda:InvokeFunction".into(),
+        source_arn: Some("arn:aws:s3:::scar-dup-b".into()),
+        source_account: None,
+    };
+    assert_eq!(
+        kind(c.add_permission("scar-dup-none", &s).await),
+        ErrorKind::NotFound
+    );
+
+    c.create_log_group("/aws/lambda/scar-dup-fn", &owned("dup"))
+        .await
+        .expect("create log group");
+    assert_eq!(
+        kind(
+            c.create_log_group("/aws/lambda/scar-dup-fn", &owned("dup"))
+                .await
+        ),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        kind(c.put_retention("/aws/lambda/scar-dup-none", 7).await),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(c.put_bucket_tags("scar-dup-none", &owned("dup")).await),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_bucket_of_ours_already_exists_outside_us_east_1() {
+    // In us-east-1, S3 (and moto) answer a second CreateBucket of one's own
+    // bucket with success; elsewhere with BucketAlreadyOwnedByYou.
+    let moto = Moto::start();
+    let cloud = moto_cloud_in(&moto, "eu-west-1").await;
+    create_bucket_twice(&cloud, "scar-dup-eu").await;
+    let memory = MemoryCloud::with_identity("123456789012", "eu-west-1");
+    create_bucket_twice(&memory, "scar-dup-eu").await;
+}
+
+async fn create_bucket_twice<C: Cloud>(c: &C, name: &str) {
+    c.create_bucket(name, &owned("dup")).await.expect("create");
+    assert_eq!(
+        kind(c.create_bucket(name, &owned("dup")).await),
+        ErrorKind::AlreadyExists
+    );
+    assert!(c.get_bucket(name).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_bucket_name_another_account_holds_is_taken_moto_gap() {
+    // moto cannot play another account: its buckets all belong to the
+    // caller's. AWS's code for this,
+    // BucketAlreadyExists, is classified in `cloud::aws` unit tests.
+    let c = MemoryCloud::new();
+    c.take_bucket_name_elsewhere("scar-theirs");
+    assert_eq!(
+        kind(c.create_bucket("scar-theirs", &owned("dup")).await),
+        ErrorKind::NameTaken
+    );
+    assert_eq!(c.get_bucket("scar-theirs").await.unwrap(), None);
+}
+
 // ------------------------------------------------ MemoryCloud-only checks
 
 #[tokio::test]
-async fn duplicate_permission_sid_is_a_conflict_moto_gap() {
+async fn duplicate_permission_sid_already_exists_moto_gap() {
     // moto accepts a duplicate StatementId; AWS answers ResourceConflictException.
     let c = MemoryCloud::new();
     let role = role(&c, "r").await;
@@ -845,7 +946,10 @@ async fn duplicate_permission_sid_is_a_conflict_moto_gap() {
         source_account: None,
     };
     c.add_permission("f", &s).await.unwrap();
-    assert_eq!(kind(c.add_permission("f", &s).await), ErrorKind::Conflict);
+    assert_eq!(
+        kind(c.add_permission("f", &s).await),
+        ErrorKind::AlreadyExists
+    );
 }
 
 #[tokio::test]

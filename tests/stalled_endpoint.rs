@@ -264,13 +264,13 @@ async fn waiting_calls_are_abandoned_when_one_times_out() {
     let second = second.unwrap_err();
 
     assert_eq!(first.kind, ErrorKind::Timeout, "{first:?}");
-    let why = scar::apply::error_text(&first);
+    let why = first.chain_text();
     assert!(
         why.starts_with("GetFunction first failed: no answer from ") && why.contains(&endpoint),
         "{why}"
     );
     assert_eq!(second.kind, ErrorKind::Timeout, "{second:?}");
-    let why = scar::apply::error_text(&second);
+    let why = second.chain_text();
     assert!(why.contains("not sent") && why.contains(&endpoint), "{why}");
     assert!(
         second_ended < Duration::from_millis(1500) + total,

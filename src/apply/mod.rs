@@ -3,8 +3,9 @@
 //! under a `Semaphore`); deletes then walk it reversed, as the plan's
 //! `depends_on` of each delete says. Dependents
 //! of a failed change are skipped, independent branches go on. Every step
-//! is idempotent, throttling and conflicts are retried with backoff, and
-//! Lambda is waited on until it is ready.
+//! is idempotent; throttling, service failures and conflicts are retried
+//! with backoff, and Lambda is waited on until it is ready. Errors are told
+//! apart by their [`ErrorKind`] alone, never by their text.
 
 mod ops;
 
@@ -163,7 +164,7 @@ impl<C: Cloud + Send + Sync + 'static> Steps<C> {
                 running.remove(&id);
                 let outcome = match r {
                     Ok(()) => Outcome::Done,
-                    Err(e) => Outcome::Failed(error_text(&e)),
+                    Err(e) => Outcome::Failed(e.chain_text()),
                 };
                 Some((addr, action, outcome, took))
             }
@@ -241,22 +242,9 @@ pub async fn apply<C: Cloud>(
         .collect()
 }
 
-/// The error and its causes on one line.
-pub fn error_text(e: &CloudError) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        let t = s.to_string();
-        if parts.last() != Some(&t) {
-            parts.push(t);
-        }
-        src = s.source();
-    }
-    parts.join(": ")
-}
-
-/// Retries `f` on throttling and conflicts, with exponential backoff
-/// (0.2 s doubling, at most 8 tries).
+/// Retries `f` on what passes with time ([`CloudError::is_retryable`]:
+/// throttling, a service failure, a concurrent change), with exponential
+/// backoff (0.2 s doubling, at most 8 tries).
 pub async fn retry<T, F, Fut>(f: F) -> Result<T, CloudError>
 where
     F: FnMut() -> Fut,
@@ -265,15 +253,19 @@ where
     retry_when(f, CloudError::is_retryable).await
 }
 
-/// Retries `f` on throttling only, with the same backoff as [`retry`]: for
-/// a create, whose conflict means "it already exists" and is an answer the
-/// caller handles rather than something that passes with time.
+/// Retries `f` on throttling and service failures only, with the same
+/// backoff as [`retry`]: for a create, whose "already exists" and
+/// conflicts are answers the caller handles (by reading what is there)
+/// rather than something to repeat blindly.
 pub async fn retry_throttled<T, F, Fut>(f: F) -> Result<T, CloudError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, CloudError>>,
 {
-    retry_when(f, |e| e.kind == ErrorKind::Throttled).await
+    retry_when(f, |e| {
+        matches!(e.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    })
+    .await
 }
 
 async fn retry_when<T, F, Fut>(
@@ -303,7 +295,7 @@ where
 mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
-    use crate::cloud::{FunctionSpec, IamApi, LambdaApi, Tags};
+    use crate::cloud::{CloudResult, FunctionSpec, IamApi, LambdaApi, S3Api, Tags};
     use crate::commands::pipeline::{plan_workflow_in, Planned};
     use crate::manifest::load_texts;
 
@@ -486,13 +478,111 @@ mod tests {
         // concurrent change, not "already exists".
         let cloud = Arc::new(MemoryCloud::new());
         let p = plan(&cloud).await;
-        for op in ["CreateFunction", "CreateRole", "CreateBucket"] {
+        for op in [
+            "CreateFunction",
+            "CreateRole",
+            "CreateBucket",
+            "AddPermission",
+        ] {
             cloud.fail_next(op, ErrorKind::Conflict, 1);
         }
         let results = run(&cloud, &p).await;
         assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
         let after = plan(&cloud).await;
         assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+    }
+
+    #[tokio::test]
+    async fn an_already_exists_with_nothing_there_is_retried() {
+        // "Already exists", yet a read finds nothing (it was being deleted
+        // at that moment): the create is made again.
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        for op in [
+            "CreateFunction",
+            "CreateRole",
+            "CreateBucket",
+            "CreateLogGroup",
+            "AddPermission",
+        ] {
+            cloud.fail_next(op, ErrorKind::AlreadyExists, 1);
+        }
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let after = plan(&cloud).await;
+        assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+        assert_eq!(cloud.get_policy("fn-a").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn throttling_and_service_failures_on_creates_are_retried() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        cloud.fail_next("CreateFunction", ErrorKind::Transient, 2);
+        cloud.fail_next("CreateRole", ErrorKind::Throttled, 2);
+        cloud.fail_next("CreateLogGroup", ErrorKind::Throttled, 1);
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        assert_eq!(cloud.requests().count("CreateFunction"), 3);
+        assert!(!plan(&cloud).await.plan.has_changes());
+    }
+
+    #[tokio::test]
+    async fn a_bucket_name_taken_by_another_account_fails_at_once() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        cloud.take_bucket_name_elsewhere("in-bucket");
+        cloud.requests().reset();
+        let results = run(&cloud, &p).await;
+        match &results["s3_bucket.in-bucket"] {
+            Outcome::Failed(why) => assert!(
+                why.contains("`in-bucket`")
+                    && why.contains("another AWS account")
+                    && why.contains("choose another bucket name"),
+                "{why}"
+            ),
+            other => panic!("a taken name must fail: {other:?}"),
+        }
+        // Neither retried nor read: nothing of it is ours to wait for.
+        assert_eq!(cloud.requests().count("CreateBucket"), 2, "in and out");
+        assert_eq!(cloud.requests().count("GetBucketTagging"), 0);
+        assert_eq!(results["s3_bucket.out-bucket"], Outcome::Done);
+        assert!(matches!(
+            results["s3_notifications.in-bucket"],
+            Outcome::Skipped(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_role_not_yet_assumable_is_waited_on() {
+        // IAM is eventually consistent: a role created moments ago may not
+        // be assumable by Lambda yet.
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        cloud.fail_next("CreateFunction", ErrorKind::NotReady, 2);
+        let results = run(&cloud, &p).await;
+        assert_eq!(
+            results["lambda_function.fn-a"],
+            Outcome::Done,
+            "{results:?}"
+        );
+        assert_eq!(cloud.requests().count("CreateFunction"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_bucket_that_is_not_empty_is_not_retried_on_delete() {
+        let cloud = MemoryCloud::new();
+        cloud
+            .create_bucket("scar-full", &Tags::new())
+            .await
+            .unwrap();
+        cloud.put_object("scar-full", "k", b"x").await.unwrap();
+        cloud.requests().reset();
+        let e = retry(|| cloud.delete_bucket("scar-full"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InUse);
+        assert_eq!(cloud.requests().count("DeleteBucket"), 1);
     }
 
     #[tokio::test]
@@ -530,5 +620,42 @@ mod tests {
         let f = cloud.get_function("fn-a").await.unwrap().unwrap();
         assert_eq!((f.memory, f.timeout), (128, 3));
         assert_eq!(f.tags, Some(Tags::new()));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_is_never_retried_by_the_executor() {
+        // The SDK already retried within the bound; scar's own retries
+        // (throttling, conflicts) must not multiply it.
+        for retry_only_throttling in [false, true] {
+            let mut calls = 0;
+            let r: CloudResult<()> = if retry_only_throttling {
+                retry_throttled(|| {
+                    calls += 1;
+                    async {
+                        Err(CloudError::with_kind(
+                            "GetFunction f",
+                            ErrorKind::Timeout,
+                            "x",
+                        ))
+                    }
+                })
+                .await
+            } else {
+                retry(|| {
+                    calls += 1;
+                    async {
+                        Err(CloudError::with_kind(
+                            "GetFunction f",
+                            ErrorKind::Timeout,
+                            "x",
+                        ))
+                    }
+                })
+                .await
+            };
+            assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
+            assert_eq!(calls, 1);
+        }
+        assert!(!CloudError::with_kind("op", ErrorKind::Timeout, "x").is_retryable());
     }
 }

@@ -92,7 +92,7 @@ pub async fn run<C: Cloud>(
             let arn = if c.action == Action::Create {
                 match retry_throttled(|| cloud.create_role(name, &trust, &tag_set)).await {
                     Ok(arn) => arn,
-                    Err(e) if e.kind == ErrorKind::Conflict => {
+                    Err(e) if found_or_conflict(&e) => {
                         match retry(|| cloud.get_role(name)).await? {
                             // Already there: adopt it if it is ours, trust included.
                             Some(role) => {
@@ -100,8 +100,8 @@ pub async fn run<C: Cloud>(
                                 retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
                                 role.arn
                             }
-                            // Not there: a passing conflict (a concurrent
-                            // change); try again, retrying it as one.
+                            // Not there: a concurrent change (or one being
+                            // deleted); try again, retrying conflicts.
                             None => retry(|| cloud.create_role(name, &trust, &tag_set)).await?,
                         }
                     }
@@ -145,11 +145,18 @@ pub async fn run<C: Cloud>(
         (Kind::S3Bucket, Action::Create) => {
             match retry_throttled(|| cloud.create_bucket(name, &tag_set)).await {
                 Ok(()) => {}
-                // Another account's name: nothing to wait for.
-                Err(e) if crate::apply::error_text(&e).contains("BucketAlreadyExists") => {
-                    return Err(e)
+                // Another account's name: nothing to wait for or adopt.
+                Err(e) if e.kind == ErrorKind::NameTaken => {
+                    return Err(CloudError::with_kind(
+                        format!("creating {addr}"),
+                        ErrorKind::NameTaken,
+                        BucketNameTaken {
+                            name: name.to_string(),
+                            source: e,
+                        },
+                    ))
                 }
-                Err(e) if e.kind == ErrorKind::Conflict => {
+                Err(e) if found_or_conflict(&e) => {
                     match retry(|| cloud.get_bucket(name)).await? {
                         // Already ours (BucketAlreadyOwnedByYou): with this
                         // workflow's tags, bring them in line; anyone
@@ -191,12 +198,18 @@ pub async fn run<C: Cloud>(
         }
         (Kind::LogGroup, _) => {
             let t = &tag_set;
-            // Not retried: "already exists" is an answer here, not a conflict.
-            match cloud.create_log_group(name, t).await {
+            // "Already exists" is an answer here, not something to retry.
+            match retry_throttled(|| cloud.create_log_group(name, t)).await {
                 Ok(()) => {}
-                Err(e) if e.kind == ErrorKind::Conflict || e.kind == ErrorKind::Invalid => {
-                    // Already there (adopted, or created by Lambda): tag it.
-                    retry(|| cloud.tag_log_group(name, t)).await?;
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                    // Already there (adopted, or created by Lambda): tag it;
+                    // gone again meanwhile (it was being deleted): create it.
+                    match retry(|| cloud.tag_log_group(name, t)).await {
+                        Err(e) if e.kind == ErrorKind::NotFound => {
+                            retry(|| cloud.create_log_group(name, t)).await?
+                        }
+                        other => other?,
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -238,7 +251,7 @@ pub async fn run<C: Cloud>(
                 let added = action == Action::Create
                     && match retry_throttled(|| cloud.add_permission(&function, &s)).await {
                         Ok(()) => true,
-                        Err(e) if e.kind == ErrorKind::Conflict => false,
+                        Err(e) if found_or_conflict(&e) => false,
                         Err(e) => return Err(e),
                     };
                 if !added {
@@ -277,10 +290,11 @@ async fn ensure_function<C: Cloud>(
     let arn = if c.action == Action::Create {
         // Ok: created now; Err: found there.
         let created = match create_function(cloud, &spec, &zip, false).await {
-            Err(e) if e.kind == ErrorKind::Conflict => {
+            Err(e) if found_or_conflict(&e) => {
                 match retry(|| cloud.get_function(name)).await? {
                     Some(current) => Err(current),
-                    // Not there: a passing conflict; try again, retrying it.
+                    // Not there: a passing conflict (or it was being
+                    // deleted); try again, retrying conflicts.
                     None => Ok(create_function(cloud, &spec, &zip, true).await?),
                 }
             }
@@ -352,10 +366,11 @@ async fn ensure_function<C: Cloud>(
     Ok(())
 }
 
-/// CreateFunction, retried on throttling (and on conflicts only if
-/// `retry_conflicts`: otherwise a conflict, "already exists", is returned to
-/// the caller), and also while a role created moments ago cannot be assumed
-/// yet (IAM is eventually consistent).
+/// CreateFunction, retried on throttling and service failures (and on
+/// conflicts only if `retry_conflicts`: otherwise a conflict or "already
+/// exists" is returned to the caller), and waited on while a role created
+/// moments ago cannot be assumed yet ([`ErrorKind::NotReady`]: IAM is
+/// eventually consistent), 0.5 s doubling, up to 20 s.
 async fn create_function<C: Cloud>(
     cloud: &C,
     spec: &FunctionSpec,
@@ -370,17 +385,28 @@ async fn create_function<C: Cloud>(
             retry_throttled(|| cloud.create_function(spec, zip)).await
         };
         match attempt {
-            Err(e)
-                if e.kind == ErrorKind::Invalid
-                    && crate::apply::error_text(&e).contains("cannot be assumed")
-                    && delay < Duration::from_secs(20) =>
-            {
+            Err(e) if e.kind == ErrorKind::NotReady && delay < Duration::from_secs(20) => {
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
             other => return other,
         }
     }
+}
+
+/// A create's answer that calls for reading what is there: "already
+/// exists", or a conflict with a concurrent change of the same name.
+fn found_or_conflict(e: &CloudError) -> bool {
+    matches!(e.kind, ErrorKind::AlreadyExists | ErrorKind::Conflict)
+}
+
+/// A bucket name someone else holds: S3 bucket names are global.
+#[derive(Debug, thiserror::Error)]
+#[error("the bucket name `{name}` belongs to another AWS account (S3 bucket names are global across all accounts); choose another bucket name in the manifest")]
+struct BucketNameTaken {
+    name: String,
+    #[source]
+    source: CloudError,
 }
 
 /// Whether the plan lists `attr` among what differs.

@@ -14,11 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use super::aws::RequestCounter;
 use super::{
     BucketState, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, FunctionState, IamApi,
     LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi, NotificationConfig, PackageFetch,
-    PermissionStatement, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
+    PermissionStatement, RequestCounter, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
 };
 
 /// The retention values CloudWatch Logs accepts.
@@ -38,6 +37,8 @@ struct State {
     log_groups: BTreeMap<String, LogGroupState>,
     buckets: BTreeMap<String, Bucket>,
     roles: BTreeMap<String, RoleState>,
+    /// Bucket names another account owns (S3 bucket names are global).
+    foreign_buckets: BTreeSet<String>,
     /// Operation → how many of its next calls fail, and how.
     failures: BTreeMap<&'static str, (u32, ErrorKind)>,
     /// (operation, target) → how many of its next calls fail, and how.
@@ -111,6 +112,13 @@ impl MemoryCloud {
         self.lock()
             .failures_for
             .insert((operation, target.to_string()), (times, kind));
+    }
+
+    /// Makes a bucket name another account's (S3 bucket names are global):
+    /// this account cannot see the bucket, and creating it fails as
+    /// `BucketAlreadyExists`.
+    pub fn take_bucket_name_elsewhere(&self, name: &str) {
+        self.lock().foreign_buckets.insert(name.to_string());
     }
 
     /// Makes the next call of `operation` on `target` panic (a bug in a
@@ -230,7 +238,7 @@ fn not_found(operation: &str, target: &str) -> CloudError {
 }
 
 /// Base64 of the SHA-256 of a deployment package, as Lambda reports it.
-pub use crate::package::code_sha256;
+pub use super::code_sha256;
 
 /// How many requests a listing of `n` items takes.
 fn pages(n: usize) -> usize {
@@ -287,7 +295,7 @@ impl LambdaApi for MemoryCloud {
             return Err(error(
                 OP,
                 &spec.name,
-                ErrorKind::Conflict,
+                ErrorKind::AlreadyExists,
                 format!("Function already exist: {}", spec.name),
             ));
         }
@@ -295,7 +303,7 @@ impl LambdaApi for MemoryCloud {
             return Err(error(
                 OP,
                 &spec.name,
-                ErrorKind::Invalid,
+                ErrorKind::NotReady,
                 "The role defined for the function cannot be assumed by Lambda.",
             ));
         }
@@ -436,7 +444,7 @@ impl LambdaApi for MemoryCloud {
             return Err(error(
                 OP,
                 function,
-                ErrorKind::Conflict,
+                ErrorKind::AlreadyExists,
                 format!(
                     "The statement id ({}) provided already exists.",
                     statement.sid
@@ -529,7 +537,7 @@ impl LogsApi for MemoryCloud {
             return Err(error(
                 OP,
                 name,
-                ErrorKind::Conflict,
+                ErrorKind::AlreadyExists,
                 "The specified log group already exists",
             ));
         }
@@ -610,8 +618,11 @@ impl S3Api for MemoryCloud {
                     "The specified bucket is not valid.",
                 ));
             }
+            if state.foreign_buckets.contains(name) {
+                return Err(error(OP, name, ErrorKind::NameTaken, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."));
+            }
             if state.buckets.contains_key(name) {
-                return Err(error(OP, name, ErrorKind::Conflict, "Your previous request to create the named bucket succeeded and you already own it."));
+                return Err(error(OP, name, ErrorKind::AlreadyExists, "Your previous request to create the named bucket succeeded and you already own it."));
             }
             state.buckets.insert(name.to_string(), Bucket::default());
         }
@@ -647,7 +658,7 @@ impl S3Api for MemoryCloud {
             Some(b) if !b.objects.is_empty() => Err(error(
                 OP,
                 name,
-                ErrorKind::Conflict,
+                ErrorKind::InUse,
                 "The bucket you tried to delete is not empty",
             )),
             Some(_) => Ok(state.buckets.remove(name).is_some()),
@@ -765,7 +776,7 @@ impl IamApi for MemoryCloud {
             return Err(error(
                 OP,
                 name,
-                ErrorKind::Conflict,
+                ErrorKind::AlreadyExists,
                 format!("Role with name {name} already exists."),
             ));
         }

@@ -4,11 +4,21 @@
 
 pub mod aws;
 pub mod memory;
+mod requests;
 pub mod types;
 
 use std::future::Future;
 
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+pub use requests::RequestCounter;
 pub use types::*;
+
+/// Base64 of the SHA-256 of a deployment package: Lambda's `CodeSha256`.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
 
 /// What a read-only look at a bucket found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,15 +42,42 @@ pub enum RoleStatus {
     ArnMismatch { actual: String },
 }
 
-/// What kind of failure a cloud call had: the executor retries
-/// `Throttled` and `Conflict`, and treats `NotFound` on deletes as done.
+/// What kind of failure a cloud call had. The AWS adapter decides it from
+/// the error code (`cloud::aws::classify`), the in-memory double as AWS
+/// would; everything else branches on the kind, never on the error's text.
+///
+/// The executor retries `Throttled`, `Transient` and (except on a create)
+/// `Conflict`; waits on `NotReady`; reads what is there on `AlreadyExists`;
+/// treats `NotFound` on deletes as done; and fails at once on the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// No such thing (`ResourceNotFoundException`, `NoSuchEntity`, 404).
     NotFound,
-    /// `ResourceConflictException` and the like: another update is running.
+    /// A create found a thing of that name already in this account
+    /// (`EntityAlreadyExists`, `ResourceAlreadyExistsException`,
+    /// `BucketAlreadyOwnedByYou`, Lambda's "already exist(s)" conflict).
+    AlreadyExists,
+    /// The name is taken by someone else, outside this account
+    /// (`BucketAlreadyExists`: S3 bucket names are global). Nothing to
+    /// wait for or adopt.
+    NameTaken,
+    /// Another change of the same thing is under way (Lambda's
+    /// `ResourceConflictException` "an update is in progress",
+    /// `OperationAborted`, `ConcurrentModification`): passes with time.
     Conflict,
-    /// Throttling, `TooManyRequestsException`, 5xx.
+    /// Something it depends on was made moments ago and is not usable yet
+    /// (IAM is eventually consistent: "the role defined for the function
+    /// cannot be assumed by Lambda").
+    NotReady,
+    /// It cannot be deleted while it still holds or is used by something
+    /// (`BucketNotEmpty`, IAM `DeleteConflict`): does not pass with time.
+    InUse,
+    /// Too many requests (`ThrottlingException`, `TooManyRequestsException`,
+    /// `SlowDown`, 429).
     Throttled,
+    /// The service failed on its side (`InternalError`, `ServiceUnavailable`,
+    /// 5xx): worth another try.
+    Transient,
     AccessDenied,
     /// The request was rejected as invalid.
     Invalid,
@@ -83,8 +120,29 @@ impl CloudError {
         }
     }
 
+    /// Whether the same call may succeed if made again a little later:
+    /// throttling, a service failure, a concurrent change.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Conflict | ErrorKind::Throttled)
+        matches!(
+            self.kind,
+            ErrorKind::Conflict | ErrorKind::Throttled | ErrorKind::Transient
+        )
+    }
+
+    /// The error and its causes on one line (`a failed: b: c`), a cause
+    /// that repeats the one before it left out. For people, never for
+    /// deciding anything: branch on [`CloudError::kind`].
+    pub fn chain_text(&self) -> String {
+        let mut parts = vec![self.to_string()];
+        let mut src = std::error::Error::source(self);
+        while let Some(s) = src {
+            let t = s.to_string();
+            if parts.last() != Some(&t) {
+                parts.push(t);
+            }
+            src = s.source();
+        }
+        parts.join(": ")
     }
 }
 
@@ -282,7 +340,7 @@ pub trait Cloud: LambdaApi + LogsApi + S3Api + IamApi + TaggingApi + Send + Sync
     /// The region (for ARNs).
     fn region(&self) -> &str;
     /// The AWS requests made through this value so far.
-    fn requests(&self) -> &aws::RequestCounter;
+    fn requests(&self) -> &RequestCounter;
 }
 
 /// Read-only checks made by `scar validate --online`.
@@ -301,40 +359,48 @@ pub trait Preflight {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_timeout_is_never_retried_by_the_executor() {
-        // The SDK already retried within the bound; scar's own retries
-        // (throttling, conflicts) must not multiply it.
-        for retry_only_throttling in [false, true] {
-            let mut calls = 0;
-            let r: CloudResult<()> = if retry_only_throttling {
-                crate::apply::retry_throttled(|| {
-                    calls += 1;
-                    async {
-                        Err(CloudError::with_kind(
-                            "GetFunction f",
-                            ErrorKind::Timeout,
-                            "x",
-                        ))
-                    }
-                })
-                .await
-            } else {
-                crate::apply::retry(|| {
-                    calls += 1;
-                    async {
-                        Err(CloudError::with_kind(
-                            "GetFunction f",
-                            ErrorKind::Timeout,
-                            "x",
-                        ))
-                    }
-                })
-                .await
-            };
-            assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
-            assert_eq!(calls, 1);
+    #[test]
+    fn what_passes_with_time_is_retryable() {
+        for kind in [
+            ErrorKind::Throttled,
+            ErrorKind::Transient,
+            ErrorKind::Conflict,
+        ] {
+            assert!(
+                CloudError::with_kind("op", kind, "x").is_retryable(),
+                "{kind:?}"
+            );
         }
-        assert!(!CloudError::with_kind("op", ErrorKind::Timeout, "x").is_retryable());
+        for kind in [
+            ErrorKind::Timeout,
+            ErrorKind::AlreadyExists,
+            ErrorKind::NameTaken,
+            ErrorKind::NotReady,
+            ErrorKind::InUse,
+            ErrorKind::NotFound,
+            ErrorKind::Invalid,
+            ErrorKind::AccessDenied,
+            ErrorKind::Other,
+        ] {
+            assert!(
+                !CloudError::with_kind("op", kind, "x").is_retryable(),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_chain_text_names_the_operation_and_every_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = CloudError::with_kind(
+            "GetRole r",
+            ErrorKind::Other,
+            Outer(std::io::Error::other("inner")),
+        );
+        assert_eq!(e.chain_text(), "GetRole r failed: outer: inner");
+        let repeated = CloudError::new("op", CloudError::new("op", "x"));
+        assert_eq!(repeated.chain_text(), "op failed: x");
     }
 }

@@ -64,7 +64,7 @@ pub async fn previous_packages<C: Cloud>(
                 Ok(PackageFetch::Zip(zip)) => package::inspect(&zip)
                     .ok_or_else(|| "the deployed package was not built by scar".to_string()),
                 Ok(PackageFetch::Unavailable(why)) => Err(why),
-                Err(e) => Err(crate::apply::error_text(&e)),
+                Err(e) => Err(e.chain_text()),
             };
             if let (Ok(v), Some(c)) = (&view, &cache) {
                 c.remember(&sha, v);

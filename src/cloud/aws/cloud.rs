@@ -9,8 +9,7 @@
 //! abandoned ([`Guarded`]), so that a silent endpoint costs one timeout per
 //! command, not one per call.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use aws_config::SdkConfig;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
 use super::Timeouts;
-use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, Tags};
+use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, RequestCounter, Tags};
 
 /// Why a call got no answer. Endpoints are named by host and port only,
 /// never with credentials, a path or a query.
@@ -56,56 +55,6 @@ fn describe(t: &Timeouts) -> String {
 /// `3 s`, `1.5 s`.
 fn seconds(d: Duration) -> String {
     format!("{} s", d.as_secs_f64())
-}
-
-/// Counts the requests a cloud implementation makes: in total and per
-/// operation name (`CreateFunction`, `GetBucketTagging`, ...). Every page of
-/// a paginated listing counts as one request.
-#[derive(Debug, Default)]
-pub struct RequestCounter {
-    total: AtomicU64,
-    by_operation: Mutex<BTreeMap<&'static str, u64>>,
-}
-
-impl RequestCounter {
-    /// Records one request of `operation`.
-    pub fn record(&self, operation: &'static str) {
-        self.total.fetch_add(1, Ordering::Relaxed);
-        let mut map = self
-            .by_operation
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *map.entry(operation).or_default() += 1;
-    }
-
-    /// All requests so far.
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    /// Requests of one operation so far.
-    pub fn count(&self, operation: &str) -> u64 {
-        self.snapshot().get(operation).copied().unwrap_or(0)
-    }
-
-    /// Requests per operation name, sorted by name.
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        let map = self
-            .by_operation
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    }
-
-    /// Starts counting from zero again.
-    pub fn reset(&self) {
-        let mut map = self
-            .by_operation
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.clear();
-        self.total.store(0, Ordering::Relaxed);
-    }
 }
 
 /// The AWS implementation of [`Cloud`]. The account id comes from STS
@@ -402,13 +351,14 @@ fn service_of<E>() -> Option<&'static str> {
     })
 }
 
-/// Converts an SDK error, classifying it by its error code and HTTP status.
+/// Converts an SDK error, classifying it by its error code and HTTP status
+/// (and, where the code alone cannot tell, its message: see [`classify`]).
 fn sdk_error<E>(operation: impl Into<String>, err: SdkError<E>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
-    let kind = classify(err.code(), status);
+    let kind = classify(err.code(), status, err.message());
     CloudError::with_kind(operation, kind, err)
 }
 
@@ -420,11 +370,22 @@ pub(super) fn has_code<E: ProvideErrorMetadata>(err: &SdkError<E>, codes: &[&str
 /// Whether an SDK error means "no such thing" (by code or HTTP 404).
 pub(super) fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     let status = err.raw_response().map(|r| r.status().as_u16());
-    classify(err.code(), status) == ErrorKind::NotFound
+    classify(err.code(), status, err.message()) == ErrorKind::NotFound
 }
 
-/// The kind of a failure, from the AWS error code and the HTTP status.
-pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+/// The kind of a failure, from the AWS error code, else the HTTP status.
+///
+/// The message is read in the two places where AWS gives one code to
+/// failures that call for different handling, and nowhere else:
+/// - Lambda's `ResourceConflictException` is both "already exists" (a
+///   duplicate CreateFunction, "Function already exist: f"; a duplicate
+///   AddPermission Sid, "The statement id (s) provided already exists")
+///   and "an update is in progress";
+/// - Lambda's `InvalidParameterValueException` "The role defined for the
+///   function cannot be assumed by Lambda" is, right after the role was
+///   created, IAM's eventual consistency rather than a bad request.
+pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) -> ErrorKind {
+    let message = message.unwrap_or_default().to_ascii_lowercase();
     match code.unwrap_or_default() {
         "ResourceNotFoundException"
         | "NoSuchEntity"
@@ -432,28 +393,38 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "NoSuchKey"
         | "NotFound"
         | "NotFoundException" => ErrorKind::NotFound,
+        "ResourceConflictException" if message.contains("already exist") => {
+            ErrorKind::AlreadyExists
+        }
+        "ResourceAlreadyExistsException" | "EntityAlreadyExists" | "BucketAlreadyOwnedByYou" => {
+            ErrorKind::AlreadyExists
+        }
+        "BucketAlreadyExists" => ErrorKind::NameTaken,
         "ResourceConflictException"
         | "ResourceInUseException"
-        | "ResourceAlreadyExistsException"
-        | "EntityAlreadyExists"
-        | "BucketAlreadyExists"
-        | "BucketAlreadyOwnedByYou"
-        | "BucketNotEmpty"
-        | "DeleteConflict"
         | "OperationAbortedException"
         | "OperationAborted"
         | "ConcurrentModification"
         | "ConcurrentModificationException" => ErrorKind::Conflict,
+        "BucketNotEmpty" | "DeleteConflict" => ErrorKind::InUse,
+        "InvalidParameterValueException" if message.contains("cannot be assumed by lambda") => {
+            ErrorKind::NotReady
+        }
         "ThrottlingException"
         | "Throttling"
         | "ThrottledException"
         | "TooManyRequestsException"
         | "RequestLimitExceeded"
-        | "SlowDown"
-        | "ServiceUnavailable"
+        | "SlowDown" => ErrorKind::Throttled,
+        "ServiceUnavailable"
+        | "ServiceUnavailableException"
         | "ServiceException"
         | "InternalError"
-        | "InternalFailure" => ErrorKind::Throttled,
+        | "InternalFailure"
+        | "InternalServerError"
+        | "ServiceFailure"
+        | "RequestTimeout"
+        | "RequestTimeoutException" => ErrorKind::Transient,
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
@@ -482,7 +453,7 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             Some(404) => ErrorKind::NotFound,
             Some(409) => ErrorKind::Conflict,
             Some(429) => ErrorKind::Throttled,
-            Some(s) if s >= 500 => ErrorKind::Throttled,
+            Some(s) if s >= 500 => ErrorKind::Transient,
             Some(401 | 403) => ErrorKind::AccessDenied,
             Some(400) => ErrorKind::Invalid,
             _ => ErrorKind::Other,
@@ -523,33 +494,95 @@ mod tests {
 
     #[test]
     fn classifies_codes_before_statuses() {
+        let k = |code: &str, status: u16| classify(Some(code), Some(status), None);
+        assert_eq!(k("ResourceNotFoundException", 404), ErrorKind::NotFound);
+        assert_eq!(k("NoSuchEntity", 404), ErrorKind::NotFound);
+        assert_eq!(k("ResourceConflictException", 409), ErrorKind::Conflict);
+        assert_eq!(k("OperationAborted", 409), ErrorKind::Conflict);
+        assert_eq!(k("ConcurrentModification", 409), ErrorKind::Conflict);
+        assert_eq!(k("Throttling", 400), ErrorKind::Throttled);
+        assert_eq!(k("TooManyRequestsException", 429), ErrorKind::Throttled);
+        assert_eq!(k("SlowDown", 503), ErrorKind::Throttled);
+        assert_eq!(k("InternalError", 500), ErrorKind::Transient);
+        assert_eq!(k("ServiceUnavailable", 503), ErrorKind::Transient);
+        assert_eq!(k("AccessDenied", 403), ErrorKind::AccessDenied);
+        assert_eq!(k("InvalidParameterValueException", 400), ErrorKind::Invalid);
+        assert_eq!(k("BucketNotEmpty", 409), ErrorKind::InUse);
+        assert_eq!(k("DeleteConflict", 409), ErrorKind::InUse);
+        assert_eq!(k("Weird", 503), ErrorKind::Transient);
+        assert_eq!(k("Weird", 429), ErrorKind::Throttled);
+        assert_eq!(k("Weird", 404), ErrorKind::NotFound);
+        assert_eq!(k("Weird", 409), ErrorKind::Conflict);
+        assert_eq!(classify(None, None, None), ErrorKind::Other);
+    }
+
+    #[test]
+    fn a_create_that_finds_its_own_thing_is_already_exists() {
+        for (code, message) in [
+            ("EntityAlreadyExists", "Role with name r already exists."),
+            (
+                "ResourceAlreadyExistsException",
+                "The specified log group already exists",
+            ),
+            (
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+            ),
+            ("ResourceConflictException", "Function already exist: f"),
+            (
+                "ResourceConflictException",
+                "The statement id (s) provided already exists. Please explicitly specify a new statement id, or remove the existing statement.",
+            ),
+        ] {
+            assert_eq!(
+                classify(Some(code), Some(409), Some(message)),
+                ErrorKind::AlreadyExists,
+                "{code}: {message}"
+            );
+        }
+        // The same code while another change runs is a conflict.
         assert_eq!(
-            classify(Some("ResourceNotFoundException"), Some(404)),
-            ErrorKind::NotFound
-        );
-        assert_eq!(
-            classify(Some("ResourceConflictException"), Some(409)),
+            classify(
+                Some("ResourceConflictException"),
+                Some(409),
+                Some("The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:123456789012:function:f")
+            ),
             ErrorKind::Conflict
         );
+    }
+
+    #[test]
+    fn a_bucket_name_of_another_account_is_taken_not_ours() {
+        // moto cannot play another account's bucket (its buckets are all of
+        // one account): the code AWS sends is classified here.
         assert_eq!(
-            classify(Some("Throttling"), Some(400)),
-            ErrorKind::Throttled
+            classify(
+                Some("BucketAlreadyExists"),
+                Some(409),
+                Some("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+            ),
+            ErrorKind::NameTaken
+        );
+    }
+
+    #[test]
+    fn a_role_lambda_cannot_assume_yet_is_not_ready() {
+        assert_eq!(
+            classify(
+                Some("InvalidParameterValueException"),
+                Some(400),
+                Some("The role defined for the function cannot be assumed by Lambda.")
+            ),
+            ErrorKind::NotReady
         );
         assert_eq!(
-            classify(Some("TooManyRequestsException"), Some(429)),
-            ErrorKind::Throttled
-        );
-        assert_eq!(
-            classify(Some("AccessDenied"), Some(403)),
-            ErrorKind::AccessDenied
-        );
-        assert_eq!(
-            classify(Some("InvalidParameterValueException"), Some(400)),
+            classify(
+                Some("InvalidParameterValueException"),
+                Some(400),
+                Some("Unsupported runtime: python1.0")
+            ),
             ErrorKind::Invalid
         );
-        assert_eq!(classify(Some("Weird"), Some(503)), ErrorKind::Throttled);
-        assert_eq!(classify(Some("Weird"), Some(404)), ErrorKind::NotFound);
-        assert_eq!(classify(None, None), ErrorKind::Other);
     }
 
     #[test]
@@ -618,19 +651,5 @@ mod tests {
         assert_eq!(partition("us-east-1"), "aws");
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-    }
-
-    #[test]
-    fn counts_requests_per_operation() {
-        let c = RequestCounter::default();
-        c.record("GetFunction");
-        c.record("GetFunction");
-        c.record("ListFunctions");
-        assert_eq!(c.total(), 3);
-        assert_eq!(c.count("GetFunction"), 2);
-        assert_eq!(c.count("DeleteFunction"), 0);
-        c.reset();
-        assert_eq!(c.total(), 0);
-        assert!(c.snapshot().is_empty());
     }
 }

@@ -126,7 +126,7 @@ pub async fn download(
                 timeouts.total.as_secs_f64()
             )
         })??;
-    let got = crate::package::code_sha256(&bytes);
+    let got = crate::cloud::code_sha256(&bytes);
     if got != expected_sha256 {
         return Err(format!(
             "the package read from `{host}` has SHA-256 {got}, not the {expected_sha256} Lambda reports"

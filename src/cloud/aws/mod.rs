@@ -23,7 +23,8 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use cloud::{classify, decode_policy, partition, AwsCloud, NoAnswer, RequestCounter};
+pub use crate::cloud::RequestCounter;
+pub use cloud::{classify, decode_policy, partition, AwsCloud, NoAnswer};
 pub use lambda::{parse_policy, PolicyParseError};
 pub use preflight::AwsPreflight;
 

@@ -14,15 +14,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cloud::{Cloud, CloudError, ErrorKind};
+use crate::cloud::{Cloud, CloudError, CodeArtifact, ErrorKind};
 use crate::model::{Addr, Kind};
 use crate::plan::{Action, Change, Plan};
 
-/// What the executor needs besides the plan: the code to upload.
+/// What the executor needs besides the plan: the code to send.
 #[derive(Clone, Debug, Default)]
 pub struct Artifacts {
-    /// Function packages by function name.
-    pub packages: BTreeMap<String, Vec<u8>>,
+    /// Each function's code, by function name: a zip's bytes or an image
+    /// reference (the plan carries only its hash or digest).
+    pub code: BTreeMap<String, CodeArtifact>,
     /// The supervisor layer zip.
     pub layer_zip: Vec<u8>,
 }
@@ -314,7 +315,7 @@ where
 mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
-    use crate::cloud::{FunctionSpec, IamApi, LambdaApi, Tags};
+    use crate::cloud::{FunctionSpec, IamApi, LambdaApi, PackageSpec, Tags};
     use crate::commands::pipeline::{plan_workflow_in, Planned};
     use crate::manifest::load_texts;
 
@@ -458,13 +459,15 @@ mod tests {
         let spec = FunctionSpec {
             name: "fn-a".into(),
             role,
-            runtime: "python3.12".into(),
-            handler: "x.handler".into(),
+            package: PackageSpec::zip("python3.12", "x.handler"),
             memory: 128,
             timeout: 3,
             ..Default::default()
         };
-        cloud.create_function(&spec, b"theirs").await.unwrap();
+        cloud
+            .create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
+            .await
+            .unwrap();
         let results = run(&cloud, &p).await;
         match &results["lambda_function.fn-a"] {
             Outcome::Failed(why) => assert!(why.contains("not created by scar"), "{why}"),

@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::{retry, retry_throttled, Artifacts, Outputs};
 use crate::cloud::{
-    Cloud, CloudError, ErrorKind, FunctionSpec, FunctionState, LambdaNotification, LayerSpec,
-    PermissionStatement, Tags,
+    Cloud, CloudError, CodeArtifact, ErrorKind, FunctionSpec, FunctionState, LambdaNotification,
+    LayerSpec, PackageSpec, PackageType, PermissionStatement, Tags,
 };
-use crate::desired::is_own_notification;
+use crate::desired::{is_own_notification, ATTR_PACKAGE_TYPE, CODE_ATTRS};
 use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
@@ -273,15 +273,21 @@ async fn ensure_function<C: Cloud>(
     set_output: impl Fn(&str, String),
 ) -> Result<(), CloudError> {
     let spec = function_spec(name, attrs);
-    let zip = artifacts.packages.get(name).cloned().unwrap_or_default();
+    let code = artifacts.code.get(name).ok_or_else(|| {
+        CloudError::with_kind(
+            format!("deploying {}", c.address),
+            ErrorKind::Invalid,
+            "no code was built for it",
+        )
+    })?;
     let arn = if c.action == Action::Create {
         // Ok: created now; Err: found there.
-        let created = match create_function(cloud, &spec, &zip, false).await {
+        let created = match create_function(cloud, &spec, code, false).await {
             Err(e) if e.kind == ErrorKind::Conflict => {
                 match retry(|| cloud.get_function(name)).await? {
                     Some(current) => Err(current),
                     // Not there: a passing conflict; try again, retrying it.
-                    None => Ok(create_function(cloud, &spec, &zip, true).await?),
+                    None => Ok(create_function(cloud, &spec, code, true).await?),
                 }
             }
             other => Ok(other?),
@@ -317,13 +323,13 @@ async fn ensure_function<C: Cloud>(
     let changed: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
     let config_changed = changed
         .iter()
-        .any(|n| !PACKAGE_ATTRS.contains(n) && !matches!(*n, "code_sha256" | "tags"));
+        .any(|n| !PACKAGE_ATTRS.contains(n) && !CODE_ATTRS.contains(n) && *n != "tags");
     if config_changed {
         retry(|| cloud.update_function_configuration(&spec)).await?;
         wait_ready(cloud, name).await?;
     }
-    if changed.contains(&"code_sha256") {
-        retry(|| cloud.update_function_code(name, &zip)).await?;
+    if changed.iter().any(|n| CODE_ATTRS.contains(n)) {
+        retry(|| cloud.update_function_code(name, code)).await?;
         wait_ready(cloud, name).await?;
     }
     if changed.contains(&"tags") {
@@ -359,15 +365,15 @@ async fn ensure_function<C: Cloud>(
 async fn create_function<C: Cloud>(
     cloud: &C,
     spec: &FunctionSpec,
-    zip: &[u8],
+    code: &CodeArtifact,
     retry_conflicts: bool,
 ) -> Result<FunctionState, CloudError> {
     let mut delay = Duration::from_millis(500);
     loop {
         let attempt = if retry_conflicts {
-            retry(|| cloud.create_function(spec, zip)).await
+            retry(|| cloud.create_function(spec, code)).await
         } else {
-            retry_throttled(|| cloud.create_function(spec, zip)).await
+            retry_throttled(|| cloud.create_function(spec, code)).await
         };
         match attempt {
             Err(e)
@@ -500,12 +506,21 @@ fn tags(attrs: &Attrs) -> Tags {
         .unwrap_or_default()
 }
 
+/// The function Lambda is asked for, from the plan's attributes: an image
+/// function (`package_type = "Image"`) has no runtime, handler or layers.
 fn function_spec(name: &str, attrs: &Attrs) -> FunctionSpec {
+    let package = match PackageType::from_name(&str_attr(attrs, ATTR_PACKAGE_TYPE)) {
+        PackageType::Image => PackageSpec::Image,
+        PackageType::Zip => PackageSpec::Zip {
+            runtime: str_attr(attrs, "runtime"),
+            handler: str_attr(attrs, "handler"),
+            layers: strings(attrs, "layers"),
+        },
+    };
     FunctionSpec {
         name: name.to_string(),
         role: str_attr(attrs, "role"),
-        runtime: str_attr(attrs, "runtime"),
-        handler: str_attr(attrs, "handler"),
+        package,
         memory: attrs.get("memory").and_then(Value::as_u64).unwrap_or(512) as u32,
         timeout: attrs.get("timeout").and_then(Value::as_u64).unwrap_or(300) as u32,
         description: str_attr(attrs, "description"),
@@ -518,7 +533,6 @@ fn function_spec(name: &str, attrs: &Attrs) -> FunctionSpec {
                     .collect()
             })
             .unwrap_or_default(),
-        layers: strings(attrs, "layers"),
         architectures: strings(attrs, "architectures"),
         vpc_subnet_ids: strings(attrs, "vpc_subnet_ids"),
         vpc_security_group_ids: strings(attrs, "vpc_security_group_ids"),

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use crate::cloud::{Code, PackageType};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::{FunctionDef, Manifest};
 use crate::model::{ownership_tags, reference, Addr, Kind, Resource};
@@ -21,8 +22,9 @@ pub struct Context {
     pub region: String,
     /// Hex SHA-256 of the supervisor layer zip.
     pub layer_sha256: String,
-    /// Base64 SHA-256 of each function's package, by function name.
-    pub code_sha256: BTreeMap<String, String>,
+    /// Each function's code (a zip's hash, or an image by digest), by
+    /// function name.
+    pub code: BTreeMap<String, Code>,
     /// The init script text of each function, by function name.
     pub scripts: BTreeMap<String, String>,
     /// The supervisor config in each function's package (secrets masked).
@@ -176,9 +178,9 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
         let l = &f.spec.lambda;
         let name = l.name.clone();
         let func = Addr::new(Kind::LambdaFunction, &name);
-        let mut layers: Vec<Value> = l.layers.iter().map(|s| Value::String(s.clone())).collect();
-        layers.push(reference(&layer, "arn"));
-        layers.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+        let code = ctx.code.get(&name).cloned().unwrap_or(Code::Zip {
+            sha256: String::new(),
+        });
         let mut r = Resource::new(func.clone())
             .attr(
                 "role",
@@ -187,13 +189,10 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                     None => reference(&role, "arn"),
                 },
             )
-            .attr("runtime", RUNTIME)
-            .attr("handler", HANDLER)
             .attr("memory", l.memory)
             .attr("timeout", l.timeout)
             .attr("description", l.description.clone())
             .attr("environment", json!(l.environment.variables))
-            .attr("layers", Value::Array(layers))
             .attr(
                 "architectures",
                 json!(l
@@ -202,12 +201,8 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                     .map(|a| serde_json::to_value(a).unwrap_or_default())
                     .collect::<Vec<_>>()),
             )
-            .attr(
-                "code_sha256",
-                ctx.code_sha256.get(&name).cloned().unwrap_or_default(),
-            )
-            .attr("tags", json!(function_tags(&m.workflow, f)))
-            .dep(layer.clone());
+            .attr("tags", json!(function_tags(&m.workflow, f)));
+        r = with_code(r, &code, &l.layers, &layer);
         if let Some(script) = ctx.scripts.get(&name) {
             r = r.attr("init_script", script.clone());
         }
@@ -327,6 +322,43 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
     }
     d
 }
+
+/// The attributes that say what code a function runs. A zip runs on
+/// [`RUNTIME`] with [`HANDLER`], the function's `layers` and the supervisor
+/// layer, and is identified by `code_sha256`; an image carries all of that
+/// inside itself and is identified by `image_uri` (by digest), with
+/// `package_type = "Image"` (a function cannot change package type in
+/// place). A zip function has no `package_type` attribute.
+pub fn with_code(r: Resource, code: &Code, layers: &[String], supervisor: &Addr) -> Resource {
+    match code {
+        Code::Zip { sha256 } => {
+            let mut layers: Vec<Value> = layers.iter().map(|s| Value::String(s.clone())).collect();
+            layers.push(reference(supervisor, "arn"));
+            layers.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+            r.attr("runtime", RUNTIME)
+                .attr("handler", HANDLER)
+                .attr("layers", Value::Array(layers))
+                .attr(ATTR_CODE_SHA256, sha256.clone())
+                .dep(supervisor.clone())
+        }
+        Code::Image { uri, .. } => {
+            let mut r = r
+                .attr(ATTR_PACKAGE_TYPE, PackageType::Image.as_str())
+                .attr(ATTR_IMAGE_URI, uri.clone());
+            r.force_new.insert(ATTR_PACKAGE_TYPE.to_string());
+            r
+        }
+    }
+}
+
+/// A zip function's code attribute (Lambda's `CodeSha256`, base64).
+pub const ATTR_CODE_SHA256: &str = "code_sha256";
+/// An image function's code attribute: the image URI, by digest.
+pub const ATTR_IMAGE_URI: &str = "image_uri";
+/// `"Image"` on image functions (absent on zips).
+pub const ATTR_PACKAGE_TYPE: &str = "package_type";
+/// The attributes whose change is a code update (UpdateFunctionCode).
+pub const CODE_ATTRS: &[&str] = &[ATTR_CODE_SHA256, ATTR_IMAGE_URI];
 
 /// A function's tags: ownership, and one [`bucket_use_tag`] per S3 bucket
 /// it reads from or writes to.
@@ -465,7 +497,7 @@ mod tests {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             layer_sha256: "ab".repeat(32),
-            code_sha256: BTreeMap::new(),
+            code: BTreeMap::new(),
             configs: BTreeMap::new(),
             scripts: BTreeMap::new(),
         }

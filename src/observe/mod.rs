@@ -14,9 +14,12 @@ mod previous;
 
 pub use previous::previous_packages;
 
-use crate::cloud::{Cloud, CloudError, FunctionState, NotificationConfig, PermissionStatement};
+use crate::cloud::{
+    Cloud, CloudError, FunctionState, NotificationConfig, PackageType, PermissionStatement,
+};
 use crate::desired::{
     bucket_use_tag, is_own_notification, notification_workflow, role_name, DesiredState,
+    ATTR_CODE_SHA256, ATTR_IMAGE_URI, ATTR_PACKAGE_TYPE,
 };
 use crate::model::{
     owner_of, Addr, Kind, Observed, ObservedState, Owner, FACT_UNUSED_LAYER, FACT_USED_BY,
@@ -92,6 +95,12 @@ pub async fn observe<C: Cloud>(
             .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
         if owned {
             owned_functions.push(f.name.clone());
+            // A listing gives no image URI: an image function is read
+            // whole (zip functions cost no extra request).
+            let f = match f.package_type {
+                PackageType::Image => cloud.get_function(&f.name).await?.unwrap_or(f),
+                PackageType::Zip => f,
+            };
             out.resources.insert(
                 Addr::new(Kind::LambdaFunction, &f.name),
                 function_observed(&f, tags, w),
@@ -385,31 +394,47 @@ fn parse_json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
-/// A function's attributes, normalized as `desired` writes them.
+/// A function's attributes, normalized as `desired` writes them: a zip's
+/// `runtime`, `handler`, `layers` and `code_sha256`, or an image's
+/// `package_type` and `image_uri` (by digest, as desire pins it: the
+/// resolved URI when Lambda gives one).
 pub fn function_observed(
     f: &FunctionState,
     tags: Option<BTreeMap<String, String>>,
     workflow: &str,
 ) -> Observed {
-    let mut layers = f.layers.clone();
-    layers.sort();
     let mut attrs = BTreeMap::new();
+    match f.package_type {
+        PackageType::Zip => {
+            let mut layers = f.layers.clone();
+            layers.sort();
+            attrs.insert(
+                "runtime".into(),
+                json!(f.runtime.clone().unwrap_or_default()),
+            );
+            attrs.insert(
+                "handler".into(),
+                json!(f.handler.clone().unwrap_or_default()),
+            );
+            attrs.insert("layers".into(), json!(layers));
+            attrs.insert(ATTR_CODE_SHA256.into(), json!(f.code_sha256));
+        }
+        PackageType::Image => {
+            attrs.insert(ATTR_PACKAGE_TYPE.into(), json!(PackageType::Image.as_str()));
+            let uri = f
+                .resolved_image_uri
+                .clone()
+                .or_else(|| f.image_uri.clone())
+                .unwrap_or_default();
+            attrs.insert(ATTR_IMAGE_URI.into(), json!(uri));
+        }
+    }
     attrs.insert("role".into(), json!(f.role));
-    attrs.insert(
-        "runtime".into(),
-        json!(f.runtime.clone().unwrap_or_default()),
-    );
-    attrs.insert(
-        "handler".into(),
-        json!(f.handler.clone().unwrap_or_default()),
-    );
     attrs.insert("memory".into(), json!(f.memory));
     attrs.insert("timeout".into(), json!(f.timeout));
     attrs.insert("description".into(), json!(f.description));
     attrs.insert("environment".into(), json!(f.environment));
-    attrs.insert("layers".into(), json!(layers));
     attrs.insert("architectures".into(), json!(f.architectures));
-    attrs.insert("code_sha256".into(), json!(f.code_sha256));
     if !f.vpc_subnet_ids.is_empty() || !f.vpc_security_group_ids.is_empty() {
         let mut s = f.vpc_subnet_ids.clone();
         s.sort();

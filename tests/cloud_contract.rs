@@ -1202,3 +1202,33 @@ async fn a_presigned_package_url_is_downloaded_and_checked_against_its_hash() {
         .unwrap_err();
     assert!(why.contains("answered 404"), "{why}");
 }
+
+#[tokio::test]
+async fn an_image_function_takes_no_zip_and_no_zip_configuration_moto_gap() {
+    // Lambda refuses both ("Please provide ImageUri when updating a
+    // function with packageType Image", and a runtime or handler for an
+    // image); moto takes them.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    let v1 = image_uri(&c, "wf", 'a');
+    c.create_function(
+        &image_spec("f", &role),
+        &CodeArtifact::Image { uri: v1.clone() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kind(c.update_function_code("f", &zip_code("z")).await),
+        ErrorKind::Invalid
+    );
+    assert_eq!(
+        kind(
+            c.update_function_configuration(&function_spec("f", &role))
+                .await
+        ),
+        ErrorKind::Invalid
+    );
+    let f = c.get_function("f").await.unwrap().unwrap();
+    assert_eq!(f.image_uri.as_deref(), Some(v1.as_str()));
+    assert_eq!(f.runtime, None);
+}

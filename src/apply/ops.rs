@@ -579,3 +579,66 @@ fn entries(attrs: &Attrs) -> Vec<LambdaNotification> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn attrs(v: Value) -> Attrs {
+        v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    #[test]
+    fn a_zip_function_spec_has_its_runtime_handler_and_layers() {
+        let spec = function_spec(
+            "f",
+            &attrs(json!({
+                "role": "arn:aws:iam::1:role/r",
+                "runtime": "provided.al2023",
+                "handler": "bootstrap",
+                "layers": ["arn:l:1", "arn:l:2"],
+                "code_sha256": "abc=",
+                "memory": 1024,
+            })),
+        );
+        assert_eq!(
+            spec.package,
+            PackageSpec::Zip {
+                runtime: "provided.al2023".into(),
+                handler: "bootstrap".into(),
+                layers: vec!["arn:l:1".into(), "arn:l:2".into()],
+            }
+        );
+        assert_eq!((spec.name.as_str(), spec.memory), ("f", 1024));
+        assert_eq!(spec.role, "arn:aws:iam::1:role/r");
+    }
+
+    #[test]
+    fn an_image_function_spec_has_no_runtime_handler_or_layers() {
+        // Even if the attributes carried some, an image takes none.
+        let spec = function_spec(
+            "f",
+            &attrs(json!({
+                "role": "arn:aws:iam::1:role/r",
+                "package_type": "Image",
+                "image_uri": "r.example/wf@sha256:00",
+                "runtime": "provided.al2023",
+                "layers": ["arn:l:1"],
+                "timeout": 60,
+            })),
+        );
+        assert_eq!(spec.package, PackageSpec::Image);
+        assert!(spec.package.layers().is_empty());
+        assert_eq!(spec.timeout, 60);
+        assert_eq!(
+            CodeArtifact::Zip(vec![]).mismatch(spec.package.package_type()),
+            Some("Zip code given for a function of package type Image".into())
+        );
+        assert_eq!(
+            CodeArtifact::Image { uri: "u".into() }.mismatch(spec.package.package_type()),
+            None
+        );
+    }
+}

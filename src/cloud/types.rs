@@ -331,3 +331,67 @@ pub struct TaggedResource {
     pub arn: String,
     pub tags: Tags,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_functions_code_is_its_uri_and_resolved_digest() {
+        let f = FunctionState {
+            package_type: PackageType::Image,
+            code_sha256: "ff".into(),
+            image_uri: Some("r.example/wf:latest".into()),
+            resolved_image_uri: Some("r.example/wf@sha256:0a".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.code(),
+            Some(Code::Image {
+                uri: "r.example/wf:latest".into(),
+                digest: "sha256:0a".into(),
+            })
+        );
+        // Without a resolved URI, the digest is Lambda's CodeSha256.
+        let f = FunctionState {
+            resolved_image_uri: None,
+            ..f
+        };
+        assert_eq!(
+            f.code().map(|c| match c {
+                Code::Image { digest, .. } => digest,
+                Code::Zip { .. } => String::new(),
+            }),
+            Some("sha256:ff".into())
+        );
+        // From a listing (no URI): unknown.
+        let listed = FunctionState {
+            image_uri: None,
+            ..f
+        };
+        assert_eq!(listed.code(), None);
+    }
+
+    #[test]
+    fn a_zip_functions_code_is_its_hash() {
+        let f = FunctionState {
+            code_sha256: "abc=".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.code(),
+            Some(Code::Zip {
+                sha256: "abc=".into()
+            })
+        );
+        assert_eq!(f.code().unwrap().package_type(), PackageType::Zip);
+    }
+
+    #[test]
+    fn image_digest_reads_only_references_by_digest() {
+        assert_eq!(image_digest("r:5000/a/b@sha256:12"), Some("sha256:12"));
+        assert_eq!(image_digest("r:5000/a/b:tag"), None);
+        assert_eq!(PackageType::from_name("Image"), PackageType::Image);
+        assert_eq!(PackageType::from_name(""), PackageType::Zip);
+    }
+}

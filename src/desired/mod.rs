@@ -548,4 +548,46 @@ mod tests {
         assert_eq!(d.unsupported.len(), 1);
         assert!(d.unsupported[0].1.contains("not supported yet"));
     }
+
+    #[test]
+    fn a_zip_functions_code_is_its_hash_runtime_handler_and_layers() {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        let r = with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            &Code::Zip {
+                sha256: "abc=".into(),
+            },
+            &["arn:user".to_string()],
+            &supervisor,
+        );
+        let keys: Vec<&str> = r.attrs.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code_sha256", "handler", "layers", "runtime"]);
+        assert_eq!(r.attrs["code_sha256"], "abc=");
+        assert_eq!(r.attrs["runtime"], RUNTIME);
+        let layers = r.attrs["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 2, "the user's and the supervisor's");
+        assert!(layers.contains(&Value::String("arn:user".into())));
+        assert!(r.deps.contains(&supervisor));
+        assert!(r.force_new.is_empty());
+    }
+
+    #[test]
+    fn an_image_functions_code_is_its_uri_and_it_cannot_become_a_zip_in_place() {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        let r = with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            &Code::Image {
+                uri: "r.example/wf@sha256:0a".into(),
+                digest: "sha256:0a".into(),
+            },
+            &["arn:user".to_string()],
+            &supervisor,
+        );
+        let keys: Vec<&str> = r.attrs.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["image_uri", "package_type"]);
+        assert_eq!(r.attrs["image_uri"], "r.example/wf@sha256:0a");
+        assert_eq!(r.attrs["package_type"], "Image");
+        assert!(r.force_new.contains("package_type"));
+        assert!(r.deps.is_empty(), "an image needs no supervisor layer");
+    }
 }

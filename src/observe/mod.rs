@@ -566,3 +566,90 @@ pub fn notifications_observed(
         facts: BTreeMap::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Code;
+    use crate::desired::with_code;
+    use crate::model::Resource;
+
+    /// The code attributes desire writes for `code`.
+    fn desired_code_attrs(code: &Code, layers: &[String]) -> crate::model::Attrs {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            code,
+            layers,
+            &supervisor,
+        )
+        .attrs
+    }
+
+    #[test]
+    fn an_image_function_is_observed_as_desire_writes_it() {
+        let uri = format!("1.dkr.ecr.r.amazonaws.com/wf@sha256:{}", "c".repeat(64));
+        let f = FunctionState {
+            name: "f".into(),
+            package_type: PackageType::Image,
+            code_sha256: "c".repeat(64),
+            image_uri: Some(uri.clone()),
+            resolved_image_uri: Some(uri.clone()),
+            ..Default::default()
+        };
+        let observed = function_observed(&f, None, "wf");
+        let want = desired_code_attrs(
+            &Code::Image {
+                uri: uri.clone(),
+                digest: format!("sha256:{}", "c".repeat(64)),
+            },
+            &[],
+        );
+        assert_eq!(want.len(), 2, "{want:?}");
+        for (k, v) in &want {
+            assert_eq!(observed.attrs.get(k), Some(v), "{k}");
+        }
+        for zip_only in ["runtime", "handler", "layers", "code_sha256"] {
+            assert!(!observed.attrs.contains_key(zip_only), "{zip_only}");
+        }
+    }
+
+    #[test]
+    fn an_image_given_by_tag_is_observed_at_the_digest_lambda_resolved() {
+        let f = FunctionState {
+            package_type: PackageType::Image,
+            image_uri: Some("r.example/wf:latest".into()),
+            resolved_image_uri: Some("r.example/wf@sha256:0a".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            function_observed(&f, None, "wf").attrs["image_uri"],
+            json!("r.example/wf@sha256:0a")
+        );
+    }
+
+    #[test]
+    fn a_zip_function_is_observed_without_a_package_type() {
+        let f = FunctionState {
+            name: "f".into(),
+            runtime: Some("provided.al2023".into()),
+            handler: Some("bootstrap".into()),
+            layers: vec!["arn:b".into(), "arn:a".into()],
+            code_sha256: "abc=".into(),
+            ..Default::default()
+        };
+        let observed = function_observed(&f, None, "wf");
+        assert!(!observed.attrs.contains_key("package_type"));
+        assert!(!observed.attrs.contains_key("image_uri"));
+        let want = desired_code_attrs(
+            &Code::Zip {
+                sha256: "abc=".into(),
+            },
+            &["arn:b".into()],
+        );
+        assert_eq!(observed.attrs["code_sha256"], want["code_sha256"]);
+        assert_eq!(observed.attrs["runtime"], want["runtime"]);
+        assert_eq!(observed.attrs["handler"], want["handler"]);
+        assert_eq!(observed.attrs["layers"], json!(["arn:a", "arn:b"]));
+    }
+}

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use scar::cloud::aws::{AwsCloud, RequestCounter, Timeouts};
 use scar::cloud::memory::{code_sha256, MemoryCloud};
 use scar::cloud::{
-    Cloud, CloudResult, ErrorKind, FunctionSpec, IamApi, LambdaApi, LambdaNotification, LayerSpec,
-    LogsApi, NotificationConfig, PermissionStatement, S3Api, Tags,
+    Cloud, CloudResult, Code, CodeArtifact, ErrorKind, FunctionSpec, IamApi, LambdaApi,
+    LambdaNotification, LayerSpec, LogsApi, NotificationConfig, PackageFetch, PackageSpec,
+    PackageType, PermissionStatement, S3Api, Tags,
 };
 use serde_json::{json, Value};
 use testkit::Moto;
@@ -74,6 +75,7 @@ macro_rules! contract {
 }
 
 contract!(functions);
+contract!(image_functions);
 contract!(permissions);
 contract!(layers);
 contract!(log_groups);
@@ -96,6 +98,11 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
 
 fn owned(workflow: &str) -> Tags {
     tags(&[("scar:workflow", workflow), ("scar:managed", "true")])
+}
+
+/// [`zip`] as the code of a zip function.
+fn zip_code(comment: &str) -> CodeArtifact {
+    CodeArtifact::Zip(zip(comment))
 }
 
 /// A valid, empty zip archive whose comment makes its bytes unique.
@@ -129,19 +136,35 @@ fn function_spec(name: &str, role: &str) -> FunctionSpec {
     FunctionSpec {
         name: name.into(),
         role: role.into(),
-        runtime: "python3.12".into(),
-        handler: "handler.main".into(),
+        package: PackageSpec::zip("python3.12", "handler.main"),
         memory: 256,
         timeout: 30,
         description: "contract".into(),
         environment: BTreeMap::from([("A".to_string(), "1".to_string())]),
-        layers: vec![],
         architectures: vec!["x86_64".into()],
         vpc_subnet_ids: vec![],
         vpc_security_group_ids: vec![],
         file_systems: vec![],
         tags: owned("contract"),
     }
+}
+
+/// An image function's spec: no runtime, handler or layers.
+fn image_spec(name: &str, role: &str) -> FunctionSpec {
+    FunctionSpec {
+        package: PackageSpec::Image,
+        ..function_spec(name, role)
+    }
+}
+
+/// An ECR image URI by digest (moto does not look it up in its ECR).
+fn image_uri(c: &impl Cloud, repository: &str, fill: char) -> String {
+    format!(
+        "{}.dkr.ecr.{}.amazonaws.com/{repository}@sha256:{}",
+        c.account_id(),
+        c.region(),
+        fill.to_string().repeat(64)
+    )
 }
 
 // -------------------------------------------------------------- scenarios
@@ -155,7 +178,10 @@ async fn functions<C: Cloud>(c: &C) {
         c.account_id()
     );
 
-    let created = c.create_function(&spec, &zip("v1")).await.expect("create");
+    let created = c
+        .create_function(&spec, &zip_code("v1"))
+        .await
+        .expect("create");
     assert_eq!(created.name, "scar-contract-fn");
     assert_eq!(created.arn, arn);
     assert_eq!(created.code_sha256, code_sha256(&zip("v1")));
@@ -189,7 +215,7 @@ async fn functions<C: Cloud>(c: &C) {
     assert_eq!(listed[0].arn, arn);
 
     assert_eq!(
-        kind(c.create_function(&spec, &zip("v1")).await),
+        kind(c.create_function(&spec, &zip_code("v1")).await),
         ErrorKind::AlreadyExists
     );
 
@@ -222,7 +248,7 @@ async fn functions<C: Cloud>(c: &C) {
         "config update keeps the tags"
     );
 
-    c.update_function_code("scar-contract-fn", &zip("v2"))
+    c.update_function_code("scar-contract-fn", &zip_code("v2"))
         .await
         .expect("update code");
     let got = c
@@ -251,7 +277,7 @@ async fn functions<C: Cloud>(c: &C) {
 
     assert_eq!(c.get_function("scar-contract-missing").await.unwrap(), None);
     let missing = c
-        .update_function_code("scar-contract-missing", &zip("v1"))
+        .update_function_code("scar-contract-missing", &zip_code("v1"))
         .await;
     assert_eq!(kind(missing), ErrorKind::NotFound);
     let no_role = function_spec(
@@ -261,7 +287,7 @@ async fn functions<C: Cloud>(c: &C) {
     // Lambda cannot tell a role that does not exist from one IAM has not
     // made visible to it yet: scar waits a while on either.
     assert_eq!(
-        kind(c.create_function(&no_role, &zip("v1")).await),
+        kind(c.create_function(&no_role, &zip_code("v1")).await),
         ErrorKind::NotReady
     );
 
@@ -276,9 +302,110 @@ async fn functions<C: Cloud>(c: &C) {
     assert_eq!(kind(gone), ErrorKind::NotFound);
 }
 
+async fn image_functions<C: Cloud>(c: &C) {
+    let role = role(c, "scar-contract-role").await;
+    let spec = image_spec("scar-contract-img", &role);
+    let v1 = image_uri(c, "scar-contract", 'a');
+    let v2 = image_uri(c, "scar-contract", 'b');
+
+    // Code of the other package type is refused before any request.
+    assert_eq!(
+        kind(c.create_function(&spec, &zip_code("z")).await),
+        ErrorKind::Invalid
+    );
+    assert_eq!(
+        kind(
+            c.create_function(
+                &function_spec("scar-contract-img", &role),
+                &CodeArtifact::Image { uri: v1.clone() }
+            )
+            .await
+        ),
+        ErrorKind::Invalid
+    );
+    assert_eq!(c.get_function("scar-contract-img").await.unwrap(), None);
+
+    let created = c
+        .create_function(&spec, &CodeArtifact::Image { uri: v1.clone() })
+        .await
+        .expect("create an image function");
+    assert_eq!(created.package_type, PackageType::Image);
+    assert_eq!(created.runtime, None);
+
+    let got = c
+        .get_function("scar-contract-img")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.package_type, PackageType::Image);
+    assert_eq!(got.image_uri.as_deref(), Some(v1.as_str()));
+    let resolved = got.resolved_image_uri.clone().expect("a resolved URI");
+    assert!(resolved.contains("@sha256:"), "{resolved}");
+    assert_eq!((got.runtime, got.handler), (None, None));
+    assert!(got.layers.is_empty());
+    assert_eq!(got.tags, Some(owned("contract")));
+    assert_eq!((got.memory, got.timeout), (256, 30));
+    let sha_v1 = got.code_sha256.clone();
+    assert!(!sha_v1.is_empty());
+    let Some(Code::Image { uri, digest }) = got_code(c, "scar-contract-img").await else {
+        panic!("an image function's code is an image");
+    };
+    assert_eq!(uri, v1);
+    assert!(digest.starts_with("sha256:"), "{digest}");
+
+    // A listing says it is an image, but not which.
+    let listed = c.list_functions().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].package_type, PackageType::Image);
+    assert_eq!(listed[0].image_uri, None);
+
+    assert_eq!(
+        c.function_code("scar-contract-img").await.unwrap(),
+        PackageFetch::Image {
+            uri: v1.clone(),
+            resolved_uri: Some(resolved.clone()),
+        }
+    );
+
+    // Its configuration changes without a runtime, handler or layers.
+    let updated = FunctionSpec {
+        memory: 512,
+        ..spec.clone()
+    };
+    c.update_function_configuration(&updated)
+        .await
+        .expect("update an image function's configuration");
+
+    // Another image.
+    c.update_function_code(
+        "scar-contract-img",
+        &CodeArtifact::Image { uri: v2.clone() },
+    )
+    .await
+    .expect("update to another image");
+    let got = c
+        .get_function("scar-contract-img")
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(got.package_type, PackageType::Image);
+    assert_eq!(got.image_uri.as_deref(), Some(v2.as_str()));
+    assert_eq!(got.memory, 512);
+    assert_ne!(got.code_sha256, sha_v1, "a new image, a new CodeSha256");
+    assert_ne!(got.resolved_image_uri.as_deref(), Some(resolved.as_str()));
+
+    assert!(c.delete_function("scar-contract-img").await.unwrap());
+    assert_eq!(c.get_function("scar-contract-img").await.unwrap(), None);
+}
+
+/// The code GetFunction reports, as desire would write it.
+async fn got_code<C: Cloud>(c: &C, name: &str) -> Option<Code> {
+    c.get_function(name).await.unwrap()?.code()
+}
+
 async fn permissions<C: Cloud>(c: &C) {
     let role = role(c, "scar-contract-role").await;
-    c.create_function(&function_spec("scar-contract-perm", &role), &zip("p"))
+    c.create_function(&function_spec("scar-contract-perm", &role), &zip_code("p"))
         .await
         .unwrap();
     assert_eq!(c.get_policy("scar-contract-perm").await.unwrap(), vec![]);
@@ -360,10 +487,14 @@ async fn layers<C: Cloud>(c: &C) {
 
     let role = role(c, "scar-contract-role").await;
     let f = FunctionSpec {
-        layers: vec![v2.arn.clone()],
+        package: PackageSpec::Zip {
+            runtime: "python3.12".into(),
+            handler: "handler.main".into(),
+            layers: vec![v2.arn.clone()],
+        },
         ..function_spec("scar-contract-lf", &role)
     };
-    c.create_function(&f, &zip("f"))
+    c.create_function(&f, &zip_code("f"))
         .await
         .expect("create with layer");
     let got = c
@@ -373,7 +504,11 @@ async fn layers<C: Cloud>(c: &C) {
         .expect("exists");
     assert_eq!(got.layers, vec![v2.arn.clone()]);
     let bad = FunctionSpec {
-        layers: vec![format!("{prefix}:9")],
+        package: PackageSpec::Zip {
+            runtime: "python3.12".into(),
+            handler: "handler.main".into(),
+            layers: vec![format!("{prefix}:9")],
+        },
         ..f.clone()
     };
     assert_eq!(
@@ -519,7 +654,7 @@ async fn buckets<C: Cloud>(c: &C) {
 async fn notifications<C: Cloud>(c: &C) {
     let role = role(c, "scar-contract-role").await;
     let f = c
-        .create_function(&function_spec("scar-contract-nf", &role), &zip("n"))
+        .create_function(&function_spec("scar-contract-nf", &role), &zip_code("n"))
         .await
         .unwrap();
     c.create_bucket("scar-contract-events", &Tags::new())
@@ -696,14 +831,14 @@ async fn roles<C: Cloud>(c: &C) {
 async fn tagging<C: Cloud>(c: &C) {
     let role = role(c, "scar-contract-role").await;
     let f = c
-        .create_function(&function_spec("scar-contract-tf", &role), &zip("t"))
+        .create_function(&function_spec("scar-contract-tf", &role), &zip_code("t"))
         .await
         .unwrap();
     let other = FunctionSpec {
         tags: owned("another"),
         ..function_spec("scar-contract-of", &role)
     };
-    c.create_function(&other, &zip("o")).await.unwrap();
+    c.create_function(&other, &zip_code("o")).await.unwrap();
     c.create_log_group("/aws/lambda/scar-contract-tf", &owned("contract"))
         .await
         .unwrap();
@@ -850,9 +985,11 @@ async fn duplicates_and_missing<C: Cloud>(c: &C) {
     );
 
     let spec = function_spec("scar-dup-fn", &arn);
-    c.create_function(&spec, &zip("a")).await.expect("create");
+    c.create_function(&spec, &zip_code("a"))
+        .await
+        .expect("create");
     assert_eq!(
-        kind(c.create_function(&spec, &zip("a")).await),
+        kind(c.create_function(&spec, &zip_code("a")).await),
         ErrorKind::AlreadyExists
     );
     assert_eq!(
@@ -935,7 +1072,7 @@ async fn duplicate_permission_sid_already_exists_moto_gap() {
     // moto accepts a duplicate StatementId; AWS answers ResourceConflictException.
     let c = MemoryCloud::new();
     let role = role(&c, "r").await;
-    c.create_function(&function_spec("f", &role), &zip("x"))
+    c.create_function(&function_spec("f", &role), &zip_code("x"))
         .await
         .unwrap();
     let s = PermissionStatement {
@@ -970,7 +1107,7 @@ async fn notification_needs_an_s3_permission_moto_gap() {
     let c = MemoryCloud::new();
     let role = role(&c, "r").await;
     let f = c
-        .create_function(&function_spec("f", &role), &zip("x"))
+        .create_function(&function_spec("f", &role), &zip_code("x"))
         .await
         .unwrap();
     c.create_bucket("b-events", &Tags::new()).await.unwrap();
@@ -1021,7 +1158,7 @@ async fn list_functions_counts_one_request_per_page_moto_gap() {
     let c = MemoryCloud::new();
     let role = role(&c, "r").await;
     for i in 0..120 {
-        c.create_function(&function_spec(&format!("f{i:03}"), &role), &zip("x"))
+        c.create_function(&function_spec(&format!("f{i:03}"), &role), &zip_code("x"))
             .await
             .unwrap();
     }
@@ -1045,19 +1182,19 @@ async fn memory_cloud_counts_requests_and_injects_failures() {
     assert_eq!(c.requests().total(), 3);
 
     c.fail_next("UpdateFunctionCode", ErrorKind::Conflict, 2);
-    c.create_function(&function_spec("f", &role), &zip("x"))
+    c.create_function(&function_spec("f", &role), &zip_code("x"))
         .await
         .unwrap();
     assert_eq!(
-        kind(c.update_function_code("f", &zip("y")).await),
+        kind(c.update_function_code("f", &zip_code("y")).await),
         ErrorKind::Conflict
     );
     assert!(c
-        .update_function_code("f", &zip("y"))
+        .update_function_code("f", &zip_code("y"))
         .await
         .unwrap_err()
         .is_retryable());
-    c.update_function_code("f", &zip("y")).await.unwrap();
+    c.update_function_code("f", &zip_code("y")).await.unwrap();
     let f = c.get_function("f").await.unwrap().unwrap();
     assert_eq!(f.code_sha256, code_sha256(&zip("y")));
 
@@ -1074,14 +1211,14 @@ async fn function_code_reads_back_the_deployed_zip_moto_gap() {
     // that serves nothing; MemoryCloud hands the zip back as AWS does.
     let c = MemoryCloud::new();
     let role = role(&c, "r").await;
-    c.create_function(&function_spec("f", &role), &zip("one"))
+    c.create_function(&function_spec("f", &role), &zip_code("one"))
         .await
         .unwrap();
     assert_eq!(
         c.function_code("f").await.unwrap(),
         scar::cloud::PackageFetch::Zip(zip("one"))
     );
-    c.update_function_code("f", &zip("two")).await.unwrap();
+    c.update_function_code("f", &zip_code("two")).await.unwrap();
     assert_eq!(
         c.function_code("f").await.unwrap(),
         scar::cloud::PackageFetch::Zip(zip("two"))
@@ -1093,7 +1230,7 @@ async fn function_code_on_moto_is_unavailable_because_its_code_location_is_not_t
     let moto = Moto::start();
     let c = moto_cloud(&moto).await;
     let role = role(&c, "r").await;
-    c.create_function(&function_spec("f", &role), &zip("one"))
+    c.create_function(&function_spec("f", &role), &zip_code("one"))
         .await
         .unwrap();
     let scar::cloud::PackageFetch::Unavailable(why) = c.function_code("f").await.unwrap() else {
@@ -1170,4 +1307,34 @@ async fn a_presigned_package_url_is_downloaded_and_checked_against_its_hash() {
         .await
         .unwrap_err();
     assert!(why.contains("answered 404"), "{why}");
+}
+
+#[tokio::test]
+async fn an_image_function_takes_no_zip_and_no_zip_configuration_moto_gap() {
+    // Lambda refuses both ("Please provide ImageUri when updating a
+    // function with packageType Image", and a runtime or handler for an
+    // image); moto takes them.
+    let c = MemoryCloud::new();
+    let role = role(&c, "r").await;
+    let v1 = image_uri(&c, "wf", 'a');
+    c.create_function(
+        &image_spec("f", &role),
+        &CodeArtifact::Image { uri: v1.clone() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kind(c.update_function_code("f", &zip_code("z")).await),
+        ErrorKind::Invalid
+    );
+    assert_eq!(
+        kind(
+            c.update_function_configuration(&function_spec("f", &role))
+                .await
+        ),
+        ErrorKind::Invalid
+    );
+    let f = c.get_function("f").await.unwrap().unwrap();
+    assert_eq!(f.image_uri.as_deref(), Some(v1.as_str()));
+    assert_eq!(f.runtime, None);
 }

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use scar::apply::{self, Event};
 use scar::cloud::memory::MemoryCloud;
 use scar::cloud::{
-    FunctionSpec, IamApi, LambdaApi, LambdaNotification, PermissionStatement, S3Api, Tags,
+    CodeArtifact, FunctionSpec, IamApi, LambdaApi, LambdaNotification, PackageSpec,
+    PermissionStatement, S3Api, Tags,
 };
 use scar::commands::pipeline::{plan_workflow_in, Planned};
 use scar::manifest::{self, Manifest};
@@ -138,13 +139,15 @@ async fn foreign_function(cloud: &MemoryCloud, name: &str) {
     let spec = FunctionSpec {
         name: name.into(),
         role,
-        runtime: "python3.12".into(),
-        handler: "x.handler".into(),
+        package: PackageSpec::zip("python3.12", "x.handler"),
         memory: 128,
         timeout: 3,
         ..Default::default()
     };
-    cloud.create_function(&spec, b"theirs").await.unwrap();
+    cloud
+        .create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

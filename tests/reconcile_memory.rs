@@ -114,9 +114,14 @@ proptest! {
                 if let Some((name, ..)) = before.first() {
                     let f = cloud.get_function(name).await.unwrap().unwrap();
                     let spec = scar::cloud::FunctionSpec {
-                        name: f.name.clone(), role: f.role.clone(), runtime: f.runtime.clone().unwrap_or_default(),
-                        handler: f.handler.clone().unwrap_or_default(), memory: 2048, timeout: f.timeout,
-                        description: f.description.clone(), environment: f.environment.clone(), layers: f.layers.clone(),
+                        name: f.name.clone(), role: f.role.clone(),
+                        package: scar::cloud::PackageSpec::Zip {
+                            runtime: f.runtime.clone().unwrap_or_default(),
+                            handler: f.handler.clone().unwrap_or_default(),
+                            layers: f.layers.clone(),
+                        },
+                        memory: 2048, timeout: f.timeout,
+                        description: f.description.clone(), environment: f.environment.clone(),
                         architectures: f.architectures.clone(), ..Default::default()
                     };
                     cloud.update_function_configuration(&spec).await.unwrap();
@@ -353,7 +358,7 @@ fn a_code_update_shows_the_previous_script_from_the_cloud_or_the_cache() {
         assert!(text.contains("- echo one") && text.contains("+ echo two"), "{text}");
 
         // A package scar did not build: the plan says so instead.
-        cloud.update_function_code("f", b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")
+        cloud.update_function_code("f", &scar::cloud::CodeArtifact::Zip(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec()))
             .await
             .unwrap();
         let p = plan(&cloud, &load(), false).await;

@@ -16,15 +16,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cloud::{Cloud, CloudError, ErrorKind};
+use crate::cloud::{Cloud, CloudError, CodeArtifact, ErrorKind};
 use crate::model::Addr;
 use crate::plan::{Action, Change, Plan};
 
-/// What the executor needs besides the plan: the code to upload.
+/// What the executor needs besides the plan: the code to send.
 #[derive(Clone, Debug, Default)]
 pub struct Artifacts {
-    /// Function packages by function name.
-    pub packages: BTreeMap<String, Vec<u8>>,
+    /// Each function's code, by function name: a zip's bytes or an image
+    /// reference (the plan carries only its hash or digest).
+    pub code: BTreeMap<String, CodeArtifact>,
     /// The supervisor layer zip.
     pub layer_zip: Vec<u8>,
 }
@@ -295,7 +296,7 @@ where
 mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
-    use crate::cloud::{CloudResult, FunctionSpec, IamApi, LambdaApi, S3Api, Tags};
+    use crate::cloud::{CloudResult, FunctionSpec, IamApi, LambdaApi, PackageSpec, S3Api, Tags};
     use crate::commands::pipeline::{plan_workflow_in, Planned};
     use crate::manifest::load_texts;
 
@@ -598,13 +599,15 @@ mod tests {
         let spec = FunctionSpec {
             name: "fn-a".into(),
             role,
-            runtime: "python3.12".into(),
-            handler: "x.handler".into(),
+            package: PackageSpec::zip("python3.12", "x.handler"),
             memory: 128,
             timeout: 3,
             ..Default::default()
         };
-        cloud.create_function(&spec, b"theirs").await.unwrap();
+        cloud
+            .create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
+            .await
+            .unwrap();
         let results = run(&cloud, &p).await;
         match &results["lambda_function.fn-a"] {
             Outcome::Failed(why) => assert!(why.contains("not created by scar"), "{why}"),
@@ -657,5 +660,88 @@ mod tests {
             assert_eq!(calls, 1);
         }
         assert!(!CloudError::with_kind("op", ErrorKind::Timeout, "x").is_retryable());
+    }
+
+    /// `fn-a` of a plan's desired state made an image function (as the
+    /// next issue's desire will write it), with that image as its code.
+    fn as_image(p: &mut Planned, uri: &str) -> Arc<Artifacts> {
+        use crate::cloud::Code;
+        use crate::model::{Addr, Kind};
+        let addr = Addr::new(Kind::LambdaFunction, "fn-a");
+        let mut r = p.desired.resources.remove(&addr).unwrap();
+        for zip_only in ["runtime", "handler", "layers", "code_sha256"] {
+            r.attrs.remove(zip_only);
+        }
+        let code = Code::Image {
+            uri: uri.to_string(),
+            digest: uri.rsplit_once('@').unwrap().1.to_string(),
+        };
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        let r = crate::desired::with_code(r, &code, &[], &supervisor);
+        p.desired.resources.insert(addr, r);
+        let mut artifacts = (*p.artifacts).clone();
+        artifacts.code.insert(
+            "fn-a".into(),
+            CodeArtifact::Image {
+                uri: uri.to_string(),
+            },
+        );
+        Arc::new(artifacts)
+    }
+
+    /// Observes and plans `p.desired` again.
+    async fn replan(cloud: &Arc<MemoryCloud>, p: &mut Planned) {
+        p.observed = crate::observe::observe(cloud.clone(), &p.desired)
+            .await
+            .unwrap();
+        p.plan = crate::plan::plan(&p.desired, &p.observed);
+    }
+
+    #[tokio::test]
+    async fn an_image_function_is_created_converges_and_moves_to_another_image() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let v1 = format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/wf@sha256:{}",
+            "a".repeat(64)
+        );
+        let v2 = v1.replace('a', "b");
+        let mut p = plan(&cloud).await;
+        p.artifacts = as_image(&mut p, &v1);
+        replan(&cloud, &mut p).await;
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!(f.package_type, crate::cloud::PackageType::Image);
+        assert_eq!(f.image_uri.as_deref(), Some(v1.as_str()));
+        assert_eq!((f.runtime, f.handler), (None, None));
+        assert!(f.layers.is_empty(), "{:?}", f.layers);
+
+        // Observed as desire writes it: nothing to do.
+        replan(&cloud, &mut p).await;
+        assert!(!p.plan.has_changes(), "{:#?}", p.plan.changes);
+
+        // Another image: a code update, nothing else.
+        p.artifacts = as_image(&mut p, &v2);
+        replan(&cloud, &mut p).await;
+        let c = p
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "lambda_function.fn-a")
+            .expect("a change of fn-a");
+        let names: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["image_uri"], "{c:#?}");
+        let before = cloud.requests().count("UpdateFunctionConfiguration");
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!(f.image_uri.as_deref(), Some(v2.as_str()));
+        assert_eq!(
+            cloud.requests().count("UpdateFunctionConfiguration"),
+            before,
+            "only the code changed"
+        );
+        replan(&cloud, &mut p).await;
+        assert!(!p.plan.has_changes(), "{:#?}", p.plan.changes);
     }
 }

@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::{retry, retry_throttled, Artifacts, Outputs};
 use crate::cloud::{
-    Cloud, CloudError, ErrorKind, FunctionSpec, FunctionState, LambdaNotification, LayerSpec,
-    PermissionStatement, Tags,
+    Cloud, CloudError, CodeArtifact, ErrorKind, FunctionSpec, FunctionState, LambdaNotification,
+    LayerSpec, PackageSpec, PackageType, PermissionStatement, Tags,
 };
-use crate::desired::is_own_notification;
+use crate::desired::{is_own_notification, ATTR_PACKAGE_TYPE, CODE_ATTRS};
 use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
@@ -286,16 +286,22 @@ async fn ensure_function<C: Cloud>(
     set_output: impl Fn(&str, String),
 ) -> Result<(), CloudError> {
     let spec = function_spec(name, attrs);
-    let zip = artifacts.packages.get(name).cloned().unwrap_or_default();
+    let code = artifacts.code.get(name).ok_or_else(|| {
+        CloudError::with_kind(
+            format!("deploying {}", c.address),
+            ErrorKind::Invalid,
+            "no code was built for it",
+        )
+    })?;
     let arn = if c.action == Action::Create {
         // Ok: created now; Err: found there.
-        let created = match create_function(cloud, &spec, &zip, false).await {
+        let created = match create_function(cloud, &spec, code, false).await {
             Err(e) if found_or_conflict(&e) => {
                 match retry(|| cloud.get_function(name)).await? {
                     Some(current) => Err(current),
                     // Not there: a passing conflict (or it was being
                     // deleted); try again, retrying conflicts.
-                    None => Ok(create_function(cloud, &spec, &zip, true).await?),
+                    None => Ok(create_function(cloud, &spec, code, true).await?),
                 }
             }
             other => Ok(other?),
@@ -331,13 +337,13 @@ async fn ensure_function<C: Cloud>(
     let changed: Vec<&str> = c.diffs.iter().map(|d| d.name.as_str()).collect();
     let config_changed = changed
         .iter()
-        .any(|n| !PACKAGE_ATTRS.contains(n) && !matches!(*n, "code_sha256" | "tags"));
+        .any(|n| !PACKAGE_ATTRS.contains(n) && !CODE_ATTRS.contains(n) && *n != "tags");
     if config_changed {
         retry(|| cloud.update_function_configuration(&spec)).await?;
         wait_ready(cloud, name).await?;
     }
-    if changed.contains(&"code_sha256") {
-        retry(|| cloud.update_function_code(name, &zip)).await?;
+    if changed.iter().any(|n| CODE_ATTRS.contains(n)) {
+        retry(|| cloud.update_function_code(name, code)).await?;
         wait_ready(cloud, name).await?;
     }
     if changed.contains(&"tags") {
@@ -374,15 +380,15 @@ async fn ensure_function<C: Cloud>(
 async fn create_function<C: Cloud>(
     cloud: &C,
     spec: &FunctionSpec,
-    zip: &[u8],
+    code: &CodeArtifact,
     retry_conflicts: bool,
 ) -> Result<FunctionState, CloudError> {
     let mut delay = Duration::from_millis(500);
     loop {
         let attempt = if retry_conflicts {
-            retry(|| cloud.create_function(spec, zip)).await
+            retry(|| cloud.create_function(spec, code)).await
         } else {
-            retry_throttled(|| cloud.create_function(spec, zip)).await
+            retry_throttled(|| cloud.create_function(spec, code)).await
         };
         match attempt {
             Err(e) if e.kind == ErrorKind::NotReady && delay < Duration::from_secs(20) => {
@@ -526,12 +532,21 @@ fn tags(attrs: &Attrs) -> Tags {
         .unwrap_or_default()
 }
 
+/// The function Lambda is asked for, from the plan's attributes: an image
+/// function (`package_type = "Image"`) has no runtime, handler or layers.
 fn function_spec(name: &str, attrs: &Attrs) -> FunctionSpec {
+    let package = match PackageType::from_name(&str_attr(attrs, ATTR_PACKAGE_TYPE)) {
+        PackageType::Image => PackageSpec::Image,
+        PackageType::Zip => PackageSpec::Zip {
+            runtime: str_attr(attrs, "runtime"),
+            handler: str_attr(attrs, "handler"),
+            layers: strings(attrs, "layers"),
+        },
+    };
     FunctionSpec {
         name: name.to_string(),
         role: str_attr(attrs, "role"),
-        runtime: str_attr(attrs, "runtime"),
-        handler: str_attr(attrs, "handler"),
+        package,
         memory: attrs.get("memory").and_then(Value::as_u64).unwrap_or(512) as u32,
         timeout: attrs.get("timeout").and_then(Value::as_u64).unwrap_or(300) as u32,
         description: str_attr(attrs, "description"),
@@ -544,7 +559,6 @@ fn function_spec(name: &str, attrs: &Attrs) -> FunctionSpec {
                     .collect()
             })
             .unwrap_or_default(),
-        layers: strings(attrs, "layers"),
         architectures: strings(attrs, "architectures"),
         vpc_subnet_ids: strings(attrs, "vpc_subnet_ids"),
         vpc_security_group_ids: strings(attrs, "vpc_security_group_ids"),
@@ -590,4 +604,67 @@ fn entries(attrs: &Attrs) -> Vec<LambdaNotification> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn attrs(v: Value) -> Attrs {
+        v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    #[test]
+    fn a_zip_function_spec_has_its_runtime_handler_and_layers() {
+        let spec = function_spec(
+            "f",
+            &attrs(json!({
+                "role": "arn:aws:iam::1:role/r",
+                "runtime": "provided.al2023",
+                "handler": "bootstrap",
+                "layers": ["arn:l:1", "arn:l:2"],
+                "code_sha256": "abc=",
+                "memory": 1024,
+            })),
+        );
+        assert_eq!(
+            spec.package,
+            PackageSpec::Zip {
+                runtime: "provided.al2023".into(),
+                handler: "bootstrap".into(),
+                layers: vec!["arn:l:1".into(), "arn:l:2".into()],
+            }
+        );
+        assert_eq!((spec.name.as_str(), spec.memory), ("f", 1024));
+        assert_eq!(spec.role, "arn:aws:iam::1:role/r");
+    }
+
+    #[test]
+    fn an_image_function_spec_has_no_runtime_handler_or_layers() {
+        // Even if the attributes carried some, an image takes none.
+        let spec = function_spec(
+            "f",
+            &attrs(json!({
+                "role": "arn:aws:iam::1:role/r",
+                "package_type": "Image",
+                "image_uri": "r.example/wf@sha256:00",
+                "runtime": "provided.al2023",
+                "layers": ["arn:l:1"],
+                "timeout": 60,
+            })),
+        );
+        assert_eq!(spec.package, PackageSpec::Image);
+        assert!(spec.package.layers().is_empty());
+        assert_eq!(spec.timeout, 60);
+        assert_eq!(
+            CodeArtifact::Zip(vec![]).mismatch(spec.package.package_type()),
+            Some("Zip code given for a function of package type Image".into())
+        );
+        assert_eq!(
+            CodeArtifact::Image { uri: "u".into() }.mismatch(spec.package.package_type()),
+            None
+        );
+    }
 }

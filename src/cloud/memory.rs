@@ -2,7 +2,9 @@
 //! double for fast planner and executor tests (never a user-facing target).
 //!
 //! It behaves as AWS does where moto shows it (unique names, `NotFound`
-//! errors, `CodeSha256` = base64 of the zip's SHA-256, layer versions that
+//! errors, `CodeSha256` = base64 of the zip's SHA-256 (for an image, the hex
+//! of its digest, or of the URI's SHA-256 for a tag, as moto stubs it; the
+//! image URIs only from GetFunction), layer versions that
 //! only grow, notification configurations stored whole), and as AWS
 //! documents it where moto is lax (a duplicate permission Sid is a conflict,
 //! retention days must be one of the allowed values, a trust policy must be
@@ -15,9 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    BucketState, Cloud, CloudError, CloudResult, ErrorKind, FunctionSpec, FunctionState, IamApi,
-    LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi, NotificationConfig, PackageFetch,
-    PermissionStatement, RequestCounter, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
+    BucketState, Cloud, CloudError, CloudResult, CodeArtifact, ErrorKind, FunctionSpec,
+    FunctionState, IamApi, LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi,
+    NotificationConfig, PackageFetch, PackageSpec, PermissionStatement, RequestCounter, RoleState,
+    S3Api, TaggedResource, TaggingApi, Tags,
 };
 
 /// The retention values CloudWatch Logs accepts.
@@ -49,7 +52,7 @@ struct State {
 
 struct Function {
     state: FunctionState,
-    zip: Vec<u8>,
+    code: CodeArtifact,
     policy: Vec<PermissionStatement>,
 }
 
@@ -240,6 +243,44 @@ fn not_found(operation: &str, target: &str) -> CloudError {
 /// Base64 of the SHA-256 of a deployment package, as Lambda reports it.
 pub use super::code_sha256;
 
+/// A function's code fields as Lambda reports them for `code`.
+fn set_code(s: &mut FunctionState, code: &CodeArtifact) {
+    s.package_type = code.package_type();
+    match code {
+        CodeArtifact::Zip(zip) => {
+            s.code_sha256 = code_sha256(zip);
+            s.image_uri = None;
+            s.resolved_image_uri = None;
+        }
+        CodeArtifact::Image { uri } => {
+            // By digest: that digest; by tag, a stand-in digest (moto's:
+            // the hex SHA-256 of the URI).
+            let (repository, digest) = match super::image_digest(uri) {
+                Some(d) => (
+                    uri.rsplit_once('@').map_or(uri.as_str(), |(r, _)| r),
+                    d.to_string(),
+                ),
+                None => (
+                    image_repository(uri),
+                    format!("sha256:{}", crate::package::hex_sha256(uri.as_bytes())),
+                ),
+            };
+            s.code_sha256 = digest.trim_start_matches("sha256:").to_string();
+            s.image_uri = Some(uri.clone());
+            s.resolved_image_uri = Some(format!("{repository}@{digest}"));
+        }
+    }
+}
+
+/// An image reference without its tag (`host:port/repo:tag` gives
+/// `host:port/repo`).
+fn image_repository(uri: &str) -> &str {
+    match uri.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => uri,
+    }
+}
+
 /// How many requests a listing of `n` items takes.
 fn pages(n: usize) -> usize {
     n.div_ceil(PAGE).max(1)
@@ -270,6 +311,9 @@ impl LambdaApi for MemoryCloud {
             .values()
             .map(|f| FunctionState {
                 tags: None,
+                // As on AWS, a listing gives no image URIs.
+                image_uri: None,
+                resolved_image_uri: None,
                 ..f.state.clone()
             })
             .collect())
@@ -283,13 +327,28 @@ impl LambdaApi for MemoryCloud {
     async fn function_code(&self, name: &str) -> CloudResult<PackageFetch> {
         let state = self.call("GetFunction", name)?;
         Ok(match state.functions.get(name) {
-            Some(f) => PackageFetch::Zip(f.zip.clone()),
+            Some(Function {
+                code: CodeArtifact::Zip(zip),
+                ..
+            }) => PackageFetch::Zip(zip.clone()),
+            Some(f) => PackageFetch::Image {
+                uri: f.state.image_uri.clone().unwrap_or_default(),
+                resolved_uri: f.state.resolved_image_uri.clone(),
+            },
             None => PackageFetch::Unavailable("the function does not exist".into()),
         })
     }
 
-    async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {
+    async fn create_function(
+        &self,
+        spec: &FunctionSpec,
+        code: &CodeArtifact,
+    ) -> CloudResult<FunctionState> {
         const OP: &str = "CreateFunction";
+        // Refused before any request, as `AwsCloud` does.
+        if let Some(why) = code.mismatch(spec.package.package_type()) {
+            return Err(error(OP, &spec.name, ErrorKind::Invalid, why));
+        }
         let mut state = self.call(OP, &spec.name)?;
         if state.functions.contains_key(&spec.name) {
             return Err(error(
@@ -307,37 +366,44 @@ impl LambdaApi for MemoryCloud {
                 "The role defined for the function cannot be assumed by Lambda.",
             ));
         }
-        self.check_layers(&state, &spec.layers, OP, &spec.name)?;
+        self.check_layers(&state, spec.package.layers(), OP, &spec.name)?;
         let architectures = if spec.architectures.is_empty() {
             vec!["x86_64".to_string()]
         } else {
             spec.architectures.clone()
         };
-        let created = FunctionState {
+        let (runtime, handler) = match &spec.package {
+            PackageSpec::Zip {
+                runtime, handler, ..
+            } => (Some(runtime.clone()), Some(handler.clone())),
+            PackageSpec::Image => (None, None),
+        };
+        let mut created = FunctionState {
             name: spec.name.clone(),
             arn: self.function_arn(&spec.name),
             role: spec.role.clone(),
-            runtime: Some(spec.runtime.clone()),
-            handler: Some(spec.handler.clone()),
+            runtime,
+            handler,
             memory: spec.memory,
             timeout: spec.timeout,
             description: spec.description.clone(),
             environment: spec.environment.clone(),
-            layers: spec.layers.clone(),
+            layers: spec.package.layers().to_vec(),
             architectures,
-            code_sha256: code_sha256(zip),
             vpc_subnet_ids: spec.vpc_subnet_ids.clone(),
             vpc_security_group_ids: spec.vpc_security_group_ids.clone(),
             file_systems: spec.file_systems.clone(),
             tags: Some(spec.tags.clone()),
             state: Some("Active".into()),
             last_update_status: Some("Successful".into()),
+            ..Default::default()
         };
+        set_code(&mut created, code);
         state.functions.insert(
             spec.name.clone(),
             Function {
                 state: created.clone(),
-                zip: zip.to_vec(),
+                code: code.clone(),
                 policy: Vec::new(),
             },
         );
@@ -351,20 +417,39 @@ impl LambdaApi for MemoryCloud {
     async fn update_function_configuration(&self, spec: &FunctionSpec) -> CloudResult<()> {
         const OP: &str = "UpdateFunctionConfiguration";
         let mut state = self.call(OP, &spec.name)?;
-        self.check_layers(&state, &spec.layers, OP, &spec.name)?;
+        self.check_layers(&state, spec.package.layers(), OP, &spec.name)?;
         let f = state
             .functions
             .get_mut(&spec.name)
             .ok_or_else(|| not_found(OP, &spec.name))?;
         let s = &mut f.state;
+        if s.package_type != spec.package.package_type() {
+            return Err(error(
+                OP,
+                &spec.name,
+                ErrorKind::Invalid,
+                format!(
+                    "a {} configuration given for a function of package type {}",
+                    spec.package.package_type().as_str(),
+                    s.package_type.as_str()
+                ),
+            ));
+        }
+        if let PackageSpec::Zip {
+            runtime,
+            handler,
+            layers,
+        } = &spec.package
+        {
+            s.runtime = Some(runtime.clone());
+            s.handler = Some(handler.clone());
+            s.layers = layers.clone();
+        }
         s.role = spec.role.clone();
-        s.runtime = Some(spec.runtime.clone());
-        s.handler = Some(spec.handler.clone());
         s.memory = spec.memory;
         s.timeout = spec.timeout;
         s.description = spec.description.clone();
         s.environment = spec.environment.clone();
-        s.layers = spec.layers.clone();
         s.vpc_subnet_ids = spec.vpc_subnet_ids.clone();
         s.vpc_security_group_ids = spec.vpc_security_group_ids.clone();
         s.file_systems = spec.file_systems.clone();
@@ -372,15 +457,18 @@ impl LambdaApi for MemoryCloud {
         Ok(())
     }
 
-    async fn update_function_code(&self, name: &str, zip: &[u8]) -> CloudResult<()> {
+    async fn update_function_code(&self, name: &str, code: &CodeArtifact) -> CloudResult<()> {
         const OP: &str = "UpdateFunctionCode";
         let mut state = self.call(OP, name)?;
         let f = state
             .functions
             .get_mut(name)
             .ok_or_else(|| not_found(OP, name))?;
-        f.state.code_sha256 = code_sha256(zip);
-        f.zip = zip.to_vec();
+        if let Some(why) = code.mismatch(f.state.package_type) {
+            return Err(error(OP, name, ErrorKind::Invalid, why));
+        }
+        set_code(&mut f.state, code);
+        f.code = code.clone();
         f.state.last_update_status = Some("Successful".into());
         Ok(())
     }

@@ -158,25 +158,30 @@ pub trait LambdaApi {
         &self,
         name: &str,
     ) -> impl Future<Output = CloudResult<Option<FunctionState>>> + Send;
-    /// The function's deployed zip, read from GetFunction's `Code.Location`
-    /// and checked against its `CodeSha256`; `Unavailable` says why not
-    /// (never an error: plans show less, they do not fail).
+    /// The function's deployed code: a zip read from GetFunction's
+    /// `Code.Location` and checked against its `CodeSha256`, or an image
+    /// function's URIs; `Unavailable` says why not (never an error: plans
+    /// show less, they do not fail).
     fn function_code(&self, name: &str) -> impl Future<Output = CloudResult<PackageFetch>> + Send;
-    /// Creates a zip function with its tags in the same call.
+    /// Creates a function with its tags in the same call, of the spec's
+    /// package type with `code` of the same type (a mismatch is
+    /// `ErrorKind::Invalid`, as Lambda has it).
     fn create_function(
         &self,
         spec: &FunctionSpec,
-        zip: &[u8],
+        code: &CodeArtifact,
     ) -> impl Future<Output = CloudResult<FunctionState>> + Send;
     /// Updates the configuration (not the code, not the tags).
     fn update_function_configuration(
         &self,
         spec: &FunctionSpec,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Replaces the code: a new zip, or another image (of the function's
+    /// package type).
     fn update_function_code(
         &self,
         name: &str,
-        zip: &[u8],
+        code: &CodeArtifact,
     ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a function; `Ok(false)` if it was already gone.
     fn delete_function(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::apply::Artifacts;
-use crate::cloud::Cloud;
+use crate::cloud::{Cloud, Code, CodeArtifact};
 use crate::desired::{self, Context, DesiredState};
 use crate::manifest::{self, Manifest};
 use crate::model::ObservedState;
@@ -148,7 +148,7 @@ pub async fn plan_workflow_in<C: Cloud>(
         account_id: cloud.account_id().to_string(),
         region: cloud.region().to_string(),
         layer_sha256: String::new(),
-        code_sha256: Default::default(),
+        code: Default::default(),
         scripts: Default::default(),
         configs: Default::default(),
     };
@@ -167,13 +167,19 @@ pub async fn plan_workflow_in<C: Cloud>(
             if let Some(c) = cache {
                 c.remember(&p.sha256, &p.view());
             }
-            ctx.code_sha256
-                .insert(f.name().to_string(), p.sha256.clone());
+            ctx.code.insert(
+                f.name().to_string(),
+                Code::Zip {
+                    sha256: p.sha256.clone(),
+                },
+            );
             ctx.configs.insert(f.name().to_string(), p.config.clone());
             if let Some(s) = p.script {
                 ctx.scripts.insert(f.name().to_string(), s);
             }
-            artifacts.packages.insert(f.name().to_string(), p.zip);
+            artifacts
+                .code
+                .insert(f.name().to_string(), CodeArtifact::Zip(p.zip));
         }
         desired::desire(m, &ctx)
     };

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use crate::cloud::{Code, PackageType};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::{FunctionDef, Manifest};
 use crate::model::{ownership_tags, reference, Addr, Kind, Resource};
@@ -21,8 +22,9 @@ pub struct Context {
     pub region: String,
     /// Hex SHA-256 of the supervisor layer zip.
     pub layer_sha256: String,
-    /// Base64 SHA-256 of each function's package, by function name.
-    pub code_sha256: BTreeMap<String, String>,
+    /// Each function's code (a zip's hash, or an image by digest), by
+    /// function name.
+    pub code: BTreeMap<String, Code>,
     /// The init script text of each function, by function name.
     pub scripts: BTreeMap<String, String>,
     /// The supervisor config in each function's package (secrets masked).
@@ -176,9 +178,9 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
         let l = &f.spec.lambda;
         let name = l.name.clone();
         let func = Addr::new(Kind::LambdaFunction, &name);
-        let mut layers: Vec<Value> = l.layers.iter().map(|s| Value::String(s.clone())).collect();
-        layers.push(reference(&layer, "arn"));
-        layers.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+        let code = ctx.code.get(&name).cloned().unwrap_or(Code::Zip {
+            sha256: String::new(),
+        });
         let mut r = Resource::new(func.clone())
             .attr(
                 "role",
@@ -187,13 +189,10 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                     None => reference(&role, "arn"),
                 },
             )
-            .attr("runtime", RUNTIME)
-            .attr("handler", HANDLER)
             .attr("memory", l.memory)
             .attr("timeout", l.timeout)
             .attr("description", l.description.clone())
             .attr("environment", json!(l.environment.variables))
-            .attr("layers", Value::Array(layers))
             .attr(
                 "architectures",
                 json!(l
@@ -202,12 +201,8 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
                     .map(|a| serde_json::to_value(a).unwrap_or_default())
                     .collect::<Vec<_>>()),
             )
-            .attr(
-                "code_sha256",
-                ctx.code_sha256.get(&name).cloned().unwrap_or_default(),
-            )
-            .attr("tags", json!(function_tags(&m.workflow, f)))
-            .dep(layer.clone());
+            .attr("tags", json!(function_tags(&m.workflow, f)));
+        r = with_code(r, &code, &l.layers, &layer);
         if let Some(script) = ctx.scripts.get(&name) {
             r = r.attr("init_script", script.clone());
         }
@@ -327,6 +322,43 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
     }
     d
 }
+
+/// The attributes that say what code a function runs. A zip runs on
+/// [`RUNTIME`] with [`HANDLER`], the function's `layers` and the supervisor
+/// layer, and is identified by `code_sha256`; an image carries all of that
+/// inside itself and is identified by `image_uri` (by digest), with
+/// `package_type = "Image"` (a function cannot change package type in
+/// place). A zip function has no `package_type` attribute.
+pub fn with_code(r: Resource, code: &Code, layers: &[String], supervisor: &Addr) -> Resource {
+    match code {
+        Code::Zip { sha256 } => {
+            let mut layers: Vec<Value> = layers.iter().map(|s| Value::String(s.clone())).collect();
+            layers.push(reference(supervisor, "arn"));
+            layers.sort_by_key(|v| v.as_str().unwrap_or_default().to_string());
+            r.attr("runtime", RUNTIME)
+                .attr("handler", HANDLER)
+                .attr("layers", Value::Array(layers))
+                .attr(ATTR_CODE_SHA256, sha256.clone())
+                .dep(supervisor.clone())
+        }
+        Code::Image { uri, .. } => {
+            let mut r = r
+                .attr(ATTR_PACKAGE_TYPE, PackageType::Image.as_str())
+                .attr(ATTR_IMAGE_URI, uri.clone());
+            r.force_new.insert(ATTR_PACKAGE_TYPE.to_string());
+            r
+        }
+    }
+}
+
+/// A zip function's code attribute (Lambda's `CodeSha256`, base64).
+pub const ATTR_CODE_SHA256: &str = "code_sha256";
+/// An image function's code attribute: the image URI, by digest.
+pub const ATTR_IMAGE_URI: &str = "image_uri";
+/// `"Image"` on image functions (absent on zips).
+pub const ATTR_PACKAGE_TYPE: &str = "package_type";
+/// The attributes whose change is a code update (UpdateFunctionCode).
+pub const CODE_ATTRS: &[&str] = &[ATTR_CODE_SHA256, ATTR_IMAGE_URI];
 
 /// A function's tags: ownership, and one [`bucket_use_tag`] per S3 bucket
 /// it reads from or writes to.
@@ -465,7 +497,7 @@ mod tests {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             layer_sha256: "ab".repeat(32),
-            code_sha256: BTreeMap::new(),
+            code: BTreeMap::new(),
             configs: BTreeMap::new(),
             scripts: BTreeMap::new(),
         }
@@ -515,5 +547,47 @@ mod tests {
         assert!(d.resources.is_empty());
         assert_eq!(d.unsupported.len(), 1);
         assert!(d.unsupported[0].1.contains("not supported yet"));
+    }
+
+    #[test]
+    fn a_zip_functions_code_is_its_hash_runtime_handler_and_layers() {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        let r = with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            &Code::Zip {
+                sha256: "abc=".into(),
+            },
+            &["arn:user".to_string()],
+            &supervisor,
+        );
+        let keys: Vec<&str> = r.attrs.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code_sha256", "handler", "layers", "runtime"]);
+        assert_eq!(r.attrs["code_sha256"], "abc=");
+        assert_eq!(r.attrs["runtime"], RUNTIME);
+        let layers = r.attrs["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 2, "the user's and the supervisor's");
+        assert!(layers.contains(&Value::String("arn:user".into())));
+        assert!(r.deps.contains(&supervisor));
+        assert!(r.force_new.is_empty());
+    }
+
+    #[test]
+    fn an_image_functions_code_is_its_uri_and_it_cannot_become_a_zip_in_place() {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        let r = with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            &Code::Image {
+                uri: "r.example/wf@sha256:0a".into(),
+                digest: "sha256:0a".into(),
+            },
+            &["arn:user".to_string()],
+            &supervisor,
+        );
+        let keys: Vec<&str> = r.attrs.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["image_uri", "package_type"]);
+        assert_eq!(r.attrs["image_uri"], "r.example/wf@sha256:0a");
+        assert_eq!(r.attrs["package_type"], "Image");
+        assert!(r.force_new.contains("package_type"));
+        assert!(r.deps.is_empty(), "an image needs no supervisor layer");
     }
 }

@@ -14,9 +14,12 @@ mod previous;
 
 pub use previous::previous_packages;
 
-use crate::cloud::{Cloud, CloudError, FunctionState, NotificationConfig, PermissionStatement};
+use crate::cloud::{
+    Cloud, CloudError, FunctionState, NotificationConfig, PackageType, PermissionStatement,
+};
 use crate::desired::{
     bucket_use_tag, is_own_notification, notification_workflow, role_name, DesiredState,
+    ATTR_CODE_SHA256, ATTR_IMAGE_URI, ATTR_PACKAGE_TYPE,
 };
 use crate::model::{
     owner_of, Addr, Kind, Observed, ObservedState, Owner, FACT_UNUSED_LAYER, FACT_USED_BY,
@@ -92,6 +95,12 @@ pub async fn observe<C: Cloud>(
             .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
         if owned {
             owned_functions.push(f.name.clone());
+            // A listing gives no image URI: an image function is read
+            // whole (zip functions cost no extra request).
+            let f = match f.package_type {
+                PackageType::Image => cloud.get_function(&f.name).await?.unwrap_or(f),
+                PackageType::Zip => f,
+            };
             out.resources.insert(
                 Addr::new(Kind::LambdaFunction, &f.name),
                 function_observed(&f, tags, w),
@@ -385,31 +394,47 @@ fn parse_json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
-/// A function's attributes, normalized as `desired` writes them.
+/// A function's attributes, normalized as `desired` writes them: a zip's
+/// `runtime`, `handler`, `layers` and `code_sha256`, or an image's
+/// `package_type` and `image_uri` (by digest, as desire pins it: the
+/// resolved URI when Lambda gives one).
 pub fn function_observed(
     f: &FunctionState,
     tags: Option<BTreeMap<String, String>>,
     workflow: &str,
 ) -> Observed {
-    let mut layers = f.layers.clone();
-    layers.sort();
     let mut attrs = BTreeMap::new();
+    match f.package_type {
+        PackageType::Zip => {
+            let mut layers = f.layers.clone();
+            layers.sort();
+            attrs.insert(
+                "runtime".into(),
+                json!(f.runtime.clone().unwrap_or_default()),
+            );
+            attrs.insert(
+                "handler".into(),
+                json!(f.handler.clone().unwrap_or_default()),
+            );
+            attrs.insert("layers".into(), json!(layers));
+            attrs.insert(ATTR_CODE_SHA256.into(), json!(f.code_sha256));
+        }
+        PackageType::Image => {
+            attrs.insert(ATTR_PACKAGE_TYPE.into(), json!(PackageType::Image.as_str()));
+            let uri = f
+                .resolved_image_uri
+                .clone()
+                .or_else(|| f.image_uri.clone())
+                .unwrap_or_default();
+            attrs.insert(ATTR_IMAGE_URI.into(), json!(uri));
+        }
+    }
     attrs.insert("role".into(), json!(f.role));
-    attrs.insert(
-        "runtime".into(),
-        json!(f.runtime.clone().unwrap_or_default()),
-    );
-    attrs.insert(
-        "handler".into(),
-        json!(f.handler.clone().unwrap_or_default()),
-    );
     attrs.insert("memory".into(), json!(f.memory));
     attrs.insert("timeout".into(), json!(f.timeout));
     attrs.insert("description".into(), json!(f.description));
     attrs.insert("environment".into(), json!(f.environment));
-    attrs.insert("layers".into(), json!(layers));
     attrs.insert("architectures".into(), json!(f.architectures));
-    attrs.insert("code_sha256".into(), json!(f.code_sha256));
     if !f.vpc_subnet_ids.is_empty() || !f.vpc_security_group_ids.is_empty() {
         let mut s = f.vpc_subnet_ids.clone();
         s.sort();
@@ -540,4 +565,91 @@ pub fn notifications_observed(
         outputs: BTreeMap::new(),
         facts: BTreeMap::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Code;
+    use crate::desired::with_code;
+    use crate::model::Resource;
+
+    /// The code attributes desire writes for `code`.
+    fn desired_code_attrs(code: &Code, layers: &[String]) -> crate::model::Attrs {
+        let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
+        with_code(
+            Resource::new(Addr::new(Kind::LambdaFunction, "f")),
+            code,
+            layers,
+            &supervisor,
+        )
+        .attrs
+    }
+
+    #[test]
+    fn an_image_function_is_observed_as_desire_writes_it() {
+        let uri = format!("1.dkr.ecr.r.amazonaws.com/wf@sha256:{}", "c".repeat(64));
+        let f = FunctionState {
+            name: "f".into(),
+            package_type: PackageType::Image,
+            code_sha256: "c".repeat(64),
+            image_uri: Some(uri.clone()),
+            resolved_image_uri: Some(uri.clone()),
+            ..Default::default()
+        };
+        let observed = function_observed(&f, None, "wf");
+        let want = desired_code_attrs(
+            &Code::Image {
+                uri: uri.clone(),
+                digest: format!("sha256:{}", "c".repeat(64)),
+            },
+            &[],
+        );
+        assert_eq!(want.len(), 2, "{want:?}");
+        for (k, v) in &want {
+            assert_eq!(observed.attrs.get(k), Some(v), "{k}");
+        }
+        for zip_only in ["runtime", "handler", "layers", "code_sha256"] {
+            assert!(!observed.attrs.contains_key(zip_only), "{zip_only}");
+        }
+    }
+
+    #[test]
+    fn an_image_given_by_tag_is_observed_at_the_digest_lambda_resolved() {
+        let f = FunctionState {
+            package_type: PackageType::Image,
+            image_uri: Some("r.example/wf:latest".into()),
+            resolved_image_uri: Some("r.example/wf@sha256:0a".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            function_observed(&f, None, "wf").attrs["image_uri"],
+            json!("r.example/wf@sha256:0a")
+        );
+    }
+
+    #[test]
+    fn a_zip_function_is_observed_without_a_package_type() {
+        let f = FunctionState {
+            name: "f".into(),
+            runtime: Some("provided.al2023".into()),
+            handler: Some("bootstrap".into()),
+            layers: vec!["arn:b".into(), "arn:a".into()],
+            code_sha256: "abc=".into(),
+            ..Default::default()
+        };
+        let observed = function_observed(&f, None, "wf");
+        assert!(!observed.attrs.contains_key("package_type"));
+        assert!(!observed.attrs.contains_key("image_uri"));
+        let want = desired_code_attrs(
+            &Code::Zip {
+                sha256: "abc=".into(),
+            },
+            &["arn:b".into()],
+        );
+        assert_eq!(observed.attrs["code_sha256"], want["code_sha256"]);
+        assert_eq!(observed.attrs["runtime"], want["runtime"]);
+        assert_eq!(observed.attrs["handler"], want["handler"]);
+        assert_eq!(observed.attrs["layers"], json!(["arn:a", "arn:b"]));
+    }
 }

@@ -63,6 +63,9 @@ pub async fn previous_packages<C: Cloud>(
             let view = match cloud.function_code(&addr.name).await {
                 Ok(PackageFetch::Zip(zip)) => package::inspect(&zip)
                     .ok_or_else(|| "the deployed package was not built by scar".to_string()),
+                Ok(PackageFetch::Image { uri, .. }) => Err(format!(
+                    "the function runs the image {uri}: its script is inside the image"
+                )),
                 Ok(PackageFetch::Unavailable(why)) => Err(why),
                 Err(e) => Err(e.chain_text()),
             };

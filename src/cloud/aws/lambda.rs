@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::cloud::{build_error, from_map, has_code, is_not_found, tag_map, AwsCloud, Guarded};
 use crate::cloud::{
-    CloudResult, FunctionSpec, FunctionState, LambdaApi, LayerSpec, LayerVersion, PackageFetch,
-    PermissionStatement, Tags,
+    CloudError, CloudResult, CodeArtifact, ErrorKind, FunctionSpec, FunctionState, LambdaApi,
+    LayerSpec, LayerVersion, PackageFetch, PackageSpec, PermissionStatement, Tags,
 };
 
 /// ListFunctions page size (the API's maximum).
@@ -46,7 +46,14 @@ macro_rules! function_state {
                 .iter()
                 .map(|a| a.as_str().to_string())
                 .collect(),
+            package_type: match c.package_type() {
+                Some(PackageType::Image) => crate::cloud::PackageType::Image,
+                _ => crate::cloud::PackageType::Zip,
+            },
             code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+            // Only GetFunction's `Code` gives them.
+            image_uri: None,
+            resolved_image_uri: None,
             vpc_subnet_ids: c
                 .vpc_config()
                 .map(|v| v.subnet_ids().to_vec())
@@ -108,6 +115,10 @@ impl LambdaApi for AwsCloud {
                 };
                 let mut state = function_state!(conf);
                 state.tags = Some(out.tags().map(from_map).unwrap_or_default());
+                if let Some(code) = out.code() {
+                    state.image_uri = code.image_uri().map(str::to_string);
+                    state.resolved_image_uri = code.resolved_image_uri().map(str::to_string);
+                }
                 Ok(Some(state))
             }
             Err(e) if is_not_found(&e) => Ok(None),
@@ -138,6 +149,15 @@ impl LambdaApi for AwsCloud {
             .and_then(|c| c.code_sha256())
             .unwrap_or_default()
             .to_string();
+        if let Some(uri) = out.code().and_then(|c| c.image_uri()) {
+            return Ok(PackageFetch::Image {
+                uri: uri.to_string(),
+                resolved_uri: out
+                    .code()
+                    .and_then(|c| c.resolved_image_uri())
+                    .map(str::to_string),
+            });
+        }
         let Some(location) = out.code().and_then(|c| c.location()) else {
             return Ok(PackageFetch::Unavailable(
                 "GetFunction gives no code location".into(),
@@ -155,25 +175,38 @@ impl LambdaApi for AwsCloud {
         )
     }
 
-    async fn create_function(&self, spec: &FunctionSpec, zip: &[u8]) -> CloudResult<FunctionState> {
+    async fn create_function(
+        &self,
+        spec: &FunctionSpec,
+        code: &CodeArtifact,
+    ) -> CloudResult<FunctionState> {
         let op = format!("CreateFunction {}", spec.name);
+        check_code(&op, spec, code)?;
         let mut req = self
             .lambda
             .create_function()
             .function_name(&spec.name)
             .role(&spec.role)
-            .runtime(Runtime::from(spec.runtime.as_str()))
-            .handler(&spec.handler)
             .memory_size(to_i32(spec.memory))
             .timeout(to_i32(spec.timeout))
             .description(&spec.description)
-            .package_type(PackageType::Zip)
-            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .code(function_code(code))
             .environment(environment(spec))
-            .set_layers(Some(spec.layers.clone()))
             .set_architectures(architectures(spec))
             .set_file_system_configs(Some(file_systems(spec, &op)?))
             .set_tags(Some(tag_map(&spec.tags)));
+        req = match &spec.package {
+            PackageSpec::Zip {
+                runtime,
+                handler,
+                layers,
+            } => req
+                .package_type(PackageType::Zip)
+                .runtime(Runtime::from(runtime.as_str()))
+                .handler(handler)
+                .set_layers(Some(layers.clone())),
+            PackageSpec::Image => req.package_type(PackageType::Image),
+        };
         if !spec.vpc_subnet_ids.is_empty() || !spec.vpc_security_group_ids.is_empty() {
             req = req.vpc_config(vpc(spec));
         }
@@ -186,39 +219,53 @@ impl LambdaApi for AwsCloud {
         // The create response carries the configuration, as GetFunction does.
         let mut state = function_state!(out);
         state.tags = Some(spec.tags.clone());
+        if let CodeArtifact::Image { uri } = code {
+            state.image_uri = Some(uri.clone());
+        }
         Ok(state)
     }
 
     async fn update_function_configuration(&self, spec: &FunctionSpec) -> CloudResult<()> {
         let op = format!("UpdateFunctionConfiguration {}", spec.name);
-        self.record("UpdateFunctionConfiguration")?;
-        self.lambda
+        let req = self
+            .lambda
             .update_function_configuration()
             .function_name(&spec.name)
             .role(&spec.role)
-            .runtime(Runtime::from(spec.runtime.as_str()))
-            .handler(&spec.handler)
             .memory_size(to_i32(spec.memory))
             .timeout(to_i32(spec.timeout))
             .description(&spec.description)
             .environment(environment(spec))
-            .set_layers(Some(spec.layers.clone()))
             .vpc_config(vpc(spec))
-            .set_file_system_configs(Some(file_systems(spec, &op)?))
-            .send()
+            .set_file_system_configs(Some(file_systems(spec, &op)?));
+        // Lambda refuses a runtime, handler or layers for an image function.
+        let req = match &spec.package {
+            PackageSpec::Zip {
+                runtime,
+                handler,
+                layers,
+            } => req
+                .runtime(Runtime::from(runtime.as_str()))
+                .handler(handler)
+                .set_layers(Some(layers.clone())),
+            PackageSpec::Image => req,
+        };
+        self.record("UpdateFunctionConfiguration")?;
+        req.send()
             .guarded(self, "UpdateFunctionConfiguration")
             .await?
             .map_err(|e| self.sdk_error(&op, e))?;
         Ok(())
     }
 
-    async fn update_function_code(&self, name: &str, zip: &[u8]) -> CloudResult<()> {
+    async fn update_function_code(&self, name: &str, code: &CodeArtifact) -> CloudResult<()> {
+        let req = self.lambda.update_function_code().function_name(name);
+        let req = match code {
+            CodeArtifact::Zip(zip) => req.zip_file(Blob::new(zip.as_slice())),
+            CodeArtifact::Image { uri } => req.image_uri(uri),
+        };
         self.record("UpdateFunctionCode")?;
-        self.lambda
-            .update_function_code()
-            .function_name(name)
-            .zip_file(Blob::new(zip))
-            .send()
+        req.send()
             .guarded(self, "UpdateFunctionCode")
             .await?
             .map_err(|e| self.sdk_error(format!("UpdateFunctionCode {name}"), e))?;
@@ -419,6 +466,25 @@ impl LambdaApi for AwsCloud {
             Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(self.sdk_error(format!("DeleteLayerVersion {layer_name}:{version}"), e)),
         }
+    }
+}
+
+/// The `Code` of a CreateFunction: `ZipFile` or `ImageUri`.
+fn function_code(code: &CodeArtifact) -> FunctionCode {
+    match code {
+        CodeArtifact::Zip(zip) => FunctionCode::builder()
+            .zip_file(Blob::new(zip.as_slice()))
+            .build(),
+        CodeArtifact::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
+    }
+}
+
+/// Code of another package type than the spec's is refused before any
+/// request, as Lambda would refuse it.
+fn check_code(op: &str, spec: &FunctionSpec, code: &CodeArtifact) -> CloudResult<()> {
+    match code.mismatch(spec.package.package_type()) {
+        Some(why) => Err(CloudError::with_kind(op, ErrorKind::Invalid, why)),
+        None => Ok(()),
     }
 }
 

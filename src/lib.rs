@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod desired;
+pub mod hash;
 pub mod manifest;
 pub mod model;
 pub mod observe;

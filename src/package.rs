@@ -7,8 +7,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::manifest::{files, FunctionDef, Manifest};
 
 /// A built function package.
@@ -61,16 +59,7 @@ pub enum PackageError {
     },
 }
 
-/// Base64 SHA-256, Lambda's `CodeSha256` form (defined by the cloud seam).
-pub use crate::cloud::code_sha256;
-
-/// Hex SHA-256.
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::hash::{code_sha256, hex_sha256};
 
 /// `lambda` keys the supervisor does not read: Lambda's own settings and
 /// SCAR's CLI-only keys.

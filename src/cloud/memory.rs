@@ -262,7 +262,7 @@ fn set_code(s: &mut FunctionState, code: &CodeArtifact) {
                 ),
                 None => (
                     image_repository(uri),
-                    format!("sha256:{}", crate::package::hex_sha256(uri.as_bytes())),
+                    format!("sha256:{}", crate::hash::hex_sha256(uri.as_bytes())),
                 ),
             };
             s.code_sha256 = digest.trim_start_matches("sha256:").to_string();

@@ -9,16 +9,11 @@ pub mod types;
 
 use std::future::Future;
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
 pub use requests::RequestCounter;
 pub use types::*;
 
 /// Base64 of the SHA-256 of a deployment package: Lambda's `CodeSha256`.
-pub fn code_sha256(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
+pub use crate::hash::code_sha256;
 
 /// What a read-only look at a bucket found.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -62,7 +62,7 @@ pub fn notification_id(workflow: &str, function: &str, prefix: &str) -> String {
 }
 
 fn notification_check(workflow: &str, function: &str, prefix: &str) -> String {
-    let h = crate::package::hex_sha256(format!("{workflow}\0{function}\0{prefix}").as_bytes());
+    let h = crate::hash::hex_sha256(format!("{workflow}\0{function}\0{prefix}").as_bytes());
     h[..8].to_string()
 }
 

@@ -430,7 +430,7 @@ pub fn script_view(bytes: &[u8]) -> String {
         _ => format!(
             "(binary file, {} bytes, sha256 {})",
             bytes.len(),
-            crate::package::hex_sha256(bytes)
+            crate::hash::hex_sha256(bytes)
         ),
     }
 }

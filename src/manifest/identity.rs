@@ -91,7 +91,7 @@ pub fn default_workflow(raw_stem: &str, identity: &Identity) -> String {
     let mut bytes = identity.bytes();
     bytes.push(0);
     bytes.extend_from_slice(raw_stem.as_bytes());
-    let hex = crate::package::hex_sha256(&bytes);
+    let hex = crate::hash::hex_sha256(&bytes);
     format!("{}-{}", super::sanitize_workflow(raw_stem), &hex[..8])
 }
 

@@ -744,4 +744,138 @@ mod tests {
         replan(&cloud, &mut p).await;
         assert!(!p.plan.has_changes(), "{:#?}", p.plan.changes);
     }
+
+    /// The change of one address in a plan.
+    fn change_of<'a>(p: &'a Planned, address: &str) -> &'a Change {
+        p.plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == address)
+            .unwrap_or_else(|| panic!("no change of {address}: {:#?}", p.plan.changes))
+    }
+
+    #[tokio::test]
+    async fn a_replaced_role_is_replaced_first_and_its_functions_move_to_it() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        run(&cloud, &p).await;
+        // The role's trust changes behind scar's back, and (as a kind may
+        // declare) the trust policy cannot change in place.
+        cloud
+            .update_assume_role_policy("scar-wf", r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .await
+            .unwrap();
+        let mut p = plan(&cloud).await;
+        let role = Addr::new(crate::model::Kind::IamRole, "scar-wf");
+        p.desired
+            .resources
+            .get_mut(&role)
+            .unwrap()
+            .force_new
+            .insert("assume_role_policy".into());
+        replan(&cloud, &mut p).await;
+        let r = change_of(&p, "iam_role.scar-wf");
+        assert_eq!(r.action, Action::Replace, "{r:#?}");
+        assert!(r
+            .diffs
+            .iter()
+            .any(|d| d.name == "assume_role_policy" && d.forces_replacement));
+        // Its ARN is known only after apply: the function that references
+        // it is planned as an update.
+        let f = change_of(&p, "lambda_function.fn-a");
+        assert_eq!(f.action, Action::Update, "{f:#?}");
+        let d = f
+            .diffs
+            .iter()
+            .find(|d| d.name == "role")
+            .expect("a role diff");
+        assert!(d.after_unknown && d.after.is_none(), "{d:#?}");
+
+        cloud.requests().reset();
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let counts = cloud.requests().snapshot();
+        // Deleted, then created: a create first would have found the old
+        // one there (and the delete would then have removed the new role).
+        assert_eq!(counts.get("DeleteRole"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("CreateRole"), Some(&1), "{counts:?}");
+        assert_eq!(
+            counts.get("UpdateFunctionConfiguration"),
+            Some(&1),
+            "{counts:?}"
+        );
+        let now = cloud
+            .get_role("scar-wf")
+            .await
+            .unwrap()
+            .expect("the new role");
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!(f.role, now.arn);
+        replan(&cloud, &mut p).await;
+        assert!(!p.plan.has_changes(), "{:#?}", p.plan.changes);
+    }
+
+    #[tokio::test]
+    async fn a_new_layer_version_moves_every_function_to_it() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = plan(&cloud).await;
+        run(&cloud, &p).await;
+        let loaded = load_texts(&[("m.yaml", MANIFEST)]);
+        let m = loaded.manifest.unwrap();
+        let p = plan_workflow_in(
+            cloud.clone(),
+            &m,
+            Some(b"a newer layer".to_vec()),
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            change_of(&p, "lambda_layer.scar-supervisor").action,
+            Action::Create
+        );
+        let f = change_of(&p, "lambda_function.fn-a");
+        assert_eq!(f.action, Action::Update);
+        assert!(
+            f.diffs
+                .iter()
+                .any(|d| d.name == "layers" && d.after_unknown),
+            "{f:#?}"
+        );
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let versions = cloud.list_layer_versions("scar-supervisor").await.unwrap();
+        assert_eq!(versions.len(), 1, "the old version went: {versions:?}");
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!(f.layers, [versions[0].arn.clone()]);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_function_takes_its_permission_along_and_gets_it_back() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let mut p = plan(&cloud).await;
+        run(&cloud, &p).await;
+        // A zip function cannot become an image in place.
+        let uri = format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/wf@sha256:{}",
+            "c".repeat(64)
+        );
+        p.artifacts = as_image(&mut p, &uri);
+        replan(&cloud, &mut p).await;
+        assert_eq!(
+            change_of(&p, "lambda_function.fn-a").action,
+            Action::Replace
+        );
+        let perm = change_of(&p, "lambda_permission.fn-a/scar-s3-in-bucket");
+        assert_eq!(perm.action, Action::Replace, "{perm:#?}");
+        assert!(perm.reason.contains("is replaced"), "{}", perm.reason);
+        let results = run(&cloud, &p).await;
+        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
+        let f = cloud.get_function("fn-a").await.unwrap().unwrap();
+        assert_eq!(f.package_type, crate::cloud::PackageType::Image);
+        assert_eq!(cloud.get_policy("fn-a").await.unwrap().len(), 1);
+        replan(&cloud, &mut p).await;
+        assert!(!p.plan.has_changes(), "{:#?}", p.plan.changes);
+    }
 }

@@ -21,7 +21,57 @@ use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
 
+/// Carries out one change. A replacement is a delete, then a create: the
+/// resources' names are their natural keys, so the new one cannot exist
+/// beside the old one. A bucket is never replaced (it holds data); the
+/// notification entries of a bucket are rewritten in place; a layer
+/// "replacement" is a new version.
 pub async fn run<C: Cloud>(
+    cloud: &C,
+    c: &Change,
+    artifacts: &Artifacts,
+    outputs: &Outputs,
+    workflow: &str,
+) -> Result<(), CloudError> {
+    if c.action != Action::Replace {
+        return step(cloud, c, artifacts, outputs, workflow).await;
+    }
+    match c.address.kind {
+        Kind::S3Bucket => Err(CloudError::with_kind(
+            format!("replacing {}", c.address),
+            ErrorKind::Invalid,
+            "a bucket is never replaced (it holds data)",
+        )),
+        Kind::S3Notifications | Kind::LambdaLayer => {
+            step(cloud, c, artifacts, outputs, workflow).await
+        }
+        Kind::IamRole | Kind::LambdaFunction | Kind::LogGroup | Kind::LambdaPermission => {
+            let as_action = |action| Change {
+                action,
+                ..c.clone()
+            };
+            step(
+                cloud,
+                &as_action(Action::Delete),
+                artifacts,
+                outputs,
+                workflow,
+            )
+            .await?;
+            step(
+                cloud,
+                &as_action(Action::Create),
+                artifacts,
+                outputs,
+                workflow,
+            )
+            .await
+        }
+    }
+}
+
+/// One create, update or delete.
+async fn step<C: Cloud>(
     cloud: &C,
     c: &Change,
     artifacts: &Artifacts,

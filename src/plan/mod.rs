@@ -190,6 +190,11 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         .filter(|a| a.kind == Kind::LambdaFunction)
         .map(|a| a.name.as_str())
         .collect();
+    // Resources this plan replaces: their outputs (an ARN) are known only
+    // after apply, so whatever references them is planned as an update.
+    // Desired resources come in kind order (creation order), so a
+    // reference always points at one already planned.
+    let mut replaced: BTreeSet<String> = BTreeSet::new();
     for (addr, want) in &desired.resources {
         let have = observed.resources.get(addr);
         if let Some(role) = want.attrs.get("role").and_then(Value::as_str) {
@@ -205,7 +210,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                 continue;
             }
         }
-        let resolved = resolve(&want.attrs, observed);
+        let resolved = resolve(&want.attrs, observed, &replaced);
         let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
         let mut change = Change {
             after: Some(want.attrs.clone()),
@@ -262,6 +267,26 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                 }
                 (Owner::Workflow, _) => diff_into(&mut change, &resolved, h, want),
             },
+        }
+        // A permission lives in its function's policy: it goes with the
+        // function when that is replaced, and is added to the new one.
+        if addr.kind == Kind::LambdaPermission
+            && matches!(change.action, Action::NoOp | Action::Update)
+        {
+            let function = want
+                .attrs
+                .get("function")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if replaced.contains(&Addr::new(Kind::LambdaFunction, function).to_string()) {
+                change.action = Action::Replace;
+                change.reason = format!(
+                    "its function `{function}` is replaced, and a permission lives in the function's policy"
+                );
+            }
+        }
+        if change.action == Action::Replace {
+            replaced.insert(addr.to_string());
         }
         changes.push(change);
     }
@@ -534,16 +559,19 @@ fn is_unknown(v: &Value) -> bool {
 }
 
 /// Replaces references by the observed outputs they point at, or by
-/// [`UNKNOWN`] when the referenced resource does not exist yet.
-pub fn resolve(attrs: &Attrs, observed: &ObservedState) -> Attrs {
+/// [`UNKNOWN`] when the referenced resource does not exist yet or is
+/// replaced by this plan (`replaced`: addresses).
+pub fn resolve(attrs: &Attrs, observed: &ObservedState, replaced: &BTreeSet<String>) -> Attrs {
+    let get = |addr: &str, out: &str| {
+        if replaced.contains(addr) {
+            None
+        } else {
+            lookup(observed, addr, out)
+        }
+    };
     attrs
         .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                resolve_value(v, &|addr, out| lookup(observed, addr, out)),
-            )
-        })
+        .map(|(k, v)| (k.clone(), resolve_value(v, &get)))
         .collect()
 }
 

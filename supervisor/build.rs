@@ -1,19 +1,8 @@
-//! Build script: sets `cfg(scar_shared_missing)` when the shared corpus
-//! (`../shared` beside the checkout) is missing and this is not CI. The
-//! tests that read the corpus are then *ignored* with a reason that the
-//! test summary shows, never passed silently; under `CI=true` they run, and
-//! a missing corpus fails them.
+//! Build script: marks the tests that read `../shared` as ignored when it
+//! is missing outside CI (see `build-support/shared_corpus.rs`).
 
-use std::path::Path;
+include!("../build-support/shared_corpus.rs");
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(scar_shared_missing)");
-    println!("cargo::rerun-if-env-changed=CI");
-    println!("cargo::rerun-if-changed=build.rs");
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let shared = Path::new(&manifest_dir).join("../../shared/corpus");
-    if !ci && !shared.exists() {
-        println!("cargo::rustc-cfg=scar_shared_missing");
-    }
+    shared_corpus_cfg("../../shared/corpus");
 }

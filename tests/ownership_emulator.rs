@@ -77,10 +77,8 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
     let lambda = aws_sdk_lambda::Client::new(&conf);
 
     // alpha creates `shared-in`; beta uses it as it is.
-    let o = env.scar(&["apply", "--auto-approve", "-f", alpha]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    let o = env.scar(&["apply", "--auto-approve", "-f", beta]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["apply", "--auto-approve", "-f", alpha]);
+    let o = env.ok(&["apply", "--auto-approve", "-f", beta]);
     assert!(
         stdout(&o).contains("owned by workflow `alpha`: used as is"),
         "{}",
@@ -89,8 +87,7 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
     assert_eq!(entries(&s3, "shared-in").await.len(), 2);
 
     // Destroying alpha keeps the (empty) bucket, and says who uses it.
-    let o = env.scar(&["destroy", "--auto-approve", "-f", alpha]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.ok(&["destroy", "--auto-approve", "-f", alpha]);
     let text = stdout(&o);
     common::assert_lines(
         &text,
@@ -119,16 +116,13 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
     assert!(arn.ends_with(":function:scar-beta-f"), "{arn}");
     assert_eq!(prefix, "pb/");
     assert!(function_exists(&lambda, "scar-beta-f").await);
-    let o = env.scar(&["plan", "--detailed-exitcode", "-f", beta]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["plan", "--detailed-exitcode", "-f", beta]);
 
     // Once beta is gone too, nobody uses the bucket: alpha's next destroy
     // (it still carries alpha's tags) removes it.
-    let o = env.scar(&["destroy", "--auto-approve", "-f", beta]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["destroy", "--auto-approve", "-f", beta]);
     assert!(bucket_exists(&s3, "shared-in").await);
-    let o = env.scar(&["destroy", "--auto-approve", "-f", alpha]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.ok(&["destroy", "--auto-approve", "-f", alpha]);
     assert!(
         stdout(&o).contains("- s3_bucket \"shared-in\" {"),
         "{}",
@@ -151,30 +145,25 @@ async fn a_workflow_whose_name_is_a_prefix_of_another_never_touches_its_triggers
     let conf = env.sdk().await;
     let s3 = common::s3(&conf);
 
-    let o = env.scar(&["apply", "--auto-approve", "-f", vidx]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["apply", "--auto-approve", "-f", vidx]);
     let theirs = entries(&s3, "scar-media").await;
     assert_eq!(theirs.len(), 1);
 
     // vid's plan sees only its own entries: it adds one and removes none.
-    let o = env.scar(&["apply", "--auto-approve", "-f", vid]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["apply", "--auto-approve", "-f", vid]);
     let both = entries(&s3, "scar-media").await;
     assert_eq!(both.len(), 2, "{both:?}");
     for (id, entry) in &theirs {
         assert_eq!(both.get(id), Some(entry), "vid-x's entry {id} changed");
     }
     for wf in [vid, vidx] {
-        let o = env.scar(&["plan", "--detailed-exitcode", "-f", wf]);
-        assert_eq!(o.status.code(), Some(0), "{wf}: {}", out(&o));
+        env.ok(&["plan", "--detailed-exitcode", "-f", wf]);
     }
 
     // Destroying vid leaves vid-x's entry as it was.
-    let o = env.scar(&["destroy", "--auto-approve", "-f", vid]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["destroy", "--auto-approve", "-f", vid]);
     assert_eq!(entries(&s3, "scar-media").await, theirs);
-    let o = env.scar(&["plan", "--detailed-exitcode", "-f", vidx]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["plan", "--detailed-exitcode", "-f", vidx]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,8 +179,7 @@ async fn another_workflows_log_group_is_never_adopted() {
     let lambda = aws_sdk_lambda::Client::new(&conf);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
 
-    let o = env.scar(&["apply", "--auto-approve", "-f", lga]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["apply", "--auto-approve", "-f", lga]);
     // lga's function is deleted behind scar's back; its log group stays.
     lambda
         .delete_function()
@@ -200,8 +188,7 @@ async fn another_workflows_log_group_is_never_adopted() {
         .await
         .unwrap();
 
-    let o = env.scar(&["plan", "-f", lgb]);
-    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let o = env.expect(1, &["plan", "-f", lgb]);
     common::assert_lines(
         &stdout(&o),
         &[
@@ -209,8 +196,7 @@ async fn another_workflows_log_group_is_never_adopted() {
             "belongs to workflow `lga`",
         ],
     );
-    let o = env.scar(&["apply", "--auto-approve", "-f", lgb]);
-    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    env.expect(1, &["apply", "--auto-approve", "-f", lgb]);
     let tags = logs
         .list_tags_for_resource()
         .resource_arn("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/scar-lg-f")
@@ -260,14 +246,12 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
     let conf = env.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
 
-    let o = env.scar(&["apply", "--auto-approve", "-f", one]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    env.ok(&["apply", "--auto-approve", "-f", one]);
     assert_eq!(layer_versions(&lambda, "scar-supervisor").await.len(), 1);
 
     // A new supervisor build: workflow one moves to it, and the version it
     // used, which nothing else uses, is removed in the same apply.
-    let o = env.scar(&["plan", "--supervisor-layer", newer, "-f", one]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.ok(&["plan", "--supervisor-layer", newer, "-f", one]);
     common::assert_lines(
         &stdout(&o),
         &[
@@ -276,7 +260,7 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
             "no function uses any longer",
         ],
     );
-    let o = env.scar(&[
+    env.ok(&[
         "apply",
         "--auto-approve",
         "--supervisor-layer",
@@ -284,7 +268,6 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
         "-f",
         one,
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let versions = layer_versions(&lambda, "scar-supervisor").await;
     assert_eq!(
         versions.keys().copied().collect::<Vec<_>>(),
@@ -294,7 +277,7 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
 
     // Workflow two uses the same build: one version serves both, and
     // destroying one keeps it for the other.
-    let o = env.scar(&[
+    env.ok(&[
         "apply",
         "--auto-approve",
         "--supervisor-layer",
@@ -302,10 +285,8 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
         "-f",
         two,
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(layer_versions(&lambda, "scar-supervisor").await.len(), 1);
-    let o = env.scar(&["destroy", "--auto-approve", "-f", one]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.ok(&["destroy", "--auto-approve", "-f", one]);
     assert!(
         !stdout(&o).contains("lambda_layer"),
         "the version two uses is kept:\n{}",
@@ -314,8 +295,7 @@ async fn layer_versions_no_function_uses_are_removed_and_the_last_goes_with_the_
     assert_eq!(layer_versions(&lambda, "scar-supervisor").await.len(), 1);
 
     // The last workflow's destroy takes the last version with it.
-    let o = env.scar(&["destroy", "--auto-approve", "-f", two]);
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = env.ok(&["destroy", "--auto-approve", "-f", two]);
     assert!(
         stdout(&o).contains("- lambda_layer \"scar-supervisor:2\" {"),
         "{}",

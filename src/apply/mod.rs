@@ -473,45 +473,49 @@ mod tests {
         assert_eq!(cloud.get_policy("fn-a").await.unwrap().len(), 1);
     }
 
-    #[tokio::test]
-    async fn a_passing_conflict_on_a_create_is_retried() {
-        // A conflict, yet nothing of that name is there: it was a
-        // concurrent change, not "already exists".
+    /// Plans from nothing, makes the first call of each of `ops` fail with
+    /// `kind`, applies: every change must still succeed and converge.
+    async fn creates_survive_one_failure_of_each(
+        kind: ErrorKind,
+        ops: &[&'static str],
+    ) -> Arc<MemoryCloud> {
         let cloud = Arc::new(MemoryCloud::new());
         let p = plan(&cloud).await;
-        for op in [
-            "CreateFunction",
-            "CreateRole",
-            "CreateBucket",
-            "AddPermission",
-        ] {
-            cloud.fail_next(op, ErrorKind::Conflict, 1);
+        for op in ops {
+            cloud.fail_next(op, kind, 1);
         }
         let results = run(&cloud, &p).await;
         assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
         let after = plan(&cloud).await;
         assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+        cloud
+    }
+
+    #[tokio::test]
+    async fn a_passing_conflict_on_a_create_is_retried() {
+        // A conflict, yet nothing of that name is there: it was a
+        // concurrent change, not "already exists".
+        let ops = [
+            "CreateFunction",
+            "CreateRole",
+            "CreateBucket",
+            "AddPermission",
+        ];
+        creates_survive_one_failure_of_each(ErrorKind::Conflict, &ops).await;
     }
 
     #[tokio::test]
     async fn an_already_exists_with_nothing_there_is_retried() {
         // "Already exists", yet a read finds nothing (it was being deleted
         // at that moment): the create is made again.
-        let cloud = Arc::new(MemoryCloud::new());
-        let p = plan(&cloud).await;
-        for op in [
+        let ops = [
             "CreateFunction",
             "CreateRole",
             "CreateBucket",
             "CreateLogGroup",
             "AddPermission",
-        ] {
-            cloud.fail_next(op, ErrorKind::AlreadyExists, 1);
-        }
-        let results = run(&cloud, &p).await;
-        assert!(results.values().all(|o| *o == Outcome::Done), "{results:?}");
-        let after = plan(&cloud).await;
-        assert!(!after.plan.has_changes(), "{:#?}", after.plan.changes);
+        ];
+        let cloud = creates_survive_one_failure_of_each(ErrorKind::AlreadyExists, &ops).await;
         assert_eq!(cloud.get_policy("fn-a").await.unwrap().len(), 1);
     }
 

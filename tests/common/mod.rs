@@ -93,6 +93,18 @@ impl Scratch {
         self.command(args).output().expect("run scar")
     }
 
+    /// Runs `scar <args>`, which must exit with `code`; its output.
+    pub fn expect(&self, code: i32, args: &[&str]) -> Output {
+        let o = self.scar(args);
+        assert_eq!(o.status.code(), Some(code), "scar {args:?}:\n{}", out(&o));
+        o
+    }
+
+    /// Runs `scar <args>`, which must succeed; its output.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        self.expect(0, args)
+    }
+
     /// The SDK configuration of this emulator.
     pub async fn sdk(&self) -> aws_config::SdkConfig {
         sdk(&self.moto).await

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod model;
 pub mod observe;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod secrets;

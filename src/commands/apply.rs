@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{connect, pipeline, ExitStatus};
+use super::{connect, ExitStatus};
 use crate::apply::{self, Event, Outcome};
 use crate::cli::{ApplyArgs, DestroyArgs, GlobalArgs};
 use crate::model::Addr;
+use crate::pipeline;
 use crate::plan::{Action, Summary};
 use crate::render;
 

@@ -1,7 +1,6 @@
 //! One module per subcommand; each returns the process exit status.
 
 pub mod apply;
-pub mod pipeline;
 pub mod plan;
 pub mod schema;
 pub mod validate;

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{connect, pipeline, ExitStatus};
+use super::{connect, ExitStatus};
 use crate::cli::{GlobalArgs, PlanArgs, PlanFormat};
+use crate::pipeline;
 use crate::render;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {

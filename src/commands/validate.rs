@@ -22,7 +22,7 @@ pub const VALIDATE_JSON_VERSION: u32 = 1;
 
 pub async fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let mut loaded = manifest::load_with(&paths, &super::pipeline::load_options(&args.manifests));
+    let mut loaded = manifest::load_with(&paths, &crate::pipeline::load_options(&args.manifests));
     if args.online {
         if let Some(m) = loaded.manifest.clone() {
             let conf = sdk_config(&super::connection(global)).await;

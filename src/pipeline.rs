@@ -1,5 +1,6 @@
-//! What plan, apply and destroy share: load and check the manifests, build
-//! the packages, read the account, plan.
+//! The library's pipeline, what plan, apply and destroy share: load and
+//! check the manifests, build the packages, desire, read the account,
+//! plan. The commands add only their own output and questions.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -34,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
                 file.display()
             )
         })?;
-        if let Some(why) = render::json::staleness(&saved, &planned.plan) {
+        if let Some(why) = crate::plan::staleness(&saved, &planned.plan) {
             anyhow::bail!(
                 "Saved plan is stale: {why}\nhint: the account or the manifests changed since `{}` was made; run `scar plan --out FILE` again and review it",
                 file.display()

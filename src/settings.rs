@@ -180,4 +180,38 @@ mod tests {
         assert_eq!(s.supervisor_layer, None);
         assert_eq!(s.log_filter, None);
     }
+
+    #[test]
+    fn no_module_but_this_one_reads_the_environment() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") || path.ends_with("settings.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    if ["env::var", "var_os(", "try_from_env(", "from_default_env("]
+                        .iter()
+                        .any(|p| code.contains(p))
+                    {
+                        found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "read the environment in src/settings.rs and pass it down:\n{}",
+            found.join("\n")
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The plan as data: the versioned document of `--output json` and of
 //! saved plans (its schema is `schemas/plan.schema.json`), with secrets
 //! masked and the fingerprints and secret digests salted. It is also the
-//! comparable form a saved plan is checked against ([`super::staleness`]).
+//! comparable form a saved plan is checked against ([`super::staleness()`]).
 //! Pure: the salt is given; `render::json` draws a new one per document.
 
 use schemars::JsonSchema;

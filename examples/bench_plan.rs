@@ -15,8 +15,8 @@ use std::time::Instant;
 use aws_sdk_s3::config::Credentials;
 use scar::apply::{self, Event};
 use scar::cloud::aws::AwsCloud;
-use scar::commands::pipeline::plan_workflow_in;
 use scar::manifest::load_texts;
+use scar::pipeline::plan_workflow_in;
 
 fn manifest(n: usize) -> String {
     let mut y = format!("workflow: bench{n}\nfunctions:\n  aws:\n");

@@ -12,9 +12,11 @@ pub mod manifest;
 pub mod model;
 pub mod observe;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod secrets;
+pub mod settings;
 pub mod terminal;
 
 use std::process::ExitCode;
@@ -36,7 +38,8 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_tracing(cli.global.verbose);
+    let settings = settings::Settings::from_process(&cli.global);
+    init_tracing(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -48,7 +51,7 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, &settings));
     match result {
         Ok(status) => status.into(),
         Err(e) => {
@@ -58,12 +61,12 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-async fn run(cli: cli::Cli) -> anyhow::Result<commands::ExitStatus> {
+async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<commands::ExitStatus> {
     match &cli.command {
-        cli::Command::Validate(args) => commands::validate::run(&cli.global, args).await,
-        cli::Command::Plan(args) => commands::plan::run(&cli.global, args).await,
-        cli::Command::Apply(args) => commands::apply::run(&cli.global, args).await,
-        cli::Command::Destroy(args) => commands::apply::destroy(&cli.global, args).await,
+        cli::Command::Validate(args) => commands::validate::run(settings, args).await,
+        cli::Command::Plan(args) => commands::plan::run(settings, args).await,
+        cli::Command::Apply(args) => commands::apply::run(settings, args).await,
+        cli::Command::Destroy(args) => commands::apply::destroy(settings, args).await,
         cli::Command::Schema(args) => commands::schema::run(args),
     }
 }
@@ -84,26 +87,28 @@ fn print_error(e: &anyhow::Error) {
     }
 }
 
-/// Logs on stderr: `SCAR_LOG` if set, else by `-v`. By default only
+/// Logs on stderr: the `SCAR_LOG` filter of the settings if it parses, else
+/// by `-v`; coloured as [`settings::Settings::log_color`] says. By default only
 /// warnings, and of the AWS configuration loader only errors: its warnings
 /// (IMDS unreachable off EC2, each credential provider that found nothing)
 /// are what every run without AWS settings would print, and `connect`
 /// turns a missing region or credentials into one error with a hint.
-fn init_tracing(verbose: u8) {
+fn init_tracing(settings: &settings::Settings) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
+    let default = match settings.verbose {
         0 => "warn,aws_config=error",
         // With -v, also where the SDK looked for region and credentials.
         1 => "scar=debug,aws_config=debug,info",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("SCAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = settings
+        .log_filter
+        .as_deref()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(terminal::Stderr)
-        .with_ansi(
-            std::env::var_os("NO_COLOR").is_none()
-                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        )
+        .with_ansi(settings.log_color)
         .try_init();
 }

@@ -227,9 +227,9 @@ pub fn masked_config(raw: &str) -> String {
     }
 }
 
-/// The local cache of package views, by code hash: `$SCAR_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/scar`, else `~/.cache/scar` (an empty `SCAR_CACHE_DIR`
-/// turns it off). Content-addressed, so it is never stale; losing it only
+/// The local cache of package views, by code hash, in a folder the
+/// settings name ([`crate::settings::Settings::cache`]: `$SCAR_CACHE_DIR`,
+/// else `$XDG_CACHE_HOME/scar`, else `~/.cache/scar`). Content-addressed, so it is never stale; losing it only
 /// means plans fall back to reading the package back from Lambda.
 #[derive(Clone, Debug)]
 pub struct Cache {
@@ -241,16 +241,9 @@ impl Cache {
         Cache { dir: dir.into() }
     }
 
-    /// The cache the environment names, if any.
-    pub fn from_env() -> Option<Self> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        if let Some(v) = std::env::var_os("SCAR_CACHE_DIR") {
-            return (!v.is_empty()).then(|| Cache::new(v));
-        }
-        if let Some(x) = var("XDG_CACHE_HOME") {
-            return Some(Cache::new(PathBuf::from(x).join("scar")));
-        }
-        var("HOME").map(|h| Cache::new(PathBuf::from(h).join(".cache").join("scar")))
+    /// The folder the cache keeps its files in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The file of a code hash; `None` for anything but a base64 SHA-256.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use scar::apply::{self, Event};
 use scar::cloud::memory::MemoryCloud;
-use scar::commands::pipeline::plan_workflow_in;
 use scar::manifest::load_texts;
+use scar::pipeline::plan_workflow_in;
 use scar::render::json::{plan_schema_text, render};
 
 #[test]

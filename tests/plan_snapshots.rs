@@ -18,8 +18,8 @@ use scar::cloud::{
     CodeArtifact, FunctionSpec, IamApi, LambdaApi, LambdaNotification, PackageSpec,
     PermissionStatement, S3Api, Tags,
 };
-use scar::commands::pipeline::{plan_workflow_in, Planned};
 use scar::manifest::{self, Manifest};
+use scar::pipeline::{plan_workflow_in, Planned};
 use scar::render;
 
 const LAYER: &[u8] = b"stand-in layer zip: the in-memory cloud never runs code";

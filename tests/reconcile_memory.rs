@@ -10,8 +10,8 @@ use proptest::prelude::*;
 use scar::apply::{self, Event, Outcome};
 use scar::cloud::memory::MemoryCloud;
 use scar::cloud::{ErrorKind, LambdaApi, S3Api};
-use scar::commands::pipeline::{plan_workflow_in, Planned};
 use scar::manifest::{load_texts, Manifest};
+use scar::pipeline::{plan_workflow_in, Planned};
 use scar::plan::Action;
 use serde_json::json;
 

@@ -297,8 +297,8 @@ mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
     use crate::cloud::{CloudResult, FunctionSpec, IamApi, LambdaApi, PackageSpec, S3Api, Tags};
-    use crate::commands::pipeline::{plan_workflow_in, Planned};
     use crate::manifest::load_texts;
+    use crate::pipeline::{plan_workflow_in, Planned};
 
     const MANIFEST: &str = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: fn-a\n      input:\n      - storage_provider: s3\n        path: in-bucket/a\n      output:\n      - storage_provider: s3\n        path: out-bucket/a\n";
     const LAYER: &[u8] = b"stand-in layer zip";

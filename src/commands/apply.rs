@@ -9,19 +9,22 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{connect, pipeline, ExitStatus};
+use super::{connect, ExitStatus};
 use crate::apply::{self, Event, Outcome};
-use crate::cli::{ApplyArgs, DestroyArgs, GlobalArgs};
+use crate::cli::{ApplyArgs, DestroyArgs};
 use crate::model::Addr;
+use crate::pipeline;
 use crate::plan::{Action, Summary};
 use crate::render;
+use crate::settings::Settings;
 
-pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
-    let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
-    let cloud = Arc::new(connect(global).await?);
-    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false).await?;
+    let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
+    let cloud = Arc::new(connect(settings).await?);
+    let mut planned =
+        pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
     planned.plan.warnings = warnings;
     let mut approved = args.auto_approve;
     if let Some(file) = &args.plan {
@@ -33,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
                 file.display()
             )
         })?;
-        if let Some(why) = render::json::staleness(&saved, &planned.plan) {
+        if let Some(why) = crate::plan::staleness(&saved, &planned.plan) {
             anyhow::bail!(
                 "Saved plan is stale: {why}\nhint: the account or the manifests changed since `{}` was made; run `scar plan --out FILE` again and review it",
                 file.display()
@@ -42,14 +45,22 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitSt
         // A reviewed saved plan counts as approval, as in terraform.
         approved = true;
     }
-    execute(cloud, planned, approved, args.parallelism.into(), "Apply").await
+    execute(
+        cloud,
+        planned,
+        approved,
+        args.parallelism.into(),
+        "Apply",
+        settings,
+    )
+    .await
 }
 
-pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {
+pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
-    let cloud = Arc::new(connect(global).await?);
-    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true).await?;
+    let cloud = Arc::new(connect(settings).await?);
+    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
     planned.plan.warnings = warnings;
     execute(
         cloud,
@@ -57,6 +68,7 @@ pub async fn destroy(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<
         args.auto_approve,
         args.parallelism.into(),
         "Destroy",
+        settings,
     )
     .await
 }
@@ -67,6 +79,7 @@ async fn execute<C: crate::cloud::Cloud>(
     auto_approve: bool,
     parallelism: usize,
     what: &str,
+    settings: &Settings,
 ) -> anyhow::Result<ExitStatus> {
     let plan = &planned.plan;
     print!("{}", render::text::render(plan));
@@ -81,7 +94,7 @@ async fn execute<C: crate::cloud::Cloud>(
         return Ok(ExitStatus::Failure);
     }
     let total = plan.changes.iter().filter(|c| c.action.is_change()).count();
-    let progress = Arc::new(Progress::new(total as u64));
+    let progress = Arc::new(Progress::new(total as u64, settings));
     let on_event: Arc<dyn Fn(Event) + Send + Sync> = {
         let progress = progress.clone();
         Arc::new(move |e| progress.event(e))
@@ -155,11 +168,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64) -> Progress {
-        let terminal =
-            std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
-        let color = terminal && std::env::var_os("NO_COLOR").is_none();
-        let bar = terminal.then(|| {
+    /// A bar when the settings say stderr can draw one
+    /// ([`Settings::progress_bar`]), coloured unless `NO_COLOR`.
+    fn new(total: u64, settings: &Settings) -> Progress {
+        let color = settings.progress_color;
+        let bar = settings.progress_bar.then(|| {
             let template = if color {
                 "{spinner:.cyan} [{elapsed_precise}] [{bar:30.cyan/blue}] {pos}/{len} {wide_msg}"
             } else {

@@ -1,12 +1,13 @@
 //! One module per subcommand; each returns the process exit status.
 
 pub mod apply;
-pub mod pipeline;
 pub mod plan;
 pub mod schema;
 pub mod validate;
 
 use std::path::PathBuf;
+
+use crate::settings::Settings;
 
 /// Exit statuses (ARCHITECTURE.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,30 +44,15 @@ pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     )
 }
 
-/// The connection settings of the global flags (and their variables):
-/// read once here, passed down to every AWS client.
-pub fn connection(global: &crate::cli::GlobalArgs) -> crate::cloud::aws::Connection {
-    crate::cloud::aws::Connection {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        timeouts: crate::cloud::aws::Timeouts {
-            connect: std::time::Duration::from_secs(global.connect_timeout),
-            total: std::time::Duration::from_secs(global.timeout),
-        },
-    }
-}
-
 /// Where AWS settings come from, for the hint of a failed connection.
 const AWS_SETTINGS_HINT: &str = "set AWS_PROFILE (or --profile) to a profile of ~/.aws/config, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION (or --region); for the local emulator: eval \"$(scripts/emulator.sh start)\"";
 
 /// Connects to AWS through the standard configuration chain. A missing
 /// region or credentials is one error with a hint saying where they come
 /// from, before any request.
-pub async fn connect(
-    global: &crate::cli::GlobalArgs,
-) -> anyhow::Result<crate::cloud::aws::AwsCloud> {
+pub async fn connect(settings: &Settings) -> anyhow::Result<crate::cloud::aws::AwsCloud> {
     use aws_sdk_sts::config::ProvideCredentials;
-    let conf = crate::cloud::aws::sdk_config(&connection(global)).await;
+    let conf = crate::cloud::aws::sdk_config(&settings.connection).await;
     if conf.region().is_none() {
         anyhow::bail!("no AWS region is configured\nhint: {AWS_SETTINGS_HINT}");
     }
@@ -87,7 +73,7 @@ pub async fn connect(
             if found {
                 return Err(e.into());
             }
-            let profile = match &global.profile {
+            let profile = match &settings.connection.profile {
                 Some(p) => format!(" (profile `{p}`)"),
                 None => String::new(),
             };

@@ -2,16 +2,18 @@
 
 use std::sync::Arc;
 
-use super::{connect, pipeline, ExitStatus};
-use crate::cli::{GlobalArgs, PlanArgs, PlanFormat};
+use super::{connect, ExitStatus};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::pipeline;
 use crate::render;
+use crate::settings::Settings;
 
-pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
-    let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref())?;
-    let cloud = Arc::new(connect(global).await?);
-    let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false).await?;
+    let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
+    let cloud = Arc::new(connect(settings).await?);
+    let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false, settings).await?;
     planned.plan.warnings = warnings;
     let plan = &planned.plan;
     match args.output {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::ExitStatus;
-use crate::cli::{GlobalArgs, OutputFormat, ValidateArgs};
+use crate::cli::{OutputFormat, ValidateArgs};
 use crate::cloud::aws::{sdk_config, AwsPreflight};
 use crate::cloud::{BucketStatus, Preflight, RoleStatus};
 use crate::manifest::checks::{split_path, split_provider};
@@ -20,12 +20,15 @@ use crate::p;
 /// Version of the `--output json` document.
 pub const VALIDATE_JSON_VERSION: u32 = 1;
 
-pub async fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(
+    settings: &crate::settings::Settings,
+    args: &ValidateArgs,
+) -> anyhow::Result<ExitStatus> {
     let paths = super::manifest_paths(&args.manifests.files)?;
-    let mut loaded = manifest::load_with(&paths, &super::pipeline::load_options(&args.manifests));
+    let mut loaded = manifest::load_with(&paths, &crate::pipeline::load_options(&args.manifests));
     if args.online {
         if let Some(m) = loaded.manifest.clone() {
-            let conf = sdk_config(&super::connection(global)).await;
+            let conf = sdk_config(&settings.connection).await;
             let preflight = Arc::new(AwsPreflight::new(&conf));
             let found = online_checks(&m, &Locator::new(&loaded.roots), preflight).await;
             loaded.diagnostics.extend(found);

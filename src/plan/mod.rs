@@ -3,6 +3,11 @@
 //! environment, no SDK types. Each change has an address, an action,
 //! attribute-level before/after and a reason that is only ever displayed.
 
+pub mod doc;
+pub mod staleness;
+
+pub use staleness::staleness;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
-//! What plan, apply and destroy share: load and check the manifests, build
-//! the packages, read the account, plan.
+//! The library's pipeline, what plan, apply and destroy share: load and
+//! check the manifests, build the packages, desire, read the account,
+//! plan. The commands add only their own output and questions.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::model::ObservedState;
 use crate::observe;
 use crate::package;
 use crate::plan::{self, Plan, Warning};
+use crate::settings::Settings;
 
 /// The load options the command line gives (`--allow-files-in`).
 pub fn load_options(args: &crate::cli::ManifestArgs) -> manifest::LoadOptions {
@@ -79,15 +81,13 @@ pub fn load_manifest(
     Ok((m, warnings))
 }
 
-/// Finds the supervisor layer zip: `--supervisor-layer`, else
-/// `SCAR_SUPERVISOR_LAYER`, else `supervisor-layer.zip` beside the `scar`
-/// binary or one folder up (`target/`), else `target/supervisor-layer.zip`.
-pub fn find_layer(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = given {
+/// Finds the supervisor layer zip: `--supervisor-layer` (`given`), else
+/// `SCAR_SUPERVISOR_LAYER` (as the settings read it), else
+/// `supervisor-layer.zip` beside the `scar` binary or one folder up
+/// (`target/`), else `target/supervisor-layer.zip`.
+pub fn find_layer(given: Option<&Path>, settings: &Settings) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given.or(settings.supervisor_layer.as_deref()) {
         return Ok(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os("SCAR_SUPERVISOR_LAYER") {
-        return Ok(PathBuf::from(p));
     }
     let mut candidates = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
@@ -106,8 +106,8 @@ pub fn find_layer(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// The supervisor layer zip's bytes ([`find_layer`], then read).
-pub fn read_layer(given: Option<&Path>) -> anyhow::Result<Vec<u8>> {
-    let layer = find_layer(given)?;
+pub fn read_layer(given: Option<&Path>, settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    let layer = find_layer(given, settings)?;
     std::fs::read(&layer)
         .with_context(|| format!("cannot read the supervisor layer `{}`", layer.display()))
 }
@@ -121,17 +121,17 @@ pub struct Planned {
 }
 
 /// Builds the packages, reads the account and plans, with the package
-/// cache the environment names ([`package::Cache::from_env`]), as the
-/// commands do. With `destroy`, the desired state is empty: the plan
-/// deletes what the workflow owns.
+/// cache the settings name ([`Settings::cache`]), as the commands do. With
+/// `destroy`, the desired state is empty: the plan deletes what the
+/// workflow owns.
 pub async fn plan_workflow<C: Cloud>(
     cloud: Arc<C>,
     m: &Manifest,
     layer_zip: Option<Vec<u8>>,
     destroy: bool,
+    settings: &Settings,
 ) -> anyhow::Result<Planned> {
-    let cache = package::Cache::from_env();
-    plan_workflow_in(cloud, m, layer_zip, destroy, cache.as_ref()).await
+    plan_workflow_in(cloud, m, layer_zip, destroy, settings.cache.as_ref()).await
 }
 
 /// [`plan_workflow`] with a given package cache (`None`: no cache; the
@@ -194,4 +194,37 @@ pub async fn plan_workflow_in<C: Cloud>(
         plan,
         artifacts: Arc::new(artifacts),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(layer: Option<&str>) -> Settings {
+        let global = crate::cli::GlobalArgs {
+            profile: None,
+            region: None,
+            timeout: 60,
+            connect_timeout: 5,
+            verbose: 0,
+        };
+        let mut env = crate::settings::Environment::new();
+        if let Some(l) = layer {
+            env.insert("SCAR_SUPERVISOR_LAYER".into(), l.into());
+        }
+        Settings::new(&global, &env, false)
+    }
+
+    #[test]
+    fn the_layer_flag_wins_over_the_layer_the_settings_name() {
+        let s = settings(Some("/from/env/layer.zip"));
+        assert_eq!(
+            find_layer(None, &s).unwrap(),
+            PathBuf::from("/from/env/layer.zip")
+        );
+        assert_eq!(
+            find_layer(Some(Path::new("/flag/layer.zip")), &s).unwrap(),
+            PathBuf::from("/flag/layer.zip")
+        );
+    }
 }

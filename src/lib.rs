@@ -15,6 +15,7 @@ pub mod package;
 pub mod pipeline;
 pub mod plan;
 pub mod render;
+pub mod resources;
 pub mod secrets;
 pub mod settings;
 pub mod terminal;

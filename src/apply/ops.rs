@@ -20,12 +20,13 @@ use crate::desired::{is_own_notification, ATTR_PACKAGE_TYPE, CODE_ATTRS};
 use crate::model::{owner_of, Addr, Attrs, Kind, Owner, PACKAGE_ATTRS};
 use crate::observe::{layer_description, ROLE_POLICY};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
+use crate::resources::Replacement;
 
-/// Carries out one change. A replacement is a delete, then a create: the
-/// resources' names are their natural keys, so the new one cannot exist
-/// beside the old one. A bucket is never replaced (it holds data); the
-/// notification entries of a bucket are rewritten in place; a layer
-/// "replacement" is a new version.
+/// Carries out one change. A replacement is carried out as its kind
+/// declares ([`crate::resources::KindRules::replacement`]): a delete, then
+/// a create, where the name is the natural key (the new one cannot exist
+/// beside the old one); in place (a bucket's notification entries, a new
+/// layer version); never (a bucket, which holds data).
 pub async fn run<C: Cloud>(
     cloud: &C,
     c: &Change,
@@ -36,16 +37,14 @@ pub async fn run<C: Cloud>(
     if c.action != Action::Replace {
         return step(cloud, c, artifacts, outputs, workflow).await;
     }
-    match c.address.kind {
-        Kind::S3Bucket => Err(CloudError::with_kind(
+    match crate::resources::rules(c.address.kind).replacement() {
+        Replacement::Never => Err(CloudError::with_kind(
             format!("replacing {}", c.address),
             ErrorKind::Invalid,
-            "a bucket is never replaced (it holds data)",
+            "it is never replaced (it holds data)",
         )),
-        Kind::S3Notifications | Kind::LambdaLayer => {
-            step(cloud, c, artifacts, outputs, workflow).await
-        }
-        Kind::IamRole | Kind::LambdaFunction | Kind::LogGroup | Kind::LambdaPermission => {
+        Replacement::InPlace => step(cloud, c, artifacts, outputs, workflow).await,
+        Replacement::DeleteThenCreate => {
             let as_action = |action| Change {
                 action,
                 ..c.clone()

@@ -91,10 +91,7 @@ pub fn notification_workflow(id: &str, prefix: Option<&str>) -> Option<String> {
         .next()
 }
 
-/// The statement id of the permission that lets S3 invoke a function.
-pub fn s3_permission_sid(bucket: &str) -> String {
-    format!("scar-s3-{bucket}")
-}
+pub use crate::resources::s3_permission_sid;
 
 /// The tag on a function that says it uses a bucket (`in`, `out` or
 /// `in+out`): who still uses a bucket is one tagging query away.

@@ -16,8 +16,9 @@ use serde_json::Value;
 use crate::desired::DesiredState;
 use crate::model::{
     parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner, FACT_PACKAGE_UNREADABLE,
-    FACT_UNUSED_LAYER, FACT_USED_BY, PACKAGE_ATTRS,
+    PACKAGE_ATTRS,
 };
+use crate::resources::{rules, Found, PlanContext, Removal};
 
 /// What a change does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -227,67 +228,43 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         match have {
             None => {
                 change.action = Action::Create;
-                change.reason = match addr.kind {
-                    Kind::LambdaLayer => "no layer version holds this supervisor build".into(),
-                    _ => "does not exist".into(),
-                };
+                change.reason = rules(addr.kind).create_reason().into();
                 change.diffs = resolved
                     .iter()
                     .map(|(k, v)| attr_diff(k, None, v, &want.sensitive, false))
                     .collect();
             }
-            Some(h) => match (&h.owner, addr.kind) {
-                (Owner::OtherWorkflow(w), Kind::S3Bucket) => {
-                    change.action = Action::Keep;
-                    change.reason = format!("owned by workflow `{w}`: used as is");
-                }
-                (Owner::Unmanaged, Kind::S3Bucket) => {
-                    change.action = Action::Keep;
-                    change.reason =
-                        "exists and was not created by scar: used as is, never deleted".into();
-                }
-                (Owner::OtherWorkflow(w), _) => {
-                    change.action = Action::Blocked;
-                    change.reason = format!("belongs to workflow `{w}`; scar never changes another workflow's resources (rename it, or remove it from that workflow first)");
-                }
-                (
-                    Owner::Unmanaged,
-                    Kind::LogGroup
-                    | Kind::LambdaLayer
-                    | Kind::S3Notifications
-                    | Kind::LambdaPermission,
-                ) => {
-                    // Adopted: a function's own log group (Lambda creates it on
-                    // first run), the content-addressed layer, scar's own
-                    // entries and statements.
-                    diff_into(&mut change, &resolved, h, want);
-                    if change.action == Action::Update && addr.kind == Kind::LogGroup {
-                        change.reason =
-                            "adopted: the log group of a function this workflow manages".into();
+            Some(h) => {
+                let found = match &h.owner {
+                    Owner::Workflow => Found::Adopt(None),
+                    Owner::OtherWorkflow(w) => rules(addr.kind).other_workflow(w),
+                    Owner::Unmanaged => rules(addr.kind).unmanaged(),
+                };
+                match found {
+                    Found::Keep(why) => {
+                        change.action = Action::Keep;
+                        change.reason = why;
+                    }
+                    Found::Block(why) => {
+                        change.action = Action::Blocked;
+                        change.reason = why;
+                    }
+                    Found::Adopt(why) => {
+                        diff_into(&mut change, &resolved, h, want);
+                        if let (Action::Update, Some(why)) = (change.action, why) {
+                            change.reason = why.into();
+                        }
                     }
                 }
-                (Owner::Unmanaged, _) => {
-                    change.action = Action::Blocked;
-                    change.reason = "exists and scar does not manage it (created by SCAR or by hand); delete it or choose another name".into();
-                }
-                (Owner::Workflow, _) => diff_into(&mut change, &resolved, h, want),
-            },
+            }
         }
-        // A permission lives in its function's policy: it goes with the
-        // function when that is replaced, and is added to the new one.
-        if addr.kind == Kind::LambdaPermission
-            && matches!(change.action, Action::NoOp | Action::Update)
-        {
-            let function = want
-                .attrs
-                .get("function")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if replaced.contains(&Addr::new(Kind::LambdaFunction, function).to_string()) {
-                change.action = Action::Replace;
-                change.reason = format!(
-                    "its function `{function}` is replaced, and a permission lives in the function's policy"
-                );
+        // What lives in a resource that is replaced is replaced with it.
+        if matches!(change.action, Action::NoOp | Action::Update) {
+            if let Some((parent, why)) = rules(addr.kind).lives_in(want) {
+                if replaced.contains(&parent.to_string()) {
+                    change.action = Action::Replace;
+                    change.reason = why;
+                }
             }
         }
         if change.action == Action::Replace {
@@ -300,66 +277,21 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         if desired.resources.contains_key(addr) || have.owner != Owner::Workflow {
             continue;
         }
-        // A removed function takes its permissions with it.
-        if addr.kind == Kind::LambdaPermission {
-            let function = have
-                .attrs
-                .get("function")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if !desired_functions.contains(function) {
-                continue;
-            }
-        }
-        if addr.kind == Kind::LambdaLayer {
-            if have.facts.get(FACT_UNUSED_LAYER) == Some(&Value::Bool(true)) {
-                changes.push(Change {
-                    outputs: have.outputs.clone(),
-                    fingerprint: Some(have.fingerprint()),
-                    // After every function of the workflow has moved off it.
-                    depends_on: desired_functions
-                        .iter()
-                        .map(|f| Addr::new(Kind::LambdaFunction, *f))
-                        .collect(),
-                    ..Change::new(
-                        addr.clone(),
-                        Action::Delete,
-                        "a supervisor layer version scar published that no function uses any longer",
-                    )
-                });
-            }
-            continue;
-        }
-        let mut change = Change {
+        let ctx = PlanContext {
+            observed,
+            desired_functions: &desired_functions,
+        };
+        let (action, reason, after) = match rules(addr.kind).removal(have, &ctx) {
+            Removal::Skip => continue,
+            Removal::Keep(why) => (Action::Keep, why, Vec::new()),
+            Removal::Delete { reason, after } => (Action::Delete, reason, after),
+        };
+        changes.push(Change {
             outputs: have.outputs.clone(),
             fingerprint: Some(have.fingerprint()),
-            ..Change::new(
-                addr.clone(),
-                Action::Delete,
-                "owned by this workflow and no longer in the manifests",
-            )
-        };
-        if addr.kind == Kind::S3Bucket && have.facts.get("has_objects") == Some(&Value::Bool(true))
-        {
-            change.action = Action::Keep;
-            change.reason =
-                "no longer in the manifests, but it holds objects: kept (scar never deletes data)"
-                    .into();
-        } else if let Some(users) = have.facts.get(FACT_USED_BY).and_then(Value::as_array) {
-            if addr.kind == Kind::S3Bucket && !users.is_empty() {
-                let users: Vec<&str> = users.iter().filter_map(Value::as_str).collect();
-                change.action = Action::Keep;
-                change.reason = format!(
-                    "no longer in this workflow's manifests, but still used by {}: kept",
-                    users.join(", ")
-                );
-            }
-        }
-        if addr.kind == Kind::S3Notifications {
-            change.reason =
-                "this workflow's entries are no longer wanted; other entries are kept".into();
-        }
-        changes.push(change);
+            depends_on: after,
+            ..Change::new(addr.clone(), action, reason)
+        });
     }
     order_deletes(&mut changes, observed);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -387,7 +319,7 @@ fn order_deletes(changes: &mut [Change], observed: &ObservedState) {
         let Some(have) = observed.resources.get(d) else {
             continue;
         };
-        for needed in resource_deps(have, observed) {
+        for needed in rules(d.kind).needs(have, observed) {
             if deleted.contains(&needed) {
                 after.entry(needed).or_default().insert(d.clone());
             }
@@ -399,60 +331,6 @@ fn order_deletes(changes: &mut [Change], observed: &ObservedState) {
             c.depends_on.sort();
             c.depends_on.dedup();
         }
-    }
-}
-
-/// What an observed resource needs while it exists (the resources it was
-/// created after).
-fn resource_deps(have: &Observed, observed: &ObservedState) -> Vec<Addr> {
-    let attr = |k: &str| {
-        have.attrs
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    };
-    let bucket_of = |arn: &str| arn.strip_prefix("arn:aws:s3:::").map(str::to_string);
-    match have.addr.kind {
-        Kind::LambdaPermission => {
-            let mut deps = vec![Addr::new(Kind::LambdaFunction, attr("function"))];
-            deps.extend(bucket_of(attr("source_arn")).map(|b| Addr::new(Kind::S3Bucket, b)));
-            deps
-        }
-        Kind::S3Notifications => {
-            let bucket = have.addr.name.clone();
-            let sid = format!("/{}", crate::desired::s3_permission_sid(&bucket));
-            let mut deps: Vec<Addr> = observed
-                .resources
-                .keys()
-                .filter(|a| a.kind == Kind::LambdaPermission && a.name.ends_with(&sid))
-                .cloned()
-                .collect();
-            deps.push(Addr::new(Kind::S3Bucket, bucket));
-            deps
-        }
-        Kind::LambdaFunction => {
-            let layers: BTreeSet<&str> = have
-                .attrs
-                .get("layers")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let role = attr("role");
-            observed
-                .resources
-                .values()
-                .filter(|o| match o.addr.kind {
-                    Kind::IamRole => o.outputs.get("arn").map(String::as_str) == Some(role),
-                    Kind::LambdaLayer => o
-                        .outputs
-                        .get("arn")
-                        .is_some_and(|arn| layers.contains(arn.as_str())),
-                    _ => false,
-                })
-                .map(|o| o.addr.clone())
-                .collect()
-        }
-        Kind::LambdaLayer | Kind::IamRole | Kind::S3Bucket | Kind::LogGroup => Vec::new(),
     }
 }
 

@@ -55,21 +55,31 @@ fn assert_names_operation_and_endpoint(o: &Output, operation: &str, s: &common::
     );
 }
 
-#[test]
-fn plan_against_a_stopped_endpoint_fails_within_the_timeout() {
-    let s = common::Scratch::new();
-    let wf = manifest(&s);
+/// `scar plan <flags> -f <manifest>` (with `envs`) while the emulator is
+/// stopped: it must fail (exit 1) within the bound; its output.
+fn plan_stopped(s: &common::Scratch, flags: &[&str], envs: &[(&str, &str)]) -> Output {
+    let wf = manifest(s);
     s.moto.pause();
     let started = Instant::now();
     let o = s
-        .command(&["plan", "--timeout", TIMEOUT, "-f"])
+        .command(&["plan"])
+        .args(flags)
+        .arg("-f")
         .arg(&wf)
+        .envs(envs.iter().copied())
         .output()
         .expect("run scar");
     let took = started.elapsed();
     s.moto.resume();
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(took < WITHIN, "plan took {took:?}:\n{}", out(&o));
+    o
+}
+
+#[test]
+fn plan_against_a_stopped_endpoint_fails_within_the_timeout() {
+    let s = common::Scratch::new();
+    let o = plan_stopped(&s, &["--timeout", TIMEOUT], &[]);
     // The first call of every command asks STS who the credentials are.
     assert_names_operation_and_endpoint(&o, "GetCallerIdentity", &s);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -82,19 +92,7 @@ fn plan_against_a_stopped_endpoint_fails_within_the_timeout() {
 #[test]
 fn the_timeout_comes_from_the_environment_too() {
     let s = common::Scratch::new();
-    let wf = manifest(&s);
-    s.moto.pause();
-    let started = Instant::now();
-    let o = s
-        .command(&["plan", "-f"])
-        .arg(&wf)
-        .env("SCAR_TIMEOUT", "2")
-        .output()
-        .expect("run scar");
-    let took = started.elapsed();
-    s.moto.resume();
-    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
-    assert!(took < WITHIN, "plan took {took:?}:\n{}", out(&o));
+    let o = plan_stopped(&s, &[], &[("SCAR_TIMEOUT", "2")]);
     assert!(
         out(&o).contains("2 s per AWS call"),
         "the bound in force is named:\n{}",

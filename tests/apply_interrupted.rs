@@ -14,7 +14,6 @@ mod common;
 use common::{out, stdout};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output, Stdio};
@@ -155,16 +154,7 @@ fn run_and_kill_when(
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scar");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (rx, reader) = common::stderr_lines(&mut child);
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut lines = Vec::new();
     let mut done = Vec::new();

@@ -14,10 +14,7 @@ use std::sync::Arc;
 
 use scar::apply::{self, Event};
 use scar::cloud::memory::MemoryCloud;
-use scar::cloud::{
-    CodeArtifact, FunctionSpec, IamApi, LambdaApi, LambdaNotification, PackageSpec,
-    PermissionStatement, S3Api, Tags,
-};
+use scar::cloud::{IamApi, LambdaApi, LambdaNotification, PermissionStatement, S3Api, Tags};
 use scar::manifest::{self, Manifest};
 use scar::pipeline::{plan_workflow_in, Planned};
 use scar::render;
@@ -130,26 +127,6 @@ fn snapshot(name: &str, p: &Planned) {
     );
 }
 
-/// A function made by hand (no scar tags), with a role of its own.
-async fn foreign_function(cloud: &MemoryCloud, name: &str) {
-    let role = cloud
-        .create_role(&format!("{name}-role"), "{}", &Tags::new())
-        .await
-        .unwrap();
-    let spec = FunctionSpec {
-        name: name.into(),
-        role,
-        package: PackageSpec::zip("python3.12", "x.handler"),
-        memory: 128,
-        timeout: 3,
-        ..Default::default()
-    };
-    cloud
-        .create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn create_from_nothing() {
     let c = Case::new();
@@ -206,7 +183,7 @@ async fn blocked_by_a_foreign_function_and_another_workflows_role() {
     let c = Case::new();
     // A function of that name made by hand, and the role scar would
     // create tagged by another workflow.
-    foreign_function(&c.cloud, "snap-index").await;
+    c.cloud.create_function_by_hand("snap-index").await;
     let tags = Tags::from([
         ("scar:managed".to_string(), "true".to_string()),
         ("scar:workflow".to_string(), "other".to_string()),

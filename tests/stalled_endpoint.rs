@@ -8,7 +8,6 @@
 mod common;
 use common::out;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -120,16 +119,7 @@ fn apply_stopped_midway_fails_within_the_timeout_and_a_rerun_converges() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scar");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (rx, reader) = common::stderr_lines(&mut child);
     // Stop the server as soon as the first change is reported done.
     let mut lines = Vec::new();
     let mut paused_at = None;

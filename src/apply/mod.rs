@@ -296,7 +296,7 @@ where
 mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
-    use crate::cloud::{CloudResult, FunctionSpec, IamApi, LambdaApi, PackageSpec, S3Api, Tags};
+    use crate::cloud::{CloudResult, IamApi, LambdaApi, S3Api, Tags};
     use crate::manifest::load_texts;
     use crate::pipeline::{plan_workflow_in, Planned};
 
@@ -596,22 +596,7 @@ mod tests {
         let p = plan(&cloud).await;
         // Between the plan and the apply, someone creates a function of
         // that name, without scar's tags.
-        let role = cloud
-            .create_role("by-hand", "{}", &Tags::new())
-            .await
-            .unwrap();
-        let spec = FunctionSpec {
-            name: "fn-a".into(),
-            role,
-            package: PackageSpec::zip("python3.12", "x.handler"),
-            memory: 128,
-            timeout: 3,
-            ..Default::default()
-        };
-        cloud
-            .create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
-            .await
-            .unwrap();
+        cloud.create_function_by_hand("fn-a").await;
         let results = run(&cloud, &p).await;
         match &results["lambda_function.fn-a"] {
             Outcome::Failed(why) => assert!(why.contains("not created by scar"), "{why}"),

@@ -124,6 +124,26 @@ impl MemoryCloud {
         self.lock().foreign_buckets.insert(name.to_string());
     }
 
+    /// Creates a function as someone would by hand: no scar tags, a role
+    /// of its own (`<name>-role`), python3.12, 128 MB, 3 s.
+    pub async fn create_function_by_hand(&self, name: &str) {
+        let role = self
+            .create_role(&format!("{name}-role"), "{}", &Tags::new())
+            .await
+            .expect("a role");
+        let spec = FunctionSpec {
+            name: name.into(),
+            role,
+            package: PackageSpec::zip("python3.12", "x.handler"),
+            memory: 128,
+            timeout: 3,
+            ..Default::default()
+        };
+        self.create_function(&spec, &CodeArtifact::Zip(b"theirs".to_vec()))
+            .await
+            .expect("a function");
+    }
+
     /// Makes the next call of `operation` on `target` panic (a bug in a
     /// step, as the executor must survive it).
     pub fn panic_next(&self, operation: &'static str, target: &str) {

@@ -58,22 +58,9 @@ pub async fn observe<C: Cloud>(
     let tags_by_arn: BTreeMap<String, BTreeMap<String, String>> =
         tagged.into_iter().map(|t| (t.arn, t.tags)).collect();
     let functions = cloud.list_functions().await?;
-    // Which functions outside this workflow use each layer version: a
-    // version scar published that none uses is removed.
-    let mut layer_users: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &functions {
-        let ours = tags_by_arn
-            .get(&f.arn)
-            .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
-        if !ours {
-            for l in &f.layers {
-                layer_users
-                    .entry(l.clone())
-                    .or_default()
-                    .push(f.name.clone());
-            }
-        }
-    }
+    // The layer versions functions outside this workflow use: a version
+    // scar published that none uses is removed.
+    let mut used_layers: BTreeSet<String> = BTreeSet::new();
 
     let wanted = |k: Kind| -> BTreeSet<String> {
         desired
@@ -93,6 +80,9 @@ pub async fn observe<C: Cloud>(
         let owned = tags
             .as_ref()
             .is_some_and(|t| t.get(TAG_WORKFLOW).map(String::as_str) == Some(w));
+        if !owned {
+            used_layers.extend(f.layers.iter().cloned());
+        }
         if owned {
             owned_functions.push(f.name.clone());
             // A listing gives no image URI: an image function is read
@@ -359,7 +349,7 @@ pub async fn observe<C: Cloud>(
                 }
                 continue;
             }
-            if !is_scar_layer(&v.description) || layer_users.contains_key(&v.arn) {
+            if !is_scar_layer(&v.description) || used_layers.contains(&v.arn) {
                 continue;
             }
             let stale = Addr::new(Kind::LambdaLayer, format!("{layer_name}:{}", v.version));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest;
 
-use super::{Action, AttrDiff, Plan};
+use super::{Action, AttrDiff, Plan, Warning};
 use crate::secrets::{MASK, MASK_CHANGED};
 
 /// Version of the JSON plan format: a minor bump adds fields, a major bump
@@ -26,27 +26,13 @@ pub struct PlanDoc {
     pub summary: SummaryDoc,
     /// The manifests' warnings and notes (secrets masked).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<WarningDoc>,
+    pub warnings: Vec<Warning>,
     /// A random salt, new for every document: the fingerprints and
     /// `sensitive_digest`s below are hashes salted with it, so that no
     /// hash in a plan can be matched against a guessed secret from
     /// another plan. Absent in documents of format 1.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
-}
-
-/// A warning or note about the manifests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct WarningDoc {
-    /// `warning` or `note`.
-    pub severity: String,
-    pub code: String,
-    pub message: String,
-    /// `file:line:column`, where known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -127,17 +113,13 @@ impl From<Action> for ActionDoc {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `sha256(salt NUL text)`, hex, shortened to 16 bytes.
 fn salted(salt: &str, text: &str) -> String {
     let mut h = sha2::Sha256::new();
     h.update(salt.as_bytes());
     h.update([0]);
     h.update(text.as_bytes());
-    hex(&h.finalize()[..16])
+    crate::hash::hex(&h.finalize()[..16])
 }
 
 /// The plan as a JSON document whose hashes are salted with `salt`.
@@ -145,17 +127,7 @@ pub fn to_doc_salted(plan: &Plan, salt: &str) -> PlanDoc {
     let s = plan.summary();
     PlanDoc {
         salt: Some(salt.to_string()),
-        warnings: plan
-            .warnings
-            .iter()
-            .map(|w| WarningDoc {
-                severity: w.severity.clone(),
-                code: w.code.clone(),
-                message: w.message.clone(),
-                location: w.location.clone(),
-                hint: w.hint.clone(),
-            })
-            .collect(),
+        warnings: plan.warnings.clone(),
         format_version: FORMAT_VERSION.into(),
         workflow: plan.workflow.clone(),
         resource_changes: plan

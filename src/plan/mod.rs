@@ -4,6 +4,8 @@
 //! attribute-level before/after and a reason that is only ever displayed.
 
 pub mod doc;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod staleness;
 
 pub use staleness::staleness;
@@ -115,15 +117,21 @@ pub struct Plan {
 }
 
 /// A warning or note about the manifests, as plans carry it (secrets
-/// already masked).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// already masked) and as the JSON plan lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(
+    rename = "WarningDoc",
+    description = "A warning or note about the manifests."
+)]
 pub struct Warning {
     /// `warning` or `note`.
     pub severity: String,
     pub code: String,
     pub message: String,
     /// `file:line:column`, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 

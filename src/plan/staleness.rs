@@ -68,8 +68,8 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Addr, Kind};
-    use crate::plan::{Action, AttrDiff, Change};
+    use crate::plan::fixtures::{one_update, secret_plan};
+    use crate::plan::AttrDiff;
     use serde_json::json;
 
     fn plan(code_after: &str, script_before: Option<&str>) -> Plan {
@@ -85,20 +85,7 @@ mod tests {
         if let Some(s) = script_before {
             diffs.push(diff("init_script", Some(json!(s)), "echo two\n"));
         }
-        Plan {
-            workflow: "w".into(),
-            changes: vec![Change {
-                address: Addr::new(Kind::LambdaFunction, "f"),
-                action: Action::Update,
-                reason: String::new(),
-                diffs,
-                after: None,
-                outputs: Default::default(),
-                depends_on: Vec::new(),
-                fingerprint: Some("ab".into()),
-            }],
-            warnings: Vec::new(),
-        }
+        one_update(diffs)
     }
 
     #[test]
@@ -109,19 +96,6 @@ mod tests {
             staleness(&saved, &plan("newer=", Some("echo one\n"))).as_deref(),
             Some("the planned attribute values differ")
         );
-    }
-
-    fn secret_plan(secret: &str) -> Plan {
-        let mut p = plan("new=", None);
-        p.changes[0].diffs = vec![AttrDiff {
-            name: "environment".into(),
-            before: Some(json!({"DB_PASS": "old-secret", "MODE": "a"})),
-            after: Some(json!({"DB_PASS": secret, "MODE": "a"})),
-            after_unknown: false,
-            forces_replacement: false,
-            sensitive: vec!["DB_PASS".into()],
-        }];
-        p
     }
 
     #[test]

@@ -5,8 +5,7 @@
 use sha2::Digest;
 
 pub use crate::plan::doc::{
-    to_doc_salted, ActionDoc, AttrDoc, PlanDoc, ResourceChange, SummaryDoc, WarningDoc,
-    FORMAT_VERSION,
+    to_doc_salted, ActionDoc, AttrDoc, PlanDoc, ResourceChange, SummaryDoc, FORMAT_VERSION,
 };
 use crate::plan::Plan;
 
@@ -26,11 +25,7 @@ fn new_salt() -> String {
         let seed = format!("{}:{}", now.as_nanos(), std::process::id());
         bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes())[..16]);
     }
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&bytes)
 }
 
 pub fn render(plan: &Plan) -> String {
@@ -48,33 +43,8 @@ pub fn plan_schema_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Addr, Kind};
-    use crate::plan::{staleness, Action, AttrDiff, Change};
-    use serde_json::json;
-
-    fn secret_plan(secret: &str) -> Plan {
-        Plan {
-            workflow: "w".into(),
-            changes: vec![Change {
-                address: Addr::new(Kind::LambdaFunction, "f"),
-                action: Action::Update,
-                reason: String::new(),
-                diffs: vec![AttrDiff {
-                    name: "environment".into(),
-                    before: Some(json!({"DB_PASS": "old-secret", "MODE": "a"})),
-                    after: Some(json!({"DB_PASS": secret, "MODE": "a"})),
-                    after_unknown: false,
-                    forces_replacement: false,
-                    sensitive: vec!["DB_PASS".into()],
-                }],
-                after: None,
-                outputs: Default::default(),
-                depends_on: Vec::new(),
-                fingerprint: Some("ab".into()),
-            }],
-            warnings: Vec::new(),
-        }
-    }
+    use crate::plan::fixtures::secret_plan;
+    use crate::plan::staleness;
 
     #[test]
     fn hashes_are_salted_per_document() {

@@ -52,9 +52,6 @@ impl KindRules for LambdaPermission {
         if !ctx.desired_functions.contains(function_of(&have.attrs)) {
             return Removal::Skip;
         }
-        Removal::Delete {
-            reason: "owned by this workflow and no longer in the manifests".into(),
-            after: Vec::new(),
-        }
+        Removal::no_longer_wanted()
     }
 }

@@ -60,6 +60,17 @@ pub enum Removal {
     Skip,
 }
 
+impl Removal {
+    /// The usual end of a resource the manifests dropped: deleted, in the
+    /// reverse dependency order only.
+    pub fn no_longer_wanted() -> Removal {
+        Removal::Delete {
+            reason: "owned by this workflow and no longer in the manifests".into(),
+            after: Vec::new(),
+        }
+    }
+}
+
 /// What the planner knows when it asks a kind.
 pub struct PlanContext<'a> {
     pub observed: &'a ObservedState,
@@ -103,10 +114,7 @@ pub trait KindRules: Sync {
 
     /// What becomes of one the workflow no longer wants.
     fn removal(&self, _have: &Observed, _ctx: &PlanContext) -> Removal {
-        Removal::Delete {
-            reason: "owned by this workflow and no longer in the manifests".into(),
-            after: Vec::new(),
-        }
+        Removal::no_longer_wanted()
     }
 }
 

@@ -41,9 +41,6 @@ impl KindRules for S3Bucket {
                 users.join(", ")
             ));
         }
-        Removal::Delete {
-            reason: "owned by this workflow and no longer in the manifests".into(),
-            after: Vec::new(),
-        }
+        Removal::no_longer_wanted()
     }
 }

@@ -16,19 +16,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::cloud::{Cloud, CloudError, CodeArtifact, ErrorKind};
+use crate::cloud::{Cloud, CloudError};
 use crate::model::Addr;
 use crate::plan::{Action, Change, Plan};
 
-/// What the executor needs besides the plan: the code to send.
-#[derive(Clone, Debug, Default)]
-pub struct Artifacts {
-    /// Each function's code, by function name: a zip's bytes or an image
-    /// reference (the plan carries only its hash or digest).
-    pub code: BTreeMap<String, CodeArtifact>,
-    /// The supervisor layer zip.
-    pub layer_zip: Vec<u8>,
-}
+pub use crate::cloud::retry::{retry, retry_throttled};
+pub use crate::resources::Artifacts;
 
 /// How one change ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -243,60 +236,12 @@ pub async fn apply<C: Cloud>(
         .collect()
 }
 
-/// Retries `f` on what passes with time ([`CloudError::is_retryable`]:
-/// throttling, a service failure, a concurrent change), with exponential
-/// backoff (0.2 s doubling, at most 8 tries).
-pub async fn retry<T, F, Fut>(f: F) -> Result<T, CloudError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, CloudError>>,
-{
-    retry_when(f, CloudError::is_retryable).await
-}
-
-/// Retries `f` on throttling and service failures only, with the same
-/// backoff as [`retry`]: for a create, whose "already exists" and
-/// conflicts are answers the caller handles (by reading what is there)
-/// rather than something to repeat blindly.
-pub async fn retry_throttled<T, F, Fut>(f: F) -> Result<T, CloudError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, CloudError>>,
-{
-    retry_when(f, |e| {
-        matches!(e.kind, ErrorKind::Throttled | ErrorKind::Transient)
-    })
-    .await
-}
-
-async fn retry_when<T, F, Fut>(
-    mut f: F,
-    retryable: impl Fn(&CloudError) -> bool,
-) -> Result<T, CloudError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, CloudError>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match f().await {
-            Err(e) if retryable(&e) && attempt < 8 => {
-                tracing::debug!("{e}: retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cloud::memory::MemoryCloud;
     use crate::cloud::{CloudResult, IamApi, LambdaApi, S3Api, Tags};
+    use crate::cloud::{CodeArtifact, ErrorKind};
     use crate::manifest::load_texts;
     use crate::pipeline::{plan_workflow_in, Planned};
 
@@ -644,15 +589,12 @@ mod tests {
         use crate::model::{Addr, Kind};
         let addr = Addr::new(Kind::LambdaFunction, "fn-a");
         let mut r = p.desired.resources.remove(&addr).unwrap();
-        for zip_only in ["runtime", "handler", "layers", "code_sha256"] {
-            r.attrs.remove(zip_only);
-        }
         let code = Code::Image {
             uri: uri.to_string(),
             digest: uri.rsplit_once('@').unwrap().1.to_string(),
         };
         let supervisor = Addr::new(Kind::LambdaLayer, "scar-supervisor");
-        let r = crate::desired::with_code(r, &code, &[], &supervisor);
+        crate::resources::set_code(&mut r, &code, &[], &supervisor);
         p.desired.resources.insert(addr, r);
         let mut artifacts = (*p.artifacts).clone();
         artifacts.code.insert(

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod memory;
 mod requests;
+pub mod retry;
 pub mod types;
 
 use std::future::Future;

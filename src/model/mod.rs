@@ -8,31 +8,35 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The kinds of resource scar manages, in creation order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    LambdaLayer,
-    IamRole,
-    S3Bucket,
-    LambdaFunction,
-    LogGroup,
-    LambdaPermission,
-    S3Notifications,
+/// Declares [`Kind`] from one list of (variant, name) lines.
+macro_rules! kinds {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The kinds of resource scar manages, in creation order. Each has
+        /// its module under `src/resources/`, listed in the registry there.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Kind {
+            $(#[serde(rename = $name)] $variant,)*
+        }
+
+        impl Kind {
+            /// The kind's name in addresses (`lambda_function`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::LambdaLayer => "lambda_layer",
-            Kind::IamRole => "iam_role",
-            Kind::S3Bucket => "s3_bucket",
-            Kind::LambdaFunction => "lambda_function",
-            Kind::LogGroup => "log_group",
-            Kind::LambdaPermission => "lambda_permission",
-            Kind::S3Notifications => "s3_notifications",
-        }
-    }
+kinds! {
+    LambdaLayer = "lambda_layer",
+    IamRole = "iam_role",
+    S3Bucket = "s3_bucket",
+    LambdaFunction = "lambda_function",
+    LogGroup = "log_group",
+    LambdaPermission = "lambda_permission",
+    S3Notifications = "s3_notifications",
 }
 
 /// A stable resource address: `lambda_function.scar-uppercase`.
@@ -54,6 +58,34 @@ impl Addr {
 impl fmt::Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.kind.as_str(), self.name)
+    }
+}
+
+/// What a change does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete, then create (the resource cannot change in place).
+    Replace,
+    Delete,
+    /// Nothing to do.
+    NoOp,
+    /// Left as it is on purpose (a bucket that holds objects, a foreign
+    /// bucket used as is).
+    Keep,
+    /// Cannot proceed: the resource belongs to someone else, or the
+    /// manifest asks for something scar cannot deploy yet.
+    Blocked,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::Replace | Action::Delete
+        )
     }
 }
 
@@ -215,6 +247,19 @@ mod tests {
         );
         assert_eq!(owner_of(None, "wf"), Owner::Unmanaged);
     }
+}
+
+/// The resources a workflow needs, and what it asks for that scar cannot
+/// deploy yet.
+#[derive(Clone, Debug, Default)]
+pub struct DesiredState {
+    pub workflow: String,
+    pub resources: BTreeMap<Addr, Resource>,
+    /// The supervisor layer names the manifests use, also when nothing is
+    /// desired (destroy): stale versions of them are looked for.
+    pub layer_names: BTreeSet<String>,
+    /// (function name, why it is not deployable yet).
+    pub unsupported: Vec<(String, String)>,
 }
 
 /// What observation found: every resource of the account that the plan

@@ -15,40 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::desired::DesiredState;
+pub use crate::model::Action;
 use crate::model::{
-    parse_reference, Addr, Attrs, Kind, Observed, ObservedState, Owner, FACT_PACKAGE_UNREADABLE,
-    PACKAGE_ATTRS,
+    parse_reference, Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Owner,
+    FACT_PACKAGE_UNREADABLE, PACKAGE_ATTRS,
 };
 use crate::resources::{rules, Found, PlanContext, Removal};
-
-/// What a change does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Create,
-    Update,
-    /// Delete, then create (the resource cannot change in place).
-    Replace,
-    Delete,
-    /// Nothing to do.
-    NoOp,
-    /// Left as it is on purpose (a bucket that holds objects, a foreign
-    /// bucket used as is).
-    Keep,
-    /// Cannot proceed: the resource belongs to someone else, or the
-    /// manifest asks for something scar cannot deploy yet.
-    Blocked,
-}
-
-impl Action {
-    pub fn is_change(self) -> bool {
-        matches!(
-            self,
-            Action::Create | Action::Update | Action::Replace | Action::Delete
-        )
-    }
-}
 
 /// One attribute's before and after.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,12 +170,6 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             why.clone(),
         ));
     }
-    let desired_functions: BTreeSet<&str> = desired
-        .resources
-        .keys()
-        .filter(|a| a.kind == Kind::LambdaFunction)
-        .map(|a| a.name.as_str())
-        .collect();
     // Resources this plan replaces: their outputs (an ARN) are known only
     // after apply, so whatever references them is planned as an update.
     // Desired resources come in kind order (creation order), so a
@@ -211,18 +177,12 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     let mut replaced: BTreeSet<String> = BTreeSet::new();
     for (addr, want) in &desired.resources {
         let have = observed.resources.get(addr);
-        if let Some(role) = want.attrs.get("role").and_then(Value::as_str) {
-            if observed.missing.contains(role) {
-                changes.push(Change {
-                    fingerprint: have.map(Observed::fingerprint),
-                    ..Change::new(
-                        addr.clone(),
-                        Action::Blocked,
-                        format!("its `iam.role` `{role}` does not exist in this account; create it, or remove `iam.role` to let scar create a least-privilege role"),
-                    )
-                });
-                continue;
-            }
+        if let Some(why) = rules(addr.kind).blocked_by(want, observed) {
+            changes.push(Change {
+                fingerprint: have.map(Observed::fingerprint),
+                ..Change::new(addr.clone(), Action::Blocked, why)
+            });
+            continue;
         }
         let resolved = resolve(&want.attrs, observed, &replaced);
         let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
@@ -285,10 +245,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         if desired.resources.contains_key(addr) || have.owner != Owner::Workflow {
             continue;
         }
-        let ctx = PlanContext {
-            observed,
-            desired_functions: &desired_functions,
-        };
+        let ctx = PlanContext { desired, observed };
         let (action, reason, after) = match rules(addr.kind).removal(have, &ctx) {
             Removal::Skip => continue,
             Removal::Keep(why) => (Action::Keep, why, Vec::new()),
@@ -365,18 +322,13 @@ fn diff_into(
             ));
         }
     }
-    // The package's hash changed, yet its script and (masked) config read
-    // back the same: only secrets in the config differ. Say so, rather
-    // than show a code change with no visible cause.
-    let names = |d: &[AttrDiff], n: &str| d.iter().any(|x| x.name == n);
-    if names(&diffs, "code_sha256")
-        && have.attrs.contains_key("function_config")
-        && !PACKAGE_ATTRS.iter().any(|p| names(&diffs, p))
-    {
+    // A change the attributes cannot show (a kind says which).
+    let changed: Vec<&str> = diffs.iter().map(|d| d.name.as_str()).collect();
+    for (name, before, after) in rules(have.addr.kind).unseen_changes(&changed, have) {
         diffs.push(AttrDiff {
-            name: "function_config".into(),
-            before: Some(Value::String(crate::secrets::MASK.into())),
-            after: Some(Value::String(crate::secrets::MASK_CHANGED.into())),
+            name,
+            before: Some(before),
+            after: Some(after),
             after_unknown: false,
             forces_replacement: false,
             sensitive: Vec::new(),

@@ -1,8 +1,224 @@
-//! `iam_role`: the workflow's least-privilege execution role. The default
-//! rules: only its own workflow changes it; replaced by delete, then create.
+//! `iam_role`: the workflow's least-privilege execution role (`scar-<workflow>`),
+//! for the functions that name no `iam.role`: its trust policy lets Lambda
+//! assume it, its inline policy (`scar`) lets each function write its own
+//! logs, read its inputs and write its outputs, and nothing else. The
+//! default rules: only its own workflow changes it; replaced by delete,
+//! then create. Observed with GetRole (and, for the roles the manifests
+//! name, whether they exist).
 
-use super::KindRules;
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::support::{
+    arn_output, check_owner, found_or_conflict, from_attrs, observed, parse_json, s3_reads,
+    s3_writes, scar_tags, to_attrs, vanished,
+};
+use super::{lambda_function, Context, Desire, KindRules, Observation, Outputs, Step};
+use crate::cloud::retry::{retry, retry_throttled};
+use crate::cloud::{Cloud, CloudError, Tags};
+use crate::manifest::FunctionDef;
+use crate::model::{owner_of, Action, Addr, DesiredState, Kind, Resource};
 
 pub struct IamRole;
 
 impl KindRules for IamRole {}
+
+/// A role's attributes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleAttrs {
+    pub assume_role_policy: Value,
+    /// The inline policy [`ROLE_POLICY`] (absent when the role has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    pub tags: Tags,
+}
+
+/// The inline policy name of roles scar creates.
+pub const ROLE_POLICY: &str = "scar";
+
+/// The name of the role scar creates for a workflow.
+pub fn role_name(workflow: &str) -> String {
+    format!("scar-{workflow}")
+}
+
+/// The address of a workflow's role.
+pub fn addr(workflow: &str) -> Addr {
+    Addr::new(Kind::IamRole, role_name(workflow))
+}
+
+/// The workflow's role, if some function names no `iam.role`.
+pub fn desire(d: &Desire, out: &mut DesiredState) {
+    let users: Vec<&FunctionDef> = d
+        .functions
+        .iter()
+        .copied()
+        .filter(|f| f.spec.iam.role.is_none())
+        .collect();
+    if users.is_empty() {
+        return;
+    }
+    let a = addr(d.workflow);
+    let attrs = RoleAttrs {
+        assume_role_policy: lambda_trust_policy(),
+        policy: Some(least_privilege_policy(d.ctx, &users)),
+        tags: d.ownership_tags(),
+    };
+    out.resources.insert(
+        a.clone(),
+        Resource {
+            attrs: to_attrs(&attrs),
+            ..Resource::new(a)
+        },
+    );
+}
+
+/// The trust policy of roles scar creates: Lambda may assume them.
+pub fn lambda_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// Least privilege for the functions that use the workflow's role: write
+/// their own log groups, read their input prefixes, write their output
+/// prefixes, and nothing else.
+fn least_privilege_policy(ctx: &Context, functions: &[&FunctionDef]) -> Value {
+    let mut logs = BTreeSet::new();
+    let mut reads = BTreeSet::new();
+    let mut writes = BTreeSet::new();
+    for f in functions {
+        logs.insert(format!(
+            "arn:aws:logs:{}:{}:log-group:/aws/lambda/{}:*",
+            ctx.region,
+            ctx.account_id,
+            f.name()
+        ));
+        reads.extend(s3_reads(f).map(object_arn));
+        writes.extend(s3_writes(f).map(object_arn));
+    }
+    let mut statements = vec![json!({
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": logs.into_iter().collect::<Vec<_>>(),
+    })];
+    if !reads.is_empty() {
+        statements.push(json!({
+            "Sid": "ReadInputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": reads.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    if !writes.is_empty() {
+        statements.push(json!({
+            "Sid": "WriteOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": writes.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn object_arn((bucket, folder): (&str, &str)) -> String {
+    if folder.is_empty() {
+        format!("arn:aws:s3:::{bucket}/*")
+    } else {
+        format!("arn:aws:s3:::{bucket}/{folder}/*")
+    }
+}
+
+/// The workflow's role, and whether the roles the manifests name exist
+/// (only their ARN matters, so their policies are not read).
+pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
+    for arn in lambda_function::given_roles(o.desired) {
+        let name = arn.rsplit('/').next().unwrap_or_default().to_string();
+        if o.cloud.role_arn(&name).await?.as_ref() != Some(&arn) {
+            o.out.missing.insert(arn);
+        }
+    }
+    let Some(role) = o.cloud.get_role(&role_name(o.workflow)).await? else {
+        return Ok(());
+    };
+    let attrs = RoleAttrs {
+        assume_role_policy: parse_json(&role.assume_role_policy),
+        policy: role.inline_policies.get(ROLE_POLICY).map(|p| parse_json(p)),
+        tags: scar_tags(Some(&role.tags)),
+    };
+    let mut found = observed(
+        Addr::new(Kind::IamRole, &role.name),
+        &attrs,
+        owner_of(Some(&role.tags), o.workflow),
+    );
+    found.outputs = arn_output(role.arn);
+    o.insert(found);
+    Ok(())
+}
+
+pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+    let name = s.addr.name.as_str();
+    if s.action == Action::Delete {
+        retry(|| cloud.delete_role(name)).await?;
+        return Ok(Outputs::new());
+    }
+    let want: RoleAttrs = from_attrs(s.addr, s.attrs)?;
+    let trust = want.assume_role_policy.to_string();
+    let policy = want
+        .policy
+        .as_ref()
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let tags = &want.tags;
+    let arn = if s.action == Action::Create {
+        match retry_throttled(|| cloud.create_role(name, &trust, tags)).await {
+            Ok(arn) => arn,
+            Err(e) if found_or_conflict(&e) => match retry(|| cloud.get_role(name)).await? {
+                // Already there: adopt it if it is ours, trust included.
+                Some(role) => {
+                    check_owner(s.addr, Some(&role.tags), s.workflow)?;
+                    retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
+                    role.arn
+                }
+                // Not there: a concurrent change (or one being deleted);
+                // try again, retrying conflicts.
+                None => retry(|| cloud.create_role(name, &trust, tags)).await?,
+            },
+            Err(e) => return Err(e),
+        }
+    } else {
+        if s.differs("assume_role_policy") {
+            retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
+        }
+        match s.observed.get("arn") {
+            Some(arn) => arn.clone(),
+            None => match retry(|| cloud.get_role(name)).await? {
+                Some(r) => r.arn,
+                None => return Err(vanished(s.addr)),
+            },
+        }
+    };
+    if s.action == Action::Create || s.differs("policy") {
+        retry(|| cloud.put_role_policy(name, ROLE_POLICY, &policy)).await?;
+    }
+    Ok(arn_output(arn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::checks::split_path;
+
+    #[test]
+    fn a_folder_is_its_objects_and_a_bucket_all_of_its_objects() {
+        assert_eq!(object_arn(split_path("b/in")), "arn:aws:s3:::b/in/*");
+        assert_eq!(object_arn(split_path("b")), "arn:aws:s3:::b/*");
+    }
+}

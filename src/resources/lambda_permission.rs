@@ -1,25 +1,66 @@
 //! `lambda_permission`: a statement in a function's resource policy, with
-//! a deterministic id. It lives in its function: replaced with it, and
-//! gone with it when the function is removed; it needs the function and
-//! the bucket it names.
+//! a deterministic id (`scar-s3-<bucket>`: S3 may invoke the function). A
+//! statement cannot change in place, so any change replaces it. It lives
+//! in its function: replaced with it, and gone with it when the function
+//! is removed; it needs the function and the bucket it names. Observed
+//! with one GetPolicy per function the workflow owns.
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 
-use super::{Found, KindRules, PlanContext, Removal};
-use crate::model::{Addr, Kind, Observed, ObservedState, Resource};
+use super::support::{found_or_conflict, from_attrs, observed, to_attrs, triggers};
+use super::{
+    lambda_function, s3_bucket, Desire, Found, KindRules, Observation, Outputs, PlanContext,
+    Removal, Step,
+};
+use crate::cloud::retry::{retry, retry_throttled};
+use crate::cloud::{Cloud, CloudError, PermissionStatement};
+use crate::model::{Action, Addr, DesiredState, Kind, Observed, ObservedState, Owner, Resource};
 
 pub struct LambdaPermission;
+
+/// A permission statement's attributes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PermissionAttrs {
+    pub function: String,
+    pub sid: String,
+    pub principal: String,
+    pub action: String,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+}
+
+/// What a statement is: none of it can change in place.
+const FORCE_NEW: [&str; 4] = ["principal", "action", "source_arn", "source_account"];
 
 /// The statement id of the permission that lets S3 invoke a function.
 pub fn s3_permission_sid(bucket: &str) -> String {
     format!("scar-s3-{bucket}")
 }
 
-fn function_of(attrs: &crate::model::Attrs) -> &str {
-    attrs
-        .get("function")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+/// The address of the permission that lets S3 invoke `function` from
+/// `bucket`.
+pub fn addr(function: &str, bucket: &str) -> Addr {
+    Addr::new(
+        Kind::LambdaPermission,
+        format!("{function}/{}", s3_permission_sid(bucket)),
+    )
+}
+
+/// The observed permissions that let S3 invoke some function from
+/// `bucket`.
+pub fn for_bucket(observed: &ObservedState, bucket: &str) -> Vec<Addr> {
+    let sid = format!("/{}", s3_permission_sid(bucket));
+    observed
+        .resources
+        .keys()
+        .filter(|a| a.kind == Kind::LambdaPermission && a.name.ends_with(&sid))
+        .cloned()
+        .collect()
+}
+
+fn typed(addr: &Addr, attrs: &crate::model::Attrs) -> PermissionAttrs {
+    from_attrs(addr, attrs).unwrap_or_default()
 }
 
 impl KindRules for LambdaPermission {
@@ -29,18 +70,19 @@ impl KindRules for LambdaPermission {
     }
 
     fn needs(&self, have: &Observed, _observed: &ObservedState) -> Vec<Addr> {
-        let mut deps = vec![Addr::new(Kind::LambdaFunction, function_of(&have.attrs))];
-        let source = have.attrs.get("source_arn").and_then(Value::as_str);
+        let p = typed(&have.addr, &have.attrs);
+        let mut deps = vec![lambda_function::addr(&p.function)];
+        let source = p.source_arn.as_deref();
         if let Some(bucket) = source.and_then(|a| a.strip_prefix("arn:aws:s3:::")) {
-            deps.push(Addr::new(Kind::S3Bucket, bucket));
+            deps.push(s3_bucket::addr(bucket));
         }
         deps
     }
 
     fn lives_in(&self, want: &Resource) -> Option<(Addr, String)> {
-        let function = function_of(&want.attrs);
+        let function = typed(&want.addr, &want.attrs).function;
         Some((
-            Addr::new(Kind::LambdaFunction, function),
+            lambda_function::addr(&function),
             format!(
                 "its function `{function}` is replaced, and a permission lives in the function's policy"
             ),
@@ -49,9 +91,114 @@ impl KindRules for LambdaPermission {
 
     fn removal(&self, have: &Observed, ctx: &PlanContext) -> Removal {
         // A removed function takes its permissions with it.
-        if !ctx.desired_functions.contains(function_of(&have.attrs)) {
+        let function = typed(&have.addr, &have.attrs).function;
+        if !lambda_function::is_desired(ctx.desired, &function) {
             return Removal::Skip;
         }
         Removal::no_longer_wanted()
     }
+}
+
+/// One statement per trigger: S3 may invoke the function from the bucket.
+pub fn desire(d: &Desire, out: &mut DesiredState) {
+    for f in d.functions {
+        let name = f.name();
+        for (bucket, _) in triggers(f) {
+            let a = addr(name, bucket);
+            let attrs = PermissionAttrs {
+                function: name.to_string(),
+                sid: s3_permission_sid(bucket),
+                principal: "s3.amazonaws.com".into(),
+                action: "lambda:InvokeFunction".into(),
+                source_arn: Some(format!("arn:aws:s3:::{bucket}")),
+                source_account: Some(d.ctx.account_id.clone()),
+            };
+            let r = Resource {
+                attrs: to_attrs(&attrs),
+                force_new: FORCE_NEW.iter().map(|s| s.to_string()).collect(),
+                ..Resource::new(a.clone())
+            }
+            .dep(lambda_function::addr(name))
+            .dep(s3_bucket::addr(bucket));
+            out.resources.insert(a, r);
+        }
+    }
+}
+
+/// The scar statements of the functions the workflow owns (one GetPolicy
+/// each, concurrently); the buckets they name go to
+/// [`Observation::trigger_buckets`].
+pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
+    let mut tasks = JoinSet::new();
+    for name in lambda_function::owned(&o.out) {
+        let cloud = o.cloud.clone();
+        let limit = o.limit.clone();
+        tasks.spawn(async move {
+            let _p = limit.acquire_owned().await;
+            let r = cloud.get_policy(&name).await;
+            (name, r)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((name, statements)) = joined else {
+            continue;
+        };
+        for s in statements? {
+            if !s.sid.starts_with("scar-") {
+                continue;
+            }
+            if let Some(b) = s
+                .source_arn
+                .as_deref()
+                .and_then(|a| a.strip_prefix("arn:aws:s3:::"))
+            {
+                o.trigger_buckets.insert(b.to_string());
+            }
+            let attrs = PermissionAttrs {
+                function: name.clone(),
+                sid: s.sid.clone(),
+                principal: s.principal,
+                action: s.action,
+                source_arn: s.source_arn,
+                source_account: s.source_account,
+            };
+            let a = Addr::new(Kind::LambdaPermission, format!("{name}/{}", s.sid));
+            o.insert(observed(a, &attrs, Owner::Workflow));
+        }
+    }
+    Ok(())
+}
+
+pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+    if s.action == Action::Delete {
+        let name = s.addr.name.as_str();
+        let (function, sid) = name.split_once('/').unwrap_or((name, ""));
+        retry(|| cloud.remove_permission(function, sid)).await?;
+        return Ok(Outputs::new());
+    }
+    let want: PermissionAttrs = from_attrs(s.addr, s.attrs)?;
+    let function = want.function.as_str();
+    let statement = PermissionStatement {
+        sid: want.sid.clone(),
+        principal: want.principal.clone(),
+        action: want.action.clone(),
+        source_arn: want.source_arn.clone(),
+        source_account: want.source_account.clone(),
+    };
+    // Idempotent: a statement of that id already there (an interrupted
+    // run's, or the one being replaced) is removed first, then added
+    // again. A create tries the add alone first: its conflict is "that id
+    // already exists" (or a concurrent change of the policy), after which
+    // the remove-and-add below settles it either way.
+    let added = s.action == Action::Create
+        && match retry_throttled(|| cloud.add_permission(function, &statement)).await {
+            Ok(()) => true,
+            Err(e) if found_or_conflict(&e) => false,
+            Err(e) => return Err(e),
+        };
+    if !added {
+        retry(|| cloud.remove_permission(function, &want.sid)).await?;
+        retry(|| cloud.add_permission(function, &statement)).await?;
+    }
+    Ok(Outputs::new())
 }

@@ -1,13 +1,16 @@
 //! One module per resource kind, and the registry that lists them.
 //!
-//! A kind's module owns what the planner and the executor must know about
-//! that kind: the reason a create gives, what to do with one found that
-//! this workflow does not own (keep, adopt or block), how a replacement is
-//! carried out, what it needs while it exists (so deletes run in reverse),
-//! what it is replaced with, and what becomes of one the workflow no longer
-//! wants. The planner asks [`rules`] instead of matching on the kind.
-//! (Desire, observation and the executor's steps are still shared code;
-//! they move here next, see issue 9.)
+//! A kind's module owns everything about the kind: its typed attributes
+//! (a struct, turned into the plan's attribute map by [`to_attrs`] and
+//! back by [`from_attrs`], nowhere else), how it is desired from the
+//! manifests (`desire`), how it is observed (`observe`: which list and
+//! describe calls), its planner rules ([`KindRules`]: ownership, what
+//! forces a replacement and how a replacement is carried out, ordering
+//! edges, what becomes of one no longer wanted), and its create, update,
+//! delete and wait steps (`step`). The registry ([`registry!`] below) is
+//! the one place that lists the kinds: the desire, observe, plan and apply
+//! phases are generic over it, and a kind is matched nowhere else
+//! (`tests/kinds_stay_in_their_modules.rs` checks).
 
 mod iam_role;
 mod lambda_function;
@@ -16,12 +19,22 @@ mod lambda_permission;
 mod log_group;
 mod s3_bucket;
 mod s3_notifications;
+mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crate::model::{Addr, Kind, Observed, ObservedState, Resource};
+use serde_json::Value;
+use tokio::sync::Semaphore;
 
-pub use lambda_permission::s3_permission_sid;
+use crate::cloud::{Cloud, CloudError, Code, CodeArtifact, NotificationConfig, Tags};
+use crate::manifest::FunctionDef;
+use crate::model::{Action, Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Resource};
+
+pub use lambda_function::previous_packages;
+#[cfg(test)]
+pub use lambda_function::set_code;
+pub use support::{from_attrs, to_attrs};
 
 /// What the planner does with a resource it finds that this workflow does
 /// not own.
@@ -73,9 +86,8 @@ impl Removal {
 
 /// What the planner knows when it asks a kind.
 pub struct PlanContext<'a> {
+    pub desired: &'a DesiredState,
     pub observed: &'a ObservedState,
-    /// The functions the manifests want, by name.
-    pub desired_functions: &'a BTreeSet<&'a str>,
 }
 
 /// The planner's rules of one kind. The defaults are those of a named
@@ -84,6 +96,12 @@ pub trait KindRules: Sync {
     /// Why a missing one is created.
     fn create_reason(&self) -> &'static str {
         "does not exist"
+    }
+
+    /// Why a wanted one cannot be planned at all, if it cannot (something
+    /// it names that the account lacks).
+    fn blocked_by(&self, _want: &Resource, _observed: &ObservedState) -> Option<String> {
+        None
     }
 
     /// One of another workflow's.
@@ -116,18 +134,184 @@ pub trait KindRules: Sync {
     fn removal(&self, _have: &Observed, _ctx: &PlanContext) -> Removal {
         Removal::no_longer_wanted()
     }
-}
 
-/// The registry: every kind's rules. The one place, with the kinds' own
-/// modules, where the planner's rules are chosen by kind.
-pub fn rules(kind: Kind) -> &'static dyn KindRules {
-    match kind {
-        Kind::LambdaLayer => &lambda_layer::LambdaLayer,
-        Kind::IamRole => &iam_role::IamRole,
-        Kind::S3Bucket => &s3_bucket::S3Bucket,
-        Kind::LambdaFunction => &lambda_function::LambdaFunction,
-        Kind::LogGroup => &log_group::LogGroup,
-        Kind::LambdaPermission => &lambda_permission::LambdaPermission,
-        Kind::S3Notifications => &s3_notifications::S3Notifications,
+    /// Changes the attributes cannot show, given the names of those that
+    /// differ: (attribute, shown before, shown after), added to the plan.
+    fn unseen_changes(&self, _changed: &[&str], _have: &Observed) -> Vec<(String, Value, Value)> {
+        Vec::new()
+    }
+
+    /// The service whose tagging API lists the ones this workflow owns
+    /// (`lambda`, `s3`, `logs`), if it has one.
+    fn tagged_in(&self) -> Option<&'static str> {
+        None
     }
 }
+
+/// What desire needs besides the manifest.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub account_id: String,
+    pub region: String,
+    /// Hex SHA-256 of the supervisor layer zip.
+    pub layer_sha256: String,
+    /// Each function's code (a zip's hash, or an image by digest), by
+    /// function name.
+    pub code: BTreeMap<String, Code>,
+    /// The init script text of each function, by function name.
+    pub scripts: BTreeMap<String, String>,
+    /// The supervisor config in each function's package (secrets masked).
+    pub configs: BTreeMap<String, String>,
+}
+
+/// What every kind's `desire` reads: the workflow, the functions scar can
+/// deploy (at least one), and the context.
+pub struct Desire<'a> {
+    pub workflow: &'a str,
+    pub functions: &'a [&'a FunctionDef],
+    pub ctx: &'a Context,
+}
+
+impl Desire<'_> {
+    /// The tags of ownership, as an attribute.
+    fn ownership_tags(&self) -> Tags {
+        crate::model::ownership_tags(self.workflow)
+    }
+}
+
+/// Calls in flight at once while observing.
+pub const CONCURRENCY: usize = 8;
+
+/// What observation shares between the kinds, in the registry's order:
+/// what the workflow owns by tag (read once for every kind), the bounded
+/// concurrency, and what one kind learns that a later one needs.
+pub struct Observation<'a, C> {
+    pub cloud: Arc<C>,
+    pub desired: &'a DesiredState,
+    pub workflow: &'a str,
+    /// Tags of the resources tagged with this workflow, by ARN.
+    pub tagged: BTreeMap<String, Tags>,
+    pub limit: Arc<Semaphore>,
+    /// Layer version ARNs that functions outside the workflow use (written
+    /// by `lambda_function`, read by `lambda_layer`).
+    pub layers_in_use: BTreeSet<String>,
+    /// Buckets where the workflow's functions hold an S3 permission
+    /// (written by `lambda_permission`, read by the bucket kinds).
+    pub trigger_buckets: BTreeSet<String>,
+    /// The notification configurations of the buckets that hold the
+    /// workflow's triggers or may be deleted (written by `s3_bucket`, read
+    /// by `s3_notifications`).
+    pub notifications: BTreeMap<String, NotificationConfig>,
+    pub out: ObservedState,
+}
+
+impl<C> Observation<'_, C> {
+    /// The names the desired state wants of `kind`.
+    pub fn wanted(&self, kind: Kind) -> BTreeSet<String> {
+        self.desired
+            .resources
+            .keys()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
+    fn insert(&mut self, o: Observed) {
+        self.out.resources.insert(o.addr.clone(), o);
+    }
+}
+
+/// What the executor needs besides the plan: the code to send.
+#[derive(Clone, Debug, Default)]
+pub struct Artifacts {
+    /// Each function's code, by function name: a zip's bytes or an image
+    /// reference (the plan carries only its hash or digest).
+    pub code: BTreeMap<String, CodeArtifact>,
+    /// The supervisor layer zip.
+    pub layer_zip: Vec<u8>,
+}
+
+/// One create, update or delete, as a kind's `step` carries it out.
+pub struct Step<'a> {
+    pub addr: &'a Addr,
+    /// Create, Update or Delete (a replacement is carried out as the
+    /// kind's [`Replacement`] says, by the executor).
+    pub action: Action,
+    /// The wanted attributes, every reference resolved (empty for a
+    /// delete).
+    pub attrs: &'a Attrs,
+    /// What the plan says differs: attribute → its observed value.
+    pub changed: BTreeMap<&'a str, Option<&'a Value>>,
+    /// The outputs of the resource as the plan observed it (its ARN).
+    pub observed: &'a BTreeMap<String, String>,
+    pub workflow: &'a str,
+    pub artifacts: &'a Artifacts,
+}
+
+impl Step<'_> {
+    /// Whether the plan lists `attr` among what differs.
+    pub fn differs(&self, attr: &str) -> bool {
+        self.changed.contains_key(attr)
+    }
+}
+
+/// The outputs a step produced (`arn`), for the changes that reference
+/// them.
+pub type Outputs = BTreeMap<String, String>;
+
+/// The registry: each line a kind and its module. Kinds are created in the
+/// order of [`Kind`] and observed in the order listed here (a kind may
+/// read what one listed before it learned, see [`Observation`]).
+macro_rules! registry {
+    ($($kind:ident => $module:ident::$rules:ident),* $(,)?) => {
+        /// Every kind's planner rules.
+        pub fn rules(kind: Kind) -> &'static dyn KindRules {
+            match kind {
+                $(Kind::$kind => &$module::$rules,)*
+            }
+        }
+
+        /// Every kind's wanted resources for the functions of `d`.
+        pub fn desire(d: &Desire, out: &mut DesiredState) {
+            $($module::desire(d, out);)*
+        }
+
+        /// Every kind observed, in the registry's order.
+        pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
+            $($module::observe(o).await?;)*
+            Ok(())
+        }
+
+        /// Carries out one create, update or delete of any kind.
+        pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+            match s.addr.kind {
+                $(Kind::$kind => $module::step(cloud, s).await,)*
+            }
+        }
+
+        /// The services whose tagging API lists what a workflow owns.
+        pub fn tagged_services() -> Vec<&'static str> {
+            let mut services: Vec<&'static str> = Vec::new();
+            $(if let Some(s) = $module::$rules.tagged_in() {
+                if !services.contains(&s) {
+                    services.push(s);
+                }
+            })*
+            services
+        }
+    };
+}
+
+registry! {
+    LambdaFunction => lambda_function::LambdaFunction,
+    LambdaPermission => lambda_permission::LambdaPermission,
+    LogGroup => log_group::LogGroup,
+    S3Bucket => s3_bucket::S3Bucket,
+    S3Notifications => s3_notifications::S3Notifications,
+    IamRole => iam_role::IamRole,
+    LambdaLayer => lambda_layer::LambdaLayer,
+}
+
+pub use iam_role::role_name;
+pub use lambda_permission::s3_permission_sid;
+pub use s3_notifications::{is_own_notification, notification_id, notification_workflow};

@@ -12,11 +12,11 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::CONCURRENCY;
+use super::{ATTR_CODE_SHA256, ATTR_FUNCTION_CONFIG, ATTR_INIT_SCRIPT};
 use crate::cloud::{Cloud, PackageFetch};
-use crate::desired::DesiredState;
-use crate::model::{Kind, ObservedState, Owner, FACT_PACKAGE_UNREADABLE};
+use crate::model::{DesiredState, ObservedState, Owner, FACT_PACKAGE_UNREADABLE};
 use crate::package::{self, Cache, View};
+use crate::resources::CONCURRENCY;
 
 /// Adds `init_script` and `function_config` (or why they cannot be read)
 /// to every owned function whose `code_sha256` differs from the desired one.
@@ -27,15 +27,14 @@ pub async fn previous_packages<C: Cloud>(
     cache: Option<&Cache>,
 ) {
     let mut todo = Vec::new();
-    for (addr, want) in &desired.resources {
-        if addr.kind != Kind::LambdaFunction {
-            continue;
-        }
-        let Some(have) = observed.resources.get(addr) else {
+    for addr in super::desired(desired) {
+        let (Some(want), Some(have)) =
+            (desired.resources.get(&addr), observed.resources.get(&addr))
+        else {
             continue;
         };
         let sha = |a: &crate::model::Attrs| {
-            a.get("code_sha256")
+            a.get(ATTR_CODE_SHA256)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string()
@@ -44,7 +43,7 @@ pub async fn previous_packages<C: Cloud>(
         if have.owner != Owner::Workflow || old.is_empty() || old == sha(&want.attrs) {
             continue;
         }
-        todo.push((addr.clone(), old));
+        todo.push((addr, old));
     }
     let requests_before = cloud.requests().total();
     let mut found: Vec<(crate::model::Addr, Result<View, String>)> = Vec::new();
@@ -88,11 +87,11 @@ pub async fn previous_packages<C: Cloud>(
         match view {
             Ok(v) => {
                 have.attrs.insert(
-                    "init_script".into(),
+                    ATTR_INIT_SCRIPT.into(),
                     v.script.map(Value::String).unwrap_or(Value::Null),
                 );
                 have.attrs
-                    .insert("function_config".into(), Value::String(v.config));
+                    .insert(ATTR_FUNCTION_CONFIG.into(), Value::String(v.config));
             }
             Err(why) => {
                 tracing::debug!("{addr}: previous package not readable: {why}");

@@ -4,7 +4,10 @@
 //! `#[cfg(test)]` module: tests may assert on messages) for text matching
 //! of errors and fails on any.
 
-use std::path::{Path, PathBuf};
+#[path = "common/source_scan.rs"]
+mod source_scan;
+
+use source_scan::{code_of, rust_files, snippet, squeeze};
 
 /// String methods that inspect text.
 const TEXT_TESTS: [&str; 4] = [".contains(", ".starts_with(", ".ends_with(", ".find("];
@@ -12,44 +15,12 @@ const TEXT_TESTS: [&str; 4] = [".contains(", ".starts_with(", ".ends_with(", ".f
 /// Names an error goes by.
 const ERROR_NAMES: [&str; 5] = ["e", "err", "error", "source", "cause"];
 
-/// `code` without whitespace, except one space between two words (so that
-/// a method chain split over lines reads as one).
-fn squeeze(code: &str) -> String {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(code.len());
-    let mut chars = code.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !c.is_whitespace() {
-            out.push(c);
-            continue;
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if out.chars().last().is_some_and(word) && chars.peek().is_some_and(|c| word(*c)) {
-            out.push(' ');
-        }
-    }
-    out
-}
-
 /// Every place in `code` that matches an error's text, as the offending
 /// snippet (whitespace squeezed out, so a chain split over lines is caught).
 fn text_matches(code: &str) -> Vec<String> {
     let code = squeeze(code);
     let mut found = Vec::new();
-    let mut flag = |at: usize, len: usize| {
-        let start = code[..at]
-            .char_indices()
-            .rev()
-            .nth(30)
-            .map_or(0, |(i, _)| i);
-        let end = (at + len + 30).min(code.len());
-        let end = (end..=code.len())
-            .find(|i| code.is_char_boundary(*i))
-            .unwrap_or(code.len());
-        found.push(code[start..end].to_string());
-    };
+    let mut flag = |at: usize, len: usize| found.push(snippet(&code, at, len, 30));
     // The old one-line text of an error, gone from the API: any use of it
     // (it existed only to be matched or printed).
     for (at, m) in code.match_indices("error_text(") {
@@ -87,30 +58,15 @@ fn text_matches(code: &str) -> Vec<String> {
     found
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src/") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn no_error_is_told_apart_by_its_text_outside_the_aws_adapter() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = source_scan::src();
     let adapter = src.join("cloud").join("aws");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
+    let files = rust_files(&src);
     assert!(files.len() > 20, "src/ has the crate's files: {files:?}");
     let mut offences = Vec::new();
     for file in files.iter().filter(|f| !f.starts_with(&adapter)) {
-        let text = std::fs::read_to_string(file).expect("read a source file");
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        for m in text_matches(code) {
+        for m in text_matches(&code_of(file)) {
             offences.push(format!(
                 "{}: {m}",
                 file.strip_prefix(&src).unwrap_or(file).display()

@@ -6,27 +6,12 @@
 //! kind's own module. Naming a kind to build an address
 //! (`Addr::new(Kind::S3Bucket, name)`) is not branching on it.
 
-use std::path::{Path, PathBuf};
+#[path = "common/source_scan.rs"]
+mod source_scan;
 
-/// `code` without whitespace, except one space between two words.
-fn squeeze(code: &str) -> String {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(code.len());
-    let mut chars = code.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !c.is_whitespace() {
-            out.push(c);
-            continue;
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if out.chars().last().is_some_and(word) && chars.peek().is_some_and(|c| word(*c)) {
-            out.push(' ');
-        }
-    }
-    out
-}
+use std::path::Path;
+
+use source_scan::{code_of, rust_files, snippet, squeeze};
 
 /// `LambdaFunction` → `lambda_function`.
 fn snake(variant: &str) -> String {
@@ -92,12 +77,7 @@ fn branches(code: &str) -> Vec<(String, String)> {
             true
         });
         if compared || arm || let_pattern || in_matches {
-            let start = before.char_indices().rev().nth(40).map_or(0, |(i, _)| i);
-            let end = (at + 60).min(code.len());
-            let end = (end..=code.len())
-                .find(|i| code.is_char_boundary(*i))
-                .unwrap_or(code.len());
-            found.push((variant, code[start..end].to_string()));
+            found.push((variant.clone(), snippet(&code, at, variant.len() + 6, 40)));
         }
     }
     found
@@ -112,32 +92,10 @@ fn owning_kind(src: &Path, file: &Path) -> Option<String> {
     (name != "mod" && name != "support").then(|| name.to_string())
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// The code of a file before its test module.
-fn code_of(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    match text.find("#[cfg(test)]") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 #[test]
 fn a_kind_is_branched_on_only_in_its_own_module() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
+    let src = source_scan::src();
+    let files = rust_files(&src);
     let mut offenders = Vec::new();
     for file in &files {
         let own = owning_kind(&src, file);

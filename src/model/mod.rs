@@ -262,6 +262,13 @@ pub struct DesiredState {
     pub unsupported: Vec<(String, String)>,
 }
 
+impl DesiredState {
+    /// Adds a wanted resource (replacing one at its address).
+    pub fn add(&mut self, r: Resource) {
+        self.resources.insert(r.addr.clone(), r);
+    }
+}
+
 /// What observation found: every resource of the account that the plan
 /// needs to look at, by address.
 #[derive(Clone, Debug, Default, PartialEq)]

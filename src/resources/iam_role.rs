@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::support::{
-    arn_output, check_owner, found_or_conflict, from_attrs, observed, parse_json, s3_reads,
-    s3_writes, scar_tags, to_attrs, vanished,
+    arn_output, check_owner, found_or_conflict, observed, parse_json, s3_reads, s3_writes,
+    scar_tags, vanished, wanted,
 };
 use super::{lambda_function, Context, Desire, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, Tags};
 use crate::manifest::FunctionDef;
-use crate::model::{owner_of, Action, Addr, DesiredState, Kind, Resource};
+use crate::model::{owner_of, Action, Addr, DesiredState, Kind};
 
 pub struct IamRole;
 
@@ -65,13 +65,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         policy: Some(least_privilege_policy(d.ctx, &users)),
         tags: d.ownership_tags(),
     };
-    out.resources.insert(
-        a.clone(),
-        Resource {
-            attrs: to_attrs(&attrs),
-            ..Resource::new(a)
-        },
-    );
+    out.add(wanted(a, &attrs));
 }
 
 /// The trust policy of roles scar creates: Lambda may assume them.
@@ -163,13 +157,17 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     Ok(())
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
+    retry(|| cloud.delete_role(&s.addr.name)).await?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: RoleAttrs,
+) -> Result<Outputs, CloudError> {
     let name = s.addr.name.as_str();
-    if s.action == Action::Delete {
-        retry(|| cloud.delete_role(name)).await?;
-        return Ok(Outputs::new());
-    }
-    let want: RoleAttrs = from_attrs(s.addr, s.attrs)?;
     let trust = want.assume_role_policy.to_string();
     let policy = want
         .policy

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::support::{arn_output, from_attrs, to_attrs};
+use super::support::{arn_output, from_attrs, wanted};
 use super::{
     lambda_function, Desire, Found, KindRules, Observation, Outputs, PlanContext, Removal,
     Replacement, Step,
@@ -17,7 +17,7 @@ use super::{
 use crate::cloud::retry::retry;
 use crate::cloud::{Cloud, CloudError, ErrorKind, LayerSpec};
 use crate::manifest::FunctionDef;
-use crate::model::{Addr, DesiredState, Kind, Observed, Owner, Resource, FACT_UNUSED_LAYER};
+use crate::model::{Addr, DesiredState, Kind, Observed, Owner, FACT_UNUSED_LAYER};
 
 pub struct LambdaLayer;
 
@@ -89,13 +89,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         compatible_runtimes: vec![RUNTIME.into()],
         license_info: first.spec.lambda.supervisor.license_info.clone(),
     };
-    out.resources.insert(
-        a.clone(),
-        Resource {
-            attrs: to_attrs(&attrs),
-            ..Resource::new(a)
-        },
-    );
+    out.add(wanted(a, &attrs));
 }
 
 /// The version with the wanted content, if published, and the versions
@@ -148,22 +142,27 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     Ok(())
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
     let name = s.addr.name.as_str();
-    if s.action == crate::model::Action::Delete {
-        // `<layer name>:<version>`: a version no function uses any longer.
-        let (layer, version) = name.rsplit_once(':').unwrap_or((name, ""));
-        let version: i64 = version.parse().map_err(|_| {
-            CloudError::with_kind(
-                format!("deleting {}", s.addr),
-                ErrorKind::Invalid,
-                "not a layer version address",
-            )
-        })?;
-        retry(|| cloud.delete_layer_version(layer, version)).await?;
-        return Ok(Outputs::new());
-    }
-    let want: LayerAttrs = from_attrs(s.addr, s.attrs)?;
+    // `<layer name>:<version>`: a version no function uses any longer.
+    let (layer, version) = name.rsplit_once(':').unwrap_or((name, ""));
+    let version: i64 = version.parse().map_err(|_| {
+        CloudError::with_kind(
+            format!("deleting {}", s.addr),
+            ErrorKind::Invalid,
+            "not a layer version address",
+        )
+    })?;
+    retry(|| cloud.delete_layer_version(layer, version)).await?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: LayerAttrs,
+) -> Result<Outputs, CloudError> {
+    let name = s.addr.name.as_str();
     let spec = LayerSpec {
         layer_name: name.to_string(),
         description: layer_description(&want.content_sha256),

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::support::{found_or_conflict, from_attrs, observed, to_attrs, triggers};
+use super::support::{found_or_conflict, from_attrs, observed, triggers, wanted};
 use super::{
     lambda_function, s3_bucket, Desire, Found, KindRules, Observation, Outputs, PlanContext,
     Removal, Step,
@@ -113,14 +113,11 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
                 source_arn: Some(format!("arn:aws:s3:::{bucket}")),
                 source_account: Some(d.ctx.account_id.clone()),
             };
-            let r = Resource {
-                attrs: to_attrs(&attrs),
-                force_new: FORCE_NEW.iter().map(|s| s.to_string()).collect(),
-                ..Resource::new(a.clone())
-            }
-            .dep(lambda_function::addr(name))
-            .dep(s3_bucket::addr(bucket));
-            out.resources.insert(a, r);
+            let mut r = wanted(a, &attrs)
+                .dep(lambda_function::addr(name))
+                .dep(s3_bucket::addr(bucket));
+            r.force_new = FORCE_NEW.iter().map(|s| s.to_string()).collect();
+            out.add(r);
         }
     }
 }
@@ -169,14 +166,18 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     Ok(())
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
-    if s.action == Action::Delete {
-        let name = s.addr.name.as_str();
-        let (function, sid) = name.split_once('/').unwrap_or((name, ""));
-        retry(|| cloud.remove_permission(function, sid)).await?;
-        return Ok(Outputs::new());
-    }
-    let want: PermissionAttrs = from_attrs(s.addr, s.attrs)?;
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
+    let name = s.addr.name.as_str();
+    let (function, sid) = name.split_once('/').unwrap_or((name, ""));
+    retry(|| cloud.remove_permission(function, sid)).await?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: PermissionAttrs,
+) -> Result<Outputs, CloudError> {
     let function = want.function.as_str();
     let statement = PermissionStatement {
         sid: want.sid.clone(),

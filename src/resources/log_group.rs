@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::support::{from_attrs, observed, scar_tags, to_attrs};
+use super::support::{observed, scar_tags, wanted};
 use super::{Desire, Found, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, ErrorKind, Tags};
-use crate::model::{owner_of, Action, Addr, DesiredState, Kind, Resource};
+use crate::model::{owner_of, Action, Addr, DesiredState, Kind};
 
 pub struct LogGroup;
 
@@ -47,13 +47,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             retention_days: Some(f.spec.cloudwatch.log_retention_policy_in_days),
             tags: d.ownership_tags(),
         };
-        out.resources.insert(
-            a.clone(),
-            Resource {
-                attrs: to_attrs(&attrs),
-                ..Resource::new(a)
-            },
-        );
+        out.add(wanted(a, &attrs));
     }
 }
 
@@ -96,13 +90,17 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     Ok(())
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
+    retry(|| cloud.delete_log_group(&s.addr.name)).await?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: LogGroupAttrs,
+) -> Result<Outputs, CloudError> {
     let name = s.addr.name.as_str();
-    if s.action == Action::Delete {
-        retry(|| cloud.delete_log_group(name)).await?;
-        return Ok(Outputs::new());
-    }
-    let want: LogGroupAttrs = from_attrs(s.addr, s.attrs)?;
     let t = &want.tags;
     if s.action == Action::Update {
         // It exists (the plan saw it): write only what differs.

@@ -235,7 +235,8 @@ pub struct Artifacts {
 pub struct Step<'a> {
     pub addr: &'a Addr,
     /// Create, Update or Delete (a replacement is carried out as the
-    /// kind's [`Replacement`] says, by the executor).
+    /// kind's [`Replacement`] says, by the executor): a kind's `write`
+    /// sees Create or Update.
     pub action: Action,
     /// The wanted attributes, every reference resolved (empty for a
     /// delete).
@@ -282,10 +283,16 @@ macro_rules! registry {
             Ok(())
         }
 
-        /// Carries out one create, update or delete of any kind.
+        /// Carries out one create, update or delete of any kind: its
+        /// `delete`, or its `write` with the attributes typed as the kind
+        /// declares them.
         pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
             match s.addr.kind {
-                $(Kind::$kind => $module::step(cloud, s).await,)*
+                $(Kind::$kind => if s.action == Action::Delete {
+                    $module::delete(cloud, s).await.map(|()| Outputs::new())
+                } else {
+                    $module::write(cloud, s, from_attrs(s.addr, s.attrs)?).await
+                },)*
             }
         }
 

@@ -13,17 +13,14 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use super::s3_notifications::{self, is_own_notification, other_triggers};
-use super::support::{
-    found_or_conflict, from_attrs, observed, s3_writes, scar_tags, to_attrs, triggers,
-};
+use super::support::{found_or_conflict, observed, s3_writes, scar_tags, triggers, wanted};
 use super::{
     Desire, Found, KindRules, Observation, Outputs, PlanContext, Removal, Replacement, Step,
 };
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, ErrorKind, NotificationConfig, TaggedResource, Tags};
 use crate::model::{
-    owner_of, Action, Addr, DesiredState, Kind, Observed, Owner, Resource, FACT_USED_BY,
-    TAG_WORKFLOW,
+    owner_of, Action, Addr, DesiredState, Kind, Observed, Owner, FACT_USED_BY, TAG_WORKFLOW,
 };
 
 pub struct S3Bucket;
@@ -102,13 +99,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         let attrs = BucketAttrs {
             tags: d.ownership_tags(),
         };
-        out.resources.insert(
-            a.clone(),
-            Resource {
-                attrs: to_attrs(&attrs),
-                ..Resource::new(a)
-            },
-        );
+        out.add(wanted(a, &attrs));
     }
 }
 
@@ -237,26 +228,31 @@ fn other_functions(tagged: &[TaggedResource], workflow: &str, use_tag: &str) -> 
         .collect()
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
     let name = s.addr.name.as_str();
-    if s.action == Action::Delete {
-        // Checked again: objects or someone else's triggers may have
-        // arrived since the plan.
-        let others = retry(|| cloud.get_notifications(name))
-            .await?
-            .lambda
-            .iter()
-            .any(|n| !is_own_notification(s.workflow, &n.id, n.prefix.as_deref()));
-        if others {
-            tracing::warn!("bucket {name} holds another workflow's or foreign triggers now: kept");
-        } else if retry(|| cloud.bucket_has_objects(name)).await? {
-            tracing::warn!("bucket {name} holds objects now: kept");
-        } else {
-            retry(|| cloud.delete_bucket(name)).await?;
-        }
-        return Ok(Outputs::new());
+    // Checked again: objects or someone else's triggers may have
+    // arrived since the plan.
+    let others = retry(|| cloud.get_notifications(name))
+        .await?
+        .lambda
+        .iter()
+        .any(|n| !is_own_notification(s.workflow, &n.id, n.prefix.as_deref()));
+    if others {
+        tracing::warn!("bucket {name} holds another workflow's or foreign triggers now: kept");
+    } else if retry(|| cloud.bucket_has_objects(name)).await? {
+        tracing::warn!("bucket {name} holds objects now: kept");
+    } else {
+        retry(|| cloud.delete_bucket(name)).await?;
     }
-    let want: BucketAttrs = from_attrs(s.addr, s.attrs)?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: BucketAttrs,
+) -> Result<Outputs, CloudError> {
+    let name = s.addr.name.as_str();
     let tags = &want.tags;
     if s.action == Action::Update {
         retry(|| cloud.put_bucket_tags(name, tags)).await?;

@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::support::{from_attrs, observed, to_attrs, triggers};
+use super::support::{observed, to_attrs, triggers};
 use super::{
     lambda_function, lambda_permission, s3_bucket, Desire, Found, KindRules, Observation, Outputs,
     PlanContext, Removal, Replacement, Step,
 };
 use crate::cloud::retry::retry;
 use crate::cloud::{Cloud, CloudError, LambdaNotification, NotificationConfig};
-use crate::model::{Action, Addr, DesiredState, Kind, Observed, ObservedState, Owner, Resource};
+use crate::model::{Addr, DesiredState, Kind, Observed, ObservedState, Owner, Resource};
 
 pub struct S3Notifications;
 
@@ -138,7 +138,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         let mut list = entries.remove(bucket).unwrap_or_default();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         r.attrs = to_attrs(&NotificationsAttrs { entries: list });
-        out.resources.insert(r.addr.clone(), r);
+        out.add(r);
     }
 }
 
@@ -212,13 +212,19 @@ pub fn other_triggers(config: &NotificationConfig, workflow: &str) -> Vec<String
         .collect()
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+/// Removes the workflow's entries; others' stay.
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
+    write(cloud, s, NotificationsAttrs::default()).await?;
+    Ok(())
+}
+
+/// Replaces the workflow's entries with `want`'s; others' stay.
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: NotificationsAttrs,
+) -> Result<Outputs, CloudError> {
     let name = s.addr.name.as_str();
-    let want: NotificationsAttrs = if s.action == Action::Delete {
-        NotificationsAttrs::default()
-    } else {
-        from_attrs(s.addr, s.attrs)?
-    };
     // Read-modify-write: only this workflow's entries change.
     let mut config = retry(|| cloud.get_notifications(name)).await?;
     config

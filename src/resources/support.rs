@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cloud::{CloudError, ErrorKind, Tags};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::FunctionDef;
-use crate::model::{owner_of, Addr, Attrs, Observed, Owner};
+use crate::model::{owner_of, Addr, Attrs, Observed, Owner, Resource};
 
 /// A kind's typed attributes as the plan's attribute map (normalized JSON
 /// values, by name). The one way attributes are written.
@@ -46,6 +46,14 @@ pub fn scar_tags(tags: Option<&Tags>) -> Tags {
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// A wanted resource with its typed attributes.
+pub fn wanted<T: Serialize>(addr: Addr, attrs: &T) -> Resource {
+    Resource {
+        attrs: to_attrs(attrs),
+        ..Resource::new(addr)
+    }
 }
 
 /// An observed resource with its typed attributes.

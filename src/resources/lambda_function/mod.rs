@@ -23,7 +23,7 @@ use super::lambda_layer::{self, RUNTIME};
 use super::s3_bucket::{self, bucket_use_tag};
 use super::support::{
     arn_output, check_owner, found_or_conflict, from_attrs, s3_reads, s3_writes, scar_tags,
-    to_attrs, triggers, vanished,
+    to_attrs, triggers, vanished, wanted,
 };
 use super::{iam_role, Context, Desire, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
@@ -247,11 +247,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
                     .collect()
             }),
         };
-        let a = addr(name);
-        let mut r = Resource {
-            attrs: to_attrs(&attrs),
-            ..Resource::new(a.clone())
-        };
+        let mut r = wanted(addr(name), &attrs);
         if let CodeAttrs::Zip { .. } = attrs.code {
             r = r.dep(supervisor.clone());
         } else {
@@ -268,7 +264,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         for (bucket, _) in triggers(f) {
             r = r.dep(s3_bucket::addr(bucket));
         }
-        out.resources.insert(a, r);
+        out.add(r);
     }
 }
 
@@ -442,13 +438,17 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
     }
 }
 
-pub async fn step<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<Outputs, CloudError> {
+pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
+    retry(|| cloud.delete_function(&s.addr.name)).await?;
+    Ok(())
+}
+
+pub async fn write<C: Cloud>(
+    cloud: &C,
+    s: &Step<'_>,
+    want: FunctionAttrs,
+) -> Result<Outputs, CloudError> {
     let name = s.addr.name.as_str();
-    if s.action == Action::Delete {
-        retry(|| cloud.delete_function(name)).await?;
-        return Ok(Outputs::new());
-    }
-    let want: FunctionAttrs = from_attrs(s.addr, s.attrs)?;
     let spec = function_spec(name, &want);
     let code = s.artifacts.code.get(name).ok_or_else(|| {
         CloudError::with_kind(

@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod commands;
 pub mod desired;
 pub mod hash;
+pub mod image;
 pub mod manifest;
 pub mod model;
 pub mod observe;

@@ -132,7 +132,11 @@ pub enum ReferenceError {
     #[error("`{input}` is a URL; an image name has no `{scheme}://`")]
     Scheme { input: String, scheme: String },
     #[error("`{input}` holds {what}, which no image name may hold")]
-    Character { input: String, what: String },
+    Character {
+        input: String,
+        what: String,
+        suggestion: Option<String>,
+    },
     #[error("`{0}` is an image ID (64 hexadecimal digits), not an image name")]
     ImageId(String),
     #[error("`{0}` names no repository")]
@@ -191,6 +195,10 @@ impl ReferenceError {
                     .trim_end_matches('/');
                 format!("leave out the scheme: `{rest}`")
             }
+            ReferenceError::Character {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
             ReferenceError::Character { .. } => "an image name is `[registry/]repository[:tag][@digest]`, of letters, digits, `.`, `_`, `-`, `/`, `:` and `@` only".into(),
             ReferenceError::ImageId(id) => format!(
                 "name the image by its repository; to pin this exact image write `<repository>@sha256:{id}`"
@@ -264,9 +272,15 @@ fn parse(input: &str) -> Result<ImageRef, ReferenceError> {
         }
     }
     if let Some(c) = input.chars().find(|c| !allowed_anywhere(*c)) {
+        // `ubuntu 20.04` most likely meant a tag.
+        let words: Vec<&str> = input.split_whitespace().collect();
+        let suggestion = (c.is_whitespace() && words.len() == 2)
+            .then(|| words.join(":"))
+            .filter(|s| parse(s).is_ok());
         return Err(ReferenceError::Character {
             input: input.to_string(),
             what: describe_char(c),
+            suggestion,
         });
     }
     // docker refuses a bare image ID as a name: it would be ambiguous.
@@ -600,7 +614,15 @@ mod tests {
     fn valid_references_normalize_as_docker_does() {
         let d = D;
         let o = |s: &str| Some(s.to_string());
-        let cases: Vec<(String, String, &str, &str, Option<String>, Option<String>)> = vec![
+        type Row<'a> = (
+            String,
+            String,
+            &'a str,
+            &'a str,
+            Option<String>,
+            Option<String>,
+        );
+        let cases: Vec<Row> = vec![
             (
                 "ubuntu".into(),
                 "docker.io/library/ubuntu:latest".into(),

@@ -39,6 +39,10 @@ pub struct Settings {
     pub supervisor_layer: Option<PathBuf>,
     /// `SCAR_LOG`: a tracing filter that replaces the `-v` levels.
     pub log_filter: Option<String>,
+    /// `CONTAINERS_REGISTRIES_CONF`: the `containers-registries.conf(5)`
+    /// file that says where images are fetched from; unset or empty, the
+    /// system's (see [`crate::image::registries::locate`]).
+    pub registries_conf: Option<PathBuf>,
     /// `-v` count.
     pub verbose: u8,
     /// Log lines on stderr are coloured: stderr is a terminal and
@@ -90,6 +94,7 @@ impl Settings {
             // Not Unicode: no filter can be parsed from it (as tracing's
             // own `EnvFilter::try_from_env`), so the `-v` levels apply.
             log_filter: var("SCAR_LOG").and_then(|v| v.to_str()).map(str::to_string),
+            registries_conf: set("CONTAINERS_REGISTRIES_CONF").map(PathBuf::from),
             verbose: global.verbose,
             log_color: stderr_terminal && !no_color,
             progress_bar,
@@ -133,12 +138,14 @@ mod tests {
                 ("HOME", "/home/u"),
                 ("SCAR_SUPERVISOR_LAYER", "/l/layer.zip"),
                 ("SCAR_LOG", "scar=trace"),
+                ("CONTAINERS_REGISTRIES_CONF", "/r/registries.conf"),
             ]),
             true,
         );
         assert_eq!(cache_dir(&s), Some(Path::new("/c/scar")));
         assert_eq!(s.supervisor_layer, Some(PathBuf::from("/l/layer.zip")));
         assert_eq!(s.log_filter.as_deref(), Some("scar=trace"));
+        assert_eq!(s.registries_conf, Some(PathBuf::from("/r/registries.conf")));
         assert_eq!(s.verbose, 1);
         assert_eq!(s.connection.profile.as_deref(), Some("dev"));
         assert_eq!(s.connection.region.as_deref(), Some("eu-west-1"));
@@ -179,6 +186,14 @@ mod tests {
         // Nothing set: no layer, no log filter (the -v levels apply).
         assert_eq!(s.supervisor_layer, None);
         assert_eq!(s.log_filter, None);
+        assert_eq!(s.registries_conf, None);
+        // Set but empty is unset, as for the containers tools.
+        let s = Settings::new(
+            &global(),
+            &env(&[("CONTAINERS_REGISTRIES_CONF", "")]),
+            false,
+        );
+        assert_eq!(s.registries_conf, None);
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! Container images: the function's image derived from the user's by one
-//! appended layer (`assemble`).
+//! Container images: how a function's `container.image` is named
+//! (`reference`) and where it is fetched from (`registries`: the
+//! `registries.conf` endpoints), and the function's image derived from it
+//! by one appended layer (`assemble`).
 
 pub mod assemble;
+pub mod reference;
+pub mod registries;

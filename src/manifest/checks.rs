@@ -1,6 +1,7 @@
 //! Checks beyond types: names and ARNs, bucket naming rules, storage paths
-//! and provider references, Batch settings, credentials written inline, and
-//! things SCAR accepts but scar does not deploy.
+//! and provider references, Batch settings, container image references,
+//! credentials written inline, and things SCAR accepts but scar does not
+//! deploy.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -11,6 +12,7 @@ use super::diag::{Diagnostic, SourceSet};
 use super::files::{self, FileKey};
 use super::yaml::PathSeg;
 use super::{FunctionDef, Locator, Manifest, WorkflowOrigin, LOG_RETENTION_DAYS};
+use crate::image::reference::ImageRef;
 use crate::p;
 
 /// Storage provider types the supervisor knows.
@@ -350,6 +352,7 @@ fn function(
     }
 
     local_files(m, f, at, out);
+    container_image(f, at, out);
     if l.container.image_file.is_some() {
         out.push(
             warn(
@@ -403,6 +406,24 @@ fn function(
                 .hint(fix),
             );
         }
+    }
+}
+
+/// `container.image` is an image reference docker would read
+/// ([`crate::image::reference`]); a placeholder left from an example is
+/// its own error.
+fn container_image(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
+    let Some(image) = &f.spec.lambda.container.image else {
+        return;
+    };
+    if let Err(e) = ImageRef::parse(image) {
+        let p = [f.path(), p!["lambda", "container", "image"]].concat();
+        out.push(
+            Diagnostic::error(e.code(), e.to_string())
+                .at(f.file, at.span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint(e.hint()),
+        );
     }
 }
 

@@ -6,3 +6,4 @@
 pub mod assemble;
 pub mod reference;
 pub mod registries;
+pub mod registry;

@@ -9,6 +9,10 @@
 //! a test that needs it is ignored, with its reason, when it is missing
 //! outside CI (the `scar_shared_missing` flag of the build scripts), and
 //! fails when it is missing under `CI=true`.
+//!
+//! [`registry::Registry`] starts a real OCI registry on a free loopback port.
+
+pub mod registry;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,434 @@
+//! The registry client, on `oci-client`: resolves a base image (its
+//! manifest, for the function's platform when the reference names an
+//! index, and its config), and pushes the function's image, sending only
+//! what the destination lacks: a blob it has is skipped, one another
+//! repository of the same registry has is mounted (and uploaded when the
+//! mount is refused), and every blob is streamed (never held whole in
+//! memory), as one PUT per blob (ECR drops the later chunks of a chunked
+//! upload). Endpoints come from `registries.conf` (mirrors, rewritten
+//! locations, plain-HTTP registries).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde_json::Value;
+
+use super::assemble::{sha256_digest, Descriptor, Layer};
+use super::reference::ImageRef;
+use super::registries::{Endpoint, RegistriesConf};
+
+/// The manifest media types scar reads.
+const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// A base image, resolved to one platform.
+#[derive(Clone, Debug)]
+pub struct BaseImage {
+    /// Where it was read from (after `registries.conf`), by digest.
+    pub source: ImageRef,
+    pub insecure: bool,
+    pub manifest: Vec<u8>,
+    /// The manifest's digest: what the tag pointed at, for this platform.
+    pub digest: String,
+    pub media_type: String,
+    pub config: Vec<u8>,
+    pub config_descriptor: Descriptor,
+    pub layers: Vec<Descriptor>,
+}
+
+/// What a push sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// Blobs the destination had already.
+    pub skipped: usize,
+    /// Blobs mounted from another repository of the same registry.
+    pub mounted: usize,
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Bytes of blob and manifest content sent.
+    pub bytes_sent: u64,
+    /// The pushed manifest's digest.
+    pub digest: String,
+}
+
+/// Why an image could not be resolved or pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{image}: {source}")]
+    Resolve {
+        image: String,
+        #[source]
+        source: super::registries::ResolveError,
+    },
+    #[error("cannot read `{image}` from {endpoint}: {source}")]
+    Pull {
+        image: String,
+        endpoint: String,
+        #[source]
+        source: OciDistributionError,
+    },
+    #[error("`{image}` has no image for {wanted}; it has: {have}")]
+    NoPlatform {
+        image: String,
+        wanted: String,
+        have: String,
+    },
+    #[error("`{image}`: {why}")]
+    Invalid { image: String, why: String },
+    #[error("cannot push to `{image}`: {source}")]
+    Push {
+        image: String,
+        #[source]
+        source: OciDistributionError,
+    },
+    #[error("cannot read the layer `{path}`: {source}")]
+    Layer {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The registries scar talks to, with their credentials.
+pub struct Registries {
+    conf: RegistriesConf,
+}
+
+/// The platform Lambda runs an architecture on (`x86_64` → `linux/amd64`).
+pub fn platform_of(architecture: &str) -> (&'static str, &'static str) {
+    match architecture {
+        "arm64" | "aarch64" => ("linux", "arm64"),
+        _ => ("linux", "amd64"),
+    }
+}
+
+fn oci_ref(r: &ImageRef) -> Reference {
+    match (r.digest(), r.tag()) {
+        (Some(d), _) => Reference::with_digest(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            d.to_string(),
+        ),
+        (None, tag) => Reference::with_tag(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            tag.unwrap_or("latest").to_string(),
+        ),
+    }
+}
+
+/// `ref` at `digest`.
+fn at_digest(r: &ImageRef, digest: &str) -> ImageRef {
+    ImageRef::parse(&format!("{}@{digest}", r.name())).unwrap_or_else(|_| r.clone())
+}
+
+/// A client for one endpoint: plain HTTP where the configuration says
+/// the registry is insecure; whole-blob PUTs.
+fn client_for(host: &str, insecure: bool) -> Client {
+    Client::new(ClientConfig {
+        protocol: if insecure {
+            ClientProtocol::HttpsExcept(vec![host.to_string()])
+        } else {
+            ClientProtocol::Https
+        },
+        use_monolithic_push: true,
+        ..Default::default()
+    })
+}
+
+impl Registries {
+    pub fn new(conf: RegistriesConf) -> Registries {
+        Registries { conf }
+    }
+
+    fn endpoints(&self, image: &ImageRef) -> Result<Vec<Endpoint>, RegistryError> {
+        self.conf
+            .endpoints(image)
+            .map_err(|source| RegistryError::Resolve {
+                image: image.familiar(),
+                source,
+            })
+    }
+
+    /// The base image `image` names, for `architecture`: the first
+    /// endpoint (mirror or location) that answers. Read-only.
+    pub async fn resolve(
+        &self,
+        image: &ImageRef,
+        architecture: &str,
+    ) -> Result<BaseImage, RegistryError> {
+        let mut last = None;
+        for e in self.endpoints(image)? {
+            match self.resolve_at(image, &e, architecture).await {
+                Ok(base) => return Ok(base),
+                Err(err @ (RegistryError::NoPlatform { .. } | RegistryError::Invalid { .. })) => {
+                    return Err(err)
+                }
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| RegistryError::Invalid {
+            image: image.familiar(),
+            why: "no registry endpoint to read it from".into(),
+        }))
+    }
+
+    async fn resolve_at(
+        &self,
+        image: &ImageRef,
+        e: &Endpoint,
+        architecture: &str,
+    ) -> Result<BaseImage, RegistryError> {
+        let client = client_for(e.reference.registry(), e.insecure);
+        let auth = RegistryAuth::Anonymous;
+        let pull_err = |source| RegistryError::Pull {
+            image: image.familiar(),
+            endpoint: e.reference.registry().to_string(),
+            source,
+        };
+        let invalid = |why: String| RegistryError::Invalid {
+            image: image.familiar(),
+            why,
+        };
+        let mut reference = oci_ref(&e.reference);
+        let (mut bytes, mut digest) = client
+            .pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES)
+            .await
+            .map_err(pull_err)?;
+        let mut doc: Value = serde_json::from_slice(&bytes)
+            .map_err(|err| invalid(format!("its manifest is not JSON: {err}")))?;
+        if let Some(list) = doc.get("manifests").and_then(Value::as_array) {
+            let (os, arch) = platform_of(architecture);
+            let chosen = list.iter().find(|m| {
+                m["platform"]["os"] == os
+                    && m["platform"]["architecture"] == arch
+                    && m["platform"].get("variant").is_none_or(|v| v != "v7")
+            });
+            let Some(chosen) = chosen else {
+                let have: Vec<String> = list
+                    .iter()
+                    .filter_map(|m| {
+                        let p = &m["platform"];
+                        Some(format!(
+                            "{}/{}",
+                            p["os"].as_str()?,
+                            p["architecture"].as_str()?
+                        ))
+                    })
+                    .collect();
+                return Err(RegistryError::NoPlatform {
+                    image: image.familiar(),
+                    wanted: format!("{os}/{arch} (the function's `{architecture}`)"),
+                    have: have.join(", "),
+                });
+            };
+            let d = chosen["digest"]
+                .as_str()
+                .ok_or_else(|| invalid("an index entry has no digest".into()))?;
+            reference = oci_ref(&at_digest(&e.reference, d));
+            (bytes, digest) = client
+                .pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES)
+                .await
+                .map_err(pull_err)?;
+            doc = serde_json::from_slice(&bytes)
+                .map_err(|err| invalid(format!("its manifest is not JSON: {err}")))?;
+        }
+        let descriptor = |v: &Value| -> Option<Descriptor> {
+            Some(Descriptor {
+                media_type: v["mediaType"].as_str()?.to_string(),
+                digest: v["digest"].as_str()?.to_string(),
+                size: v["size"].as_u64()?,
+            })
+        };
+        let config_descriptor = descriptor(&doc["config"])
+            .ok_or_else(|| invalid("its manifest has no config".into()))?;
+        let layers = doc["layers"]
+            .as_array()
+            .ok_or_else(|| invalid("its manifest has no layers".into()))?
+            .iter()
+            .map(|l| descriptor(l).ok_or_else(|| invalid("a layer has no digest".into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut config = Vec::new();
+        client
+            .pull_blob(&reference, config_descriptor.digest.as_str(), &mut config)
+            .await
+            .map_err(pull_err)?;
+        let media_type = doc["mediaType"]
+            .as_str()
+            .unwrap_or(MANIFEST_TYPES[0])
+            .to_string();
+        Ok(BaseImage {
+            source: at_digest(&e.reference, &digest),
+            insecure: e.insecure,
+            manifest: bytes.to_vec(),
+            digest,
+            media_type,
+            config,
+            config_descriptor,
+            layers,
+        })
+    }
+
+    /// Pushes the function image to `dest` (its repository; the manifest
+    /// by digest): the base's layers (skipped when there, else mounted from
+    /// the base's repository when it is the same registry, else streamed
+    /// from it), the new layer from `layer_path`, the config and the
+    /// manifest.
+    pub async fn push(
+        &self,
+        dest: &ImageRef,
+        base: &BaseImage,
+        layer_path: &Path,
+        layer: &Layer,
+        config: &[u8],
+        manifest: &[u8],
+    ) -> Result<PushReport, RegistryError> {
+        let endpoint = self
+            .endpoints(dest)?
+            .into_iter()
+            .find(|e| !e.mirror)
+            .ok_or_else(|| RegistryError::Invalid {
+                image: dest.familiar(),
+                why: "no registry to push it to".into(),
+            })?;
+        let target = endpoint.reference.clone();
+        let to = client_for(target.registry(), endpoint.insecure);
+        let from = client_for(base.source.registry(), base.insecure);
+        let auth = RegistryAuth::Anonymous;
+        let dest_ref = oci_ref(&target);
+        let source_ref = oci_ref(&base.source);
+        to.store_auth_if_needed(dest_ref.resolve_registry(), &auth)
+            .await;
+        from.store_auth_if_needed(source_ref.resolve_registry(), &auth)
+            .await;
+        let push_err = |source| RegistryError::Push {
+            image: dest.familiar(),
+            source,
+        };
+        let same_registry = base.source.registry() == target.registry();
+        let mut report = PushReport::default();
+        for l in &base.layers {
+            if to
+                .blob_exists(&dest_ref, &l.digest)
+                .await
+                .map_err(push_err)?
+            {
+                report.skipped += 1;
+                continue;
+            }
+            if same_registry
+                && to
+                    .mount_blob(&dest_ref, &source_ref, &l.digest)
+                    .await
+                    .is_ok()
+                && to.blob_exists(&dest_ref, &l.digest).await.unwrap_or(false)
+            {
+                report.mounted += 1;
+                continue;
+            }
+            let sent = Arc::new(AtomicU64::new(0));
+            let counter = sent.clone();
+            let stream = from
+                .pull_blob_stream(&source_ref, l.digest.as_str())
+                .await
+                .map_err(|source| RegistryError::Pull {
+                    image: base.source.familiar(),
+                    endpoint: base.source.registry().to_string(),
+                    source,
+                })?
+                .stream
+                .inspect_ok(move |b| {
+                    counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+                })
+                .map_err(OciDistributionError::IoError);
+            to.push_blob_stream(&dest_ref, stream, &l.digest, Some(l.size))
+                .await
+                .map_err(push_err)?;
+            report.uploaded += 1;
+            report.bytes_sent += sent.load(Ordering::Relaxed);
+        }
+        if to
+            .blob_exists(&dest_ref, &layer.digest)
+            .await
+            .map_err(push_err)?
+        {
+            report.skipped += 1;
+        } else {
+            let file =
+                tokio::fs::File::open(layer_path)
+                    .await
+                    .map_err(|source| RegistryError::Layer {
+                        path: layer_path.display().to_string(),
+                        source,
+                    })?;
+            let stream = tokio_util::io::ReaderStream::new(file)
+                .map(|r| r.map_err(OciDistributionError::IoError));
+            to.push_blob_stream(&dest_ref, stream, &layer.digest, Some(layer.size))
+                .await
+                .map_err(push_err)?;
+            report.uploaded += 1;
+            report.bytes_sent += layer.size;
+        }
+        let config_digest = sha256_digest(config);
+        if to
+            .blob_exists(&dest_ref, &config_digest)
+            .await
+            .map_err(push_err)?
+        {
+            report.skipped += 1;
+        } else {
+            to.push_blob(&dest_ref, config.to_vec(), &config_digest)
+                .await
+                .map_err(push_err)?;
+            report.uploaded += 1;
+            report.bytes_sent += config.len() as u64;
+        }
+        let digest = sha256_digest(manifest);
+        let media_type: Value = serde_json::from_slice(manifest).unwrap_or_default();
+        let media_type = media_type["mediaType"]
+            .as_str()
+            .unwrap_or(MANIFEST_TYPES[0])
+            .to_string();
+        let manifest_ref = oci_ref(&at_digest(&target, &digest));
+        to.push_manifest_raw(
+            &manifest_ref,
+            manifest.to_vec(),
+            media_type.parse().map_err(|_| RegistryError::Invalid {
+                image: dest.familiar(),
+                why: format!("the manifest media type `{media_type}` is not a header value"),
+            })?,
+        )
+        .await
+        .map_err(push_err)?;
+        report.bytes_sent += manifest.len() as u64;
+        report.digest = digest;
+        Ok(report)
+    }
+
+    /// Whether `dest`'s repository holds the manifest `digest` (a no-change
+    /// plan needs no push).
+    pub async fn has_manifest(&self, dest: &ImageRef, digest: &str) -> bool {
+        let Ok(endpoints) = self.endpoints(dest) else {
+            return false;
+        };
+        let Some(e) = endpoints.into_iter().find(|e| !e.mirror) else {
+            return false;
+        };
+        let client = client_for(e.reference.registry(), e.insecure);
+        let reference = oci_ref(&at_digest(&e.reference, digest));
+        client
+            .pull_manifest_raw(&reference, &RegistryAuth::Anonymous, &MANIFEST_TYPES)
+            .await
+            .is_ok()
+    }
+}

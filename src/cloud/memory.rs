@@ -9,7 +9,9 @@
 //! documents it where moto is lax (a duplicate permission Sid is a conflict,
 //! retention days must be one of the allowed values, a trust policy must be
 //! JSON, a notification to one of the account's functions needs an S3
-//! permission on it). It counts requests as `AwsCloud` would send them, so a
+//! permission on it; an ECR image's digest is the SHA-256 of its
+//! manifest, and a mutable tag that moves leaves its old image untagged,
+//! where moto deletes it). It counts requests as `AwsCloud` would send them, so a
 //! test can assert how many AWS requests a change costs, and it can be told
 //! to fail the next calls of an operation ([`MemoryCloud::fail_next`]).
 

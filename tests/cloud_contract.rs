@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use scar::cloud::aws::{AwsCloud, RequestCounter, Timeouts};
 use scar::cloud::memory::{code_sha256, MemoryCloud};
 use scar::cloud::{
-    Cloud, CloudResult, Code, CodeArtifact, ErrorKind, FunctionSpec, IamApi, LambdaApi,
-    LambdaNotification, LayerSpec, LogsApi, NotificationConfig, PackageFetch, PackageSpec,
-    PackageType, PermissionStatement, S3Api, Tags,
+    Cloud, CloudResult, Code, CodeArtifact, EcrApi, ErrorKind, FunctionSpec, IamApi, ImageState,
+    LambdaApi, LambdaNotification, LayerSpec, LogsApi, NotificationConfig, PackageFetch,
+    PackageSpec, PackageType, PermissionStatement, RepositorySpec, S3Api, TaggingApi, Tags,
 };
 use serde_json::{json, Value};
 use testkit::Moto;
@@ -83,6 +83,7 @@ contract!(buckets);
 contract!(notifications);
 contract!(roles);
 contract!(tagging);
+contract!(ecr_repositories);
 contract!(duplicates_and_missing);
 
 // ---------------------------------------------------------------- helpers
@@ -828,6 +829,169 @@ async fn roles<C: Cloud>(c: &C) {
     assert_eq!(kind(missing), ErrorKind::NotFound);
 }
 
+/// A repository spec of the contract workflow.
+fn repository_spec(name: &str) -> RepositorySpec {
+    RepositorySpec {
+        name: name.into(),
+        image_tag_mutability: "MUTABLE".into(),
+        scan_on_push: false,
+        tags: owned("contract"),
+    }
+}
+
+/// A minimal OCI image manifest, distinct per `seed`, and its digest.
+fn image_manifest(seed: &str) -> (String, String) {
+    let m = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": 2,
+            "digest": format!("sha256:{}", seed.repeat(64)),
+        },
+        "layers": [],
+    })
+    .to_string();
+    let digest = format!("sha256:{}", scar::hash::hex_sha256(m.as_bytes()));
+    (m, digest)
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+async fn ecr_repositories<C: Cloud>(c: &C) {
+    let created = c
+        .create_repository(&repository_spec("scar-contract/repo"))
+        .await
+        .expect("create");
+    let uri = format!(
+        "{}.dkr.ecr.{}.amazonaws.com/scar-contract/repo",
+        c.account_id(),
+        c.region()
+    );
+    let arn = format!(
+        "arn:aws:ecr:{}:{}:repository/scar-contract/repo",
+        c.region(),
+        c.account_id()
+    );
+    assert_eq!(created.uri, uri);
+    assert_eq!(created.arn, arn);
+    let listed = c.list_repositories().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].name, "scar-contract/repo");
+    assert_eq!(listed[0].uri, uri);
+    assert_eq!(listed[0].arn, arn);
+    assert_eq!(listed[0].image_tag_mutability, "MUTABLE");
+    assert!(!listed[0].scan_on_push);
+    assert_eq!(
+        c.repository_tags("scar-contract/repo").await.unwrap(),
+        owned("contract"),
+        "tags set in CreateRepository"
+    );
+    assert_eq!(
+        kind(
+            c.create_repository(&repository_spec("scar-contract/repo"))
+                .await
+        ),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        kind(c.create_repository(&repository_spec("Not_Valid")).await),
+        ErrorKind::Invalid
+    );
+
+    // Settings and tags change in place.
+    c.tag_repository("scar-contract/repo", &tags(&[("scar:applied", "x")]))
+        .await
+        .unwrap();
+    let mut more = owned("contract");
+    more.insert("scar:applied".into(), "x".into());
+    assert_eq!(c.repository_tags("scar-contract/repo").await.unwrap(), more);
+    c.put_image_tag_mutability("scar-contract/repo", "IMMUTABLE")
+        .await
+        .unwrap();
+    c.put_scan_on_push("scar-contract/repo", true)
+        .await
+        .unwrap();
+    let changed = &c.list_repositories().await.unwrap()[0];
+    assert_eq!(changed.image_tag_mutability, "IMMUTABLE");
+    assert!(changed.scan_on_push);
+
+    // The lifecycle policy: none, then the one put, as JSON.
+    assert_eq!(
+        c.lifecycle_policy("scar-contract/repo").await.unwrap(),
+        None
+    );
+    let policy = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+    c.put_lifecycle_policy("scar-contract/repo", policy)
+        .await
+        .unwrap();
+    let read = c
+        .lifecycle_policy("scar-contract/repo")
+        .await
+        .unwrap()
+        .expect("a policy");
+    assert!(json_eq(&read, policy), "{read}");
+
+    // Images: a tagged one and an untagged one, by digest.
+    assert_eq!(c.list_images("scar-contract/repo").await.unwrap(), vec![]);
+    let (m1, d1) = image_manifest("1");
+    let (m2, d2) = image_manifest("2");
+    let got = c
+        .put_image("scar-contract/repo", &m1, OCI_MANIFEST, Some("v1"))
+        .await
+        .unwrap();
+    assert_eq!(got, d1, "the digest is the SHA-256 of the manifest");
+    assert_eq!(
+        kind(
+            c.put_image("scar-contract/repo", &m1, OCI_MANIFEST, Some("v1"))
+                .await
+        ),
+        ErrorKind::AlreadyExists
+    );
+    c.put_image("scar-contract/repo", &m2, OCI_MANIFEST, None)
+        .await
+        .unwrap();
+    let mut expected = vec![
+        ImageState {
+            digest: d1,
+            tags: vec!["v1".into()],
+        },
+        ImageState {
+            digest: d2,
+            tags: vec![],
+        },
+    ];
+    expected.sort();
+    assert_eq!(c.list_images("scar-contract/repo").await.unwrap(), expected);
+
+    // Deleting: not while it holds images, unless forced; gone is false.
+    assert_eq!(
+        kind(c.delete_repository("scar-contract/repo", false).await),
+        ErrorKind::InUse
+    );
+    assert!(c
+        .delete_repository("scar-contract/repo", true)
+        .await
+        .unwrap());
+    assert!(!c
+        .delete_repository("scar-contract/repo", true)
+        .await
+        .unwrap());
+    assert_eq!(c.list_repositories().await.unwrap(), vec![]);
+    assert_eq!(
+        kind(c.lifecycle_policy("scar-contract/repo").await),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(c.list_images("scar-contract/repo").await),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(c.repository_tags("scar-contract/repo").await),
+        ErrorKind::NotFound
+    );
+}
+
 async fn tagging<C: Cloud>(c: &C) {
     let role = role(c, "scar-contract-role").await;
     let f = c
@@ -1337,4 +1501,29 @@ async fn an_image_function_takes_no_zip_and_no_zip_configuration_moto_gap() {
     let f = c.get_function("f").await.unwrap().unwrap();
     assert_eq!(f.image_uri.as_deref(), Some(v1.as_str()));
     assert_eq!(f.runtime, None);
+}
+
+/// The tagging API lists ECR repositories on AWS (`ecr:repository`); moto
+/// 5.2.5's GetResources leaves them out (shared/reference/moto-emulator.md).
+#[tokio::test]
+async fn ecr_repositories_are_found_by_tag_moto_gap() {
+    let c = MemoryCloud::new();
+    c.create_repository(&repository_spec("scar-contract-r"))
+        .await
+        .unwrap();
+    c.create_repository(&RepositorySpec {
+        tags: Tags::new(),
+        ..repository_spec("scar-contract-u")
+    })
+    .await
+    .unwrap();
+    let found = c
+        .resources_with_tag("scar:workflow", Some("contract"), &["ecr"])
+        .await
+        .unwrap();
+    let arns: Vec<&str> = found.iter().map(|r| r.arn.as_str()).collect();
+    assert_eq!(
+        arns,
+        ["arn:aws:ecr:us-east-1:123456789012:repository/scar-contract-r"]
+    );
 }

@@ -9,7 +9,9 @@
 //! documents it where moto is lax (a duplicate permission Sid is a conflict,
 //! retention days must be one of the allowed values, a trust policy must be
 //! JSON, a notification to one of the account's functions needs an S3
-//! permission on it). It counts requests as `AwsCloud` would send them, so a
+//! permission on it; an ECR image's digest is the SHA-256 of its
+//! manifest, and a mutable tag that moves leaves its old image untagged,
+//! where moto deletes it). It counts requests as `AwsCloud` would send them, so a
 //! test can assert how many AWS requests a change costs, and it can be told
 //! to fail the next calls of an operation ([`MemoryCloud::fail_next`]).
 
@@ -17,10 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    BucketState, Cloud, CloudError, CloudResult, CodeArtifact, ErrorKind, FunctionSpec,
-    FunctionState, IamApi, LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi,
-    NotificationConfig, PackageFetch, PackageSpec, PermissionStatement, RequestCounter, RoleState,
-    S3Api, TaggedResource, TaggingApi, Tags,
+    BucketState, Cloud, CloudError, CloudResult, CodeArtifact, EcrApi, ErrorKind, FunctionSpec,
+    FunctionState, IamApi, ImageState, LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi,
+    NotificationConfig, PackageFetch, PackageSpec, PermissionStatement, RepositorySpec,
+    RepositoryState, RequestCounter, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
 };
 
 /// The retention values CloudWatch Logs accepts.
@@ -40,6 +42,7 @@ struct State {
     log_groups: BTreeMap<String, LogGroupState>,
     buckets: BTreeMap<String, Bucket>,
     roles: BTreeMap<String, RoleState>,
+    repositories: BTreeMap<String, Repository>,
     /// Bucket names another account owns (S3 bucket names are global).
     foreign_buckets: BTreeSet<String>,
     /// Operation → how many of its next calls fail, and how.
@@ -61,6 +64,14 @@ struct Bucket {
     tags: Option<Tags>,
     objects: BTreeMap<String, Vec<u8>>,
     notifications: NotificationConfig,
+}
+
+/// An ECR repository: its state, lifecycle policy and images (digest →
+/// tags).
+struct Repository {
+    state: RepositoryState,
+    lifecycle_policy: Option<String>,
+    images: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The in-memory cloud. `Send + Sync`; clones of the data are handed out.
@@ -957,6 +968,269 @@ impl IamApi for MemoryCloud {
     }
 }
 
+impl MemoryCloud {
+    fn repository_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:ecr:{}:{}:repository/{name}",
+            self.region, self.account_id
+        )
+    }
+}
+
+impl EcrApi for MemoryCloud {
+    async fn list_repositories(&self) -> CloudResult<Vec<RepositoryState>> {
+        let state = self.call("DescribeRepositories", "")?;
+        for _ in 1..state.repositories.len().div_ceil(1000).max(1) {
+            self.requests.record("DescribeRepositories");
+        }
+        Ok(state
+            .repositories
+            .values()
+            .map(|r| RepositoryState {
+                tags: None,
+                ..r.state.clone()
+            })
+            .collect())
+    }
+
+    async fn repository_tags(&self, name: &str) -> CloudResult<Tags> {
+        const OP: &str = "ListTagsForResource";
+        let state = self.call(OP, name)?;
+        let r = state
+            .repositories
+            .get(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        Ok(r.state.tags.clone().unwrap_or_default())
+    }
+
+    async fn create_repository(&self, spec: &RepositorySpec) -> CloudResult<RepositoryState> {
+        const OP: &str = "CreateRepository";
+        let mut state = self.call(OP, &spec.name)?;
+        if state.repositories.contains_key(&spec.name) {
+            return Err(error(
+                OP,
+                &spec.name,
+                ErrorKind::AlreadyExists,
+                format!(
+                    "The repository with name '{}' already exists in the registry with id '{}'",
+                    spec.name, self.account_id
+                ),
+            ));
+        }
+        if !super::valid_repository_name(&spec.name) {
+            return Err(error(
+                OP,
+                &spec.name,
+                ErrorKind::Invalid,
+                "Invalid parameter at 'repositoryName' failed to satisfy constraint",
+            ));
+        }
+        check_mutability(OP, &spec.name, &spec.image_tag_mutability)?;
+        let created = RepositoryState {
+            name: spec.name.clone(),
+            arn: self.repository_arn(&spec.name),
+            uri: format!(
+                "{}.dkr.ecr.{}.amazonaws.com/{}",
+                self.account_id, self.region, spec.name
+            ),
+            image_tag_mutability: spec.image_tag_mutability.clone(),
+            scan_on_push: spec.scan_on_push,
+            tags: Some(spec.tags.clone()),
+        };
+        state.repositories.insert(
+            spec.name.clone(),
+            Repository {
+                state: created.clone(),
+                lifecycle_policy: None,
+                images: BTreeMap::new(),
+            },
+        );
+        Ok(created)
+    }
+
+    async fn tag_repository(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "TagResource";
+        let mut state = self.call(OP, name)?;
+        let r = state
+            .repositories
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        let current = r.state.tags.get_or_insert_with(Tags::new);
+        current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    async fn put_image_tag_mutability(&self, name: &str, mutability: &str) -> CloudResult<()> {
+        const OP: &str = "PutImageTagMutability";
+        let mut state = self.call(OP, name)?;
+        check_mutability(OP, name, mutability)?;
+        let r = state
+            .repositories
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        r.state.image_tag_mutability = mutability.to_string();
+        Ok(())
+    }
+
+    async fn put_scan_on_push(&self, name: &str, scan_on_push: bool) -> CloudResult<()> {
+        const OP: &str = "PutImageScanningConfiguration";
+        let mut state = self.call(OP, name)?;
+        let r = state
+            .repositories
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        r.state.scan_on_push = scan_on_push;
+        Ok(())
+    }
+
+    async fn lifecycle_policy(&self, name: &str) -> CloudResult<Option<String>> {
+        const OP: &str = "GetLifecyclePolicy";
+        let state = self.call(OP, name)?;
+        let r = state
+            .repositories
+            .get(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        Ok(r.lifecycle_policy.clone())
+    }
+
+    async fn put_lifecycle_policy(&self, name: &str, policy: &str) -> CloudResult<()> {
+        const OP: &str = "PutLifecyclePolicy";
+        let mut state = self.call(OP, name)?;
+        let parsed: serde_json::Value = serde_json::from_str(policy).map_err(|e| {
+            error(
+                OP,
+                name,
+                ErrorKind::Invalid,
+                format!("Lifecycle policy validation failure: {e}"),
+            )
+        })?;
+        if !parsed.get("rules").is_some_and(serde_json::Value::is_array) {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::Invalid,
+                "Lifecycle policy validation failure: object has missing required properties ([\"rules\"])",
+            ));
+        }
+        let r = state
+            .repositories
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        r.lifecycle_policy = Some(policy.to_string());
+        Ok(())
+    }
+
+    async fn list_images(&self, name: &str) -> CloudResult<Vec<ImageState>> {
+        const OP: &str = "ListImages";
+        let state = self.call(OP, name)?;
+        let r = state
+            .repositories
+            .get(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        // One id per (digest, tag), 1000 a page.
+        let ids: usize = r.images.values().map(|t| t.len().max(1)).sum();
+        for _ in 1..ids.div_ceil(1000).max(1) {
+            self.requests.record(OP);
+        }
+        Ok(r.images
+            .iter()
+            .map(|(digest, tags)| ImageState {
+                digest: digest.clone(),
+                tags: tags.iter().cloned().collect(),
+            })
+            .collect())
+    }
+
+    async fn put_image(
+        &self,
+        name: &str,
+        manifest: &str,
+        _media_type: &str,
+        tag: Option<&str>,
+    ) -> CloudResult<String> {
+        const OP: &str = "PutImage";
+        let mut state = self.call(OP, name)?;
+        if serde_json::from_str::<serde_json::Value>(manifest).is_err() {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::Invalid,
+                "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+            ));
+        }
+        let digest = format!("sha256:{}", crate::hash::hex_sha256(manifest.as_bytes()));
+        let r = state
+            .repositories
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        if let Some(tag) = tag {
+            if r.images.get(&digest).is_some_and(|t| t.contains(tag)) {
+                return Err(error(
+                    OP,
+                    name,
+                    ErrorKind::AlreadyExists,
+                    format!("Image with digest '{digest}' and tag '{tag}' already exists"),
+                ));
+            }
+            let elsewhere = r
+                .images
+                .iter()
+                .any(|(d, t)| *d != digest && t.contains(tag));
+            if elsewhere && r.state.image_tag_mutability.starts_with("IMMUTABLE") {
+                return Err(error(
+                    OP,
+                    name,
+                    ErrorKind::Invalid,
+                    format!("The image tag '{tag}' already exists and cannot be overwritten because the repository is immutable."),
+                ));
+            }
+            // A mutable tag moves: the image it left keeps its other tags.
+            for t in r.images.values_mut() {
+                t.remove(tag);
+            }
+        }
+        let tags = r.images.entry(digest.clone()).or_default();
+        if let Some(tag) = tag {
+            tags.insert(tag.to_string());
+        }
+        Ok(digest)
+    }
+
+    async fn delete_repository(&self, name: &str, force: bool) -> CloudResult<bool> {
+        const OP: &str = "DeleteRepository";
+        let mut state = self.call(OP, name)?;
+        match state.repositories.get(name) {
+            None => Ok(false),
+            Some(r) if !r.images.is_empty() && !force => Err(error(
+                OP,
+                name,
+                ErrorKind::InUse,
+                format!("The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images", self.account_id),
+            )),
+            Some(_) => Ok(state.repositories.remove(name).is_some()),
+        }
+    }
+}
+
+fn check_mutability(op: &str, target: &str, mutability: &str) -> CloudResult<()> {
+    const VALID: [&str; 4] = [
+        "MUTABLE",
+        "IMMUTABLE",
+        "MUTABLE_WITH_EXCLUSION",
+        "IMMUTABLE_WITH_EXCLUSION",
+    ];
+    if VALID.contains(&mutability) {
+        Ok(())
+    } else {
+        Err(error(
+            op,
+            target,
+            ErrorKind::Invalid,
+            format!("imageTagMutability must be one of {}", VALID.join(", ")),
+        ))
+    }
+}
+
 /// Whether a resource type (`lambda:function`) matches a filter (`lambda`).
 fn type_matches(resource_type: &str, filters: &[&str]) -> bool {
     filters.is_empty()
@@ -1006,6 +1280,10 @@ impl TaggingApi for MemoryCloud {
                 self.log_group_arn(&g.name),
                 g.tags.as_ref(),
             );
+        }
+        // As AWS does (moto leaves ECR out of GetResources).
+        for r in state.repositories.values() {
+            consider("ecr:repository", r.state.arn.clone(), r.state.tags.as_ref());
         }
         found.sort_by(|a, b| a.arn.cmp(&b.arn));
         Ok(found)

@@ -321,6 +321,72 @@ pub trait IamApi {
     fn delete_role(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
 }
 
+/// ECR repositories: the control plane only (images get there through
+/// the registry's own protocol, `image/`; PutImage is here for a manifest
+/// whose blobs are already in the repository).
+pub trait EcrApi {
+    /// Every repository of the account's registry in the region
+    /// (DescribeRepositories without names, 1000 a page); tags are not
+    /// filled. Listed whole because DescribeRepositories with names fails
+    /// as a whole if one of them does not exist.
+    fn list_repositories(&self) -> impl Future<Output = CloudResult<Vec<RepositoryState>>> + Send;
+    /// A repository's tags (ListTagsForResource).
+    fn repository_tags(&self, name: &str) -> impl Future<Output = CloudResult<Tags>> + Send;
+    /// Creates a repository with its tags, tag mutability and scanning in
+    /// the same call.
+    fn create_repository(
+        &self,
+        spec: &RepositorySpec,
+    ) -> impl Future<Output = CloudResult<RepositoryState>> + Send;
+    /// Adds or overwrites tags (TagResource); others are left alone.
+    fn tag_repository(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_image_tag_mutability(
+        &self,
+        name: &str,
+        mutability: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn put_scan_on_push(
+        &self,
+        name: &str,
+        scan_on_push: bool,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// The lifecycle policy text; `None` if the repository has none.
+    fn lifecycle_policy(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<Option<String>>> + Send;
+    fn put_lifecycle_policy(
+        &self,
+        name: &str,
+        policy: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Every image of a repository (ListImages, all pages), sorted by
+    /// digest.
+    fn list_images(&self, name: &str) -> impl Future<Output = CloudResult<Vec<ImageState>>> + Send;
+    /// Puts an image manifest (its blobs already pushed), optionally
+    /// tagged; returns its digest (`sha256:` of the manifest's bytes, as
+    /// the registry computes it and sent along so that the registry checks
+    /// it).
+    fn put_image(
+        &self,
+        name: &str,
+        manifest: &str,
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
+    /// Deletes a repository; with `force`, the images in it too.
+    /// `Ok(false)` if it was already gone.
+    fn delete_repository(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> impl Future<Output = CloudResult<bool>> + Send;
+}
+
 /// The Resource Groups Tagging API: find what carries a tag.
 pub trait TaggingApi {
     /// Resources of the given types (`lambda`, `s3`, `logs`, ...) with the
@@ -335,7 +401,9 @@ pub trait TaggingApi {
 }
 
 /// Everything the reconciler needs from the cloud.
-pub trait Cloud: LambdaApi + LogsApi + S3Api + IamApi + TaggingApi + Send + Sync + 'static {
+pub trait Cloud:
+    LambdaApi + LogsApi + S3Api + IamApi + EcrApi + TaggingApi + Send + Sync + 'static
+{
     /// The account id (for ARNs).
     fn account_id(&self) -> &str;
     /// The region (for ARNs).

@@ -325,6 +325,53 @@ pub struct RoleState {
     pub inline_policies: BTreeMap<String, String>,
 }
 
+/// An ECR repository as the account reports it (DescribeRepositories).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepositoryState {
+    pub name: String,
+    pub arn: String,
+    /// `<account>.dkr.ecr.<region>.amazonaws.com/<name>`.
+    pub uri: String,
+    /// `MUTABLE` or `IMMUTABLE` (or their `_WITH_EXCLUSION` forms).
+    pub image_tag_mutability: String,
+    pub scan_on_push: bool,
+    /// Filled when asked for (ListTagsForResource, the tagging API).
+    pub tags: Option<Tags>,
+}
+
+/// What scar asks ECR to create: the tags go in the CreateRepository call
+/// itself, so that a crash never leaves an untagged repository.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepositorySpec {
+    pub name: String,
+    pub image_tag_mutability: String,
+    pub scan_on_push: bool,
+    pub tags: Tags,
+}
+
+/// One image of a repository (ListImages): its manifest digest and the
+/// tags on it (sorted; empty for an untagged image).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ImageState {
+    pub digest: String,
+    pub tags: Vec<String>,
+}
+
+/// Whether a name is a valid ECR repository name: 2 to 256 characters,
+/// lowercase letters and digits in components separated by one `.`, `_`
+/// or `-`, components joined by `/`.
+pub fn valid_repository_name(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
 /// A resource found through the tagging API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaggedResource {

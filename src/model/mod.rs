@@ -33,6 +33,7 @@ kinds! {
     LambdaLayer = "lambda_layer",
     IamRole = "iam_role",
     S3Bucket = "s3_bucket",
+    EcrRepository = "ecr_repository",
     LambdaFunction = "lambda_function",
     LogGroup = "log_group",
     LambdaPermission = "lambda_permission",

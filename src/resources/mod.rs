@@ -12,6 +12,7 @@
 //! phases are generic over it, and a kind is matched nowhere else
 //! (`tests/kinds_stay_in_their_modules.rs` checks).
 
+mod ecr_repository;
 mod iam_role;
 mod lambda_function;
 mod lambda_layer;
@@ -311,6 +312,7 @@ macro_rules! registry {
 
 registry! {
     LambdaFunction => lambda_function::LambdaFunction,
+    EcrRepository => ecr_repository::EcrRepository,
     LambdaPermission => lambda_permission::LambdaPermission,
     LogGroup => log_group::LogGroup,
     S3Bucket => s3_bucket::S3Bucket,
@@ -319,6 +321,7 @@ registry! {
     LambdaLayer => lambda_layer::LambdaLayer,
 }
 
+pub use ecr_repository::{repository_name, scar_image_tag};
 pub use iam_role::role_name;
 pub use lambda_permission::s3_permission_sid;
 pub use s3_notifications::{is_own_notification, notification_id, notification_workflow};

@@ -65,6 +65,7 @@ pub struct AwsCloud {
     pub(super) logs: aws_sdk_cloudwatchlogs::Client,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) iam: aws_sdk_iam::Client,
+    pub(super) ecr: aws_sdk_ecr::Client,
     pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
     sts: aws_sdk_sts::Client,
     account_id: String,
@@ -129,6 +130,7 @@ impl AwsCloud {
             logs: client!(aws_sdk_cloudwatchlogs),
             s3: super::s3_client(conf),
             iam: client!(aws_sdk_iam),
+            ecr: client!(aws_sdk_ecr),
             tagging: client!(aws_sdk_resourcegroupstagging),
             sts: client!(aws_sdk_sts),
             account_id: account_id.to_string(),
@@ -344,6 +346,7 @@ fn service_of<E>() -> Option<&'static str> {
         "aws_sdk_lambda" => "lambda",
         "aws_sdk_s3" => "s3",
         "aws_sdk_iam" => "iam",
+        "aws_sdk_ecr" => "api.ecr",
         "aws_sdk_sts" => "sts",
         "aws_sdk_cloudwatchlogs" => "logs",
         "aws_sdk_resourcegroupstagging" => "tagging",
@@ -392,13 +395,18 @@ pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) 
         | "NoSuchBucket"
         | "NoSuchKey"
         | "NotFound"
-        | "NotFoundException" => ErrorKind::NotFound,
+        | "NotFoundException"
+        | "RepositoryNotFoundException"
+        | "LifecyclePolicyNotFoundException"
+        | "ImageNotFoundException" => ErrorKind::NotFound,
         "ResourceConflictException" if message.contains("already exist") => {
             ErrorKind::AlreadyExists
         }
-        "ResourceAlreadyExistsException" | "EntityAlreadyExists" | "BucketAlreadyOwnedByYou" => {
-            ErrorKind::AlreadyExists
-        }
+        "ResourceAlreadyExistsException"
+        | "EntityAlreadyExists"
+        | "BucketAlreadyOwnedByYou"
+        | "RepositoryAlreadyExistsException"
+        | "ImageAlreadyExistsException" => ErrorKind::AlreadyExists,
         "BucketAlreadyExists" => ErrorKind::NameTaken,
         "ResourceConflictException"
         | "ResourceInUseException"
@@ -406,7 +414,7 @@ pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) 
         | "OperationAborted"
         | "ConcurrentModification"
         | "ConcurrentModificationException" => ErrorKind::Conflict,
-        "BucketNotEmpty" | "DeleteConflict" => ErrorKind::InUse,
+        "BucketNotEmpty" | "DeleteConflict" | "RepositoryNotEmptyException" => ErrorKind::InUse,
         "InvalidParameterValueException" if message.contains("cannot be assumed by lambda") => {
             ErrorKind::NotReady
         }
@@ -509,6 +517,16 @@ mod tests {
         assert_eq!(k("InvalidParameterValueException", 400), ErrorKind::Invalid);
         assert_eq!(k("BucketNotEmpty", 409), ErrorKind::InUse);
         assert_eq!(k("DeleteConflict", 409), ErrorKind::InUse);
+        assert_eq!(k("RepositoryNotEmptyException", 400), ErrorKind::InUse);
+        assert_eq!(k("RepositoryNotFoundException", 400), ErrorKind::NotFound);
+        assert_eq!(
+            k("LifecyclePolicyNotFoundException", 400),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            k("RepositoryAlreadyExistsException", 400),
+            ErrorKind::AlreadyExists
+        );
         assert_eq!(k("Weird", 503), ErrorKind::Transient);
         assert_eq!(k("Weird", 429), ErrorKind::Throttled);
         assert_eq!(k("Weird", 404), ErrorKind::NotFound);

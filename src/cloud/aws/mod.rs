@@ -11,6 +11,7 @@
 
 mod cloud;
 pub mod download;
+mod ecr;
 mod iam;
 mod lambda;
 mod logs;

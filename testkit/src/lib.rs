@@ -10,6 +10,8 @@
 //! outside CI (the `scar_shared_missing` flag of the build scripts), and
 //! fails when it is missing under `CI=true`.
 
+pub mod rootfs;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::TokioResolver;
 
@@ -43,13 +43,20 @@ impl HostResolver {
     /// a missing or server-less resolv.conf means a name server on
     /// 127.0.0.1 (as glibc), and a missing hosts file means none.
     pub fn from_system() -> HostResolver {
-        let builder = TokioResolver::builder_tokio().unwrap_or_else(|e| {
+        let mut builder = TokioResolver::builder_tokio().unwrap_or_else(|e| {
             tracing::debug!(error = %e, "no usable /etc/resolv.conf: asking a name server on 127.0.0.1");
             localhost_builder()
         });
+        // A first, AAAA only when there is none: a name found in /etc/hosts
+        // is then answered without asking DNS (as glibc does), and a name
+        // server that ignores AAAA queries costs nothing. (hickory's default
+        // asks both at once and waits for both.)
+        builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
         let inner = builder.build().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the resolver configuration is unusable: asking a name server on 127.0.0.1");
-            localhost_builder()
+            let mut builder = localhost_builder();
+            builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
+            builder
                 .build()
                 .expect("a resolver of one plain name server with default options always builds")
         });

@@ -88,6 +88,18 @@ impl RootFs {
         std::fs::write(&file, contents).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
     }
 
+    /// Makes a named pipe inside the root (with the host's `mkfifo`). Placed
+    /// where a configuration file would be (`/etc/nsswitch.conf`), it makes
+    /// any reader of that file block, so a test can prove nothing reads it.
+    pub fn mkfifo(&self, rel: &str) {
+        let fifo = self.host_path(rel);
+        let status = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run mkfifo: {e}"));
+        assert!(status.success(), "mkfifo {} failed", fifo.display());
+    }
+
     /// Copies a host file into the root as an executable (mode 0755).
     pub fn install(&self, host_file: &Path, rel: &str) {
         use std::os::unix::fs::PermissionsExt as _;

@@ -236,6 +236,14 @@ fn serve_s3_event_in_busybox_root(names: Names<'_>) {
     if let Some(conf) = &names.resolv_conf {
         root.write("etc/resolv.conf", conf);
     }
+    // libc's name service (NSS: getaddrinfo, getpwuid, ...) starts by reading
+    // these; as named pipes they block any reader, so the invocation can only
+    // finish if nothing in the supervisor goes through NSS. (A static glibc
+    // 2.34+ resolves files/dns names by itself, so an absent file would not
+    // show it; NSS modules it would dlopen are what the supervisor avoids.)
+    for nss_file in ["etc/nsswitch.conf", "etc/passwd", "etc/group"] {
+        root.mkfifo(nss_file);
+    }
 
     let api = FakeRuntime::start();
     api.push(

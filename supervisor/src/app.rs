@@ -106,8 +106,8 @@ pub async fn main(mode: Mode) -> ExitCode {
     let json = env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     logging::init(logging::level_of(level_name.as_deref()), json);
 
-    // One resolver for every name the process looks up: libc's cannot be
-    // used by a static binary (see `net`).
+    // One resolver for every name the process looks up, never libc's: a
+    // static binary must not go through its name service (see `net`).
     let resolver = net::HostResolver::from_system();
     if mode == Mode::Lambda {
         if let Err(e) = resolve_runtime_api(&resolver).await {

@@ -33,7 +33,12 @@ pub fn aws_http_client(resolver: HostResolver) -> SharedHttpClient {
                 TlsContext::builder()
                     .with_trust_store(roots::trust_store())
                     .build()
-                    .unwrap_or_default()
+                    .unwrap_or_else(|e| {
+                        // Not reached with this SDK version (build() only
+                        // wraps the fields); the SDK's default is the best left.
+                        tracing::warn!(error = %e, "the TLS trust store is unusable: using the SDK's default");
+                        TlsContext::default()
+                    })
             })
             .clone();
         let mut conn = ConnectorBuilder::default()

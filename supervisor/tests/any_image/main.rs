@@ -71,6 +71,18 @@ fn static_build_has_no_interpreter_and_needs_no_shared_library() {
     let linking = elf_linking(bin).unwrap();
     assert_eq!(linking.interpreter, None, "{}", bin.display());
     assert_eq!(linking.needed, Vec::<String>::new(), "{}", bin.display());
+    // The layer's gate agrees (build-layer.sh runs it on the release build).
+    let gate = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/check-glibc.sh"))
+        .arg("--static")
+        .arg(bin)
+        .output()
+        .unwrap();
+    assert!(
+        gate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gate.stderr)
+    );
     // The same check tells the normal (dynamic) build apart, so it can fail.
     let dynamic = elf_linking(Path::new(env!("CARGO_BIN_EXE_scar-supervisor"))).unwrap();
     assert!(

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Builds the supervisor layer: target/supervisor-layer.zip with `bootstrap`
 # at its root (Lambda mounts layers at /opt, and the provided.al2023 runtime
-# starts /opt/bootstrap). Checks the binary's glibc needs first.
+# starts /opt/bootstrap). The binary is the static build (build-static.sh):
+# it needs nothing from the image it lands in, which the check below proves.
 #   supervisor/build-layer.sh            # writes target/supervisor-layer.zip
 # Env: CARGO_TARGET_DIR (default target), LAYER_ZIP (default target/supervisor-layer.zip).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
 zip_out="${LAYER_ZIP:-$root/target/supervisor-layer.zip}"
-cargo build --release --locked -p scar-supervisor
-bin="$target/release/scar-supervisor"
-"$root/supervisor/check-glibc.sh" "$bin" 2.34
+bin="$("$root/supervisor/build-static.sh" release)"
+"$root/supervisor/check-glibc.sh" --static "$bin"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 install -m 0755 "$bin" "$stage/bootstrap"

@@ -11,7 +11,8 @@
 # invocation, and the
 # ratio python/scar. Every run is checked: the output object must appear.
 # Env: FS_VENV (default target/faas-supervisor-venv; created if missing),
-#      SUPERVISOR_BIN (default: built with `cargo build --release`),
+#      SUPERVISOR_BIN (default: the static release build that the layer ships,
+#      from supervisor/build-static.sh release),
 #      BASELINE (default ../shared/bench/faas-supervisor-baseline.sh).
 set -euo pipefail
 [ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
@@ -25,8 +26,7 @@ moto_py="$root/.emulator/venv/bin/python"
 [ -x "$moto_py" ] || "$root/scripts/emulator.sh" install
 
 if [ -z "${SUPERVISOR_BIN:-}" ]; then
-  (cd "$root" && cargo build --release --locked -p scar-supervisor >&2)
-  SUPERVISOR_BIN="${CARGO_TARGET_DIR:-$root/target}/release/scar-supervisor"
+  SUPERVISOR_BIN="$("$root/supervisor/build-static.sh" release)"
 fi
 export SUPERVISOR_BIN
 

@@ -11,7 +11,7 @@ use crate::config;
 use crate::invoke::Supervisor;
 use crate::response::{self, Ids};
 use crate::storage::{Storage, MULTIPART_THRESHOLD};
-use crate::{event, lambda, logging};
+use crate::{event, lambda, logging, net};
 
 /// How the binary was asked to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +106,16 @@ pub async fn main(mode: Mode) -> ExitCode {
     let json = env("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     logging::init(logging::level_of(level_name.as_deref()), json);
 
+    // One resolver for every name the process looks up, never libc's: a
+    // static binary must not go through its name service (see `net`).
+    let resolver = net::HostResolver::from_system();
+    if mode == Mode::Lambda {
+        if let Err(e) = resolve_runtime_api(&resolver).await {
+            tracing::error!("{}", chain(&e));
+            return ExitCode::FAILURE;
+        }
+    }
+
     let loaded = match loaded {
         Ok(l) => l,
         Err(e) => {
@@ -139,7 +149,10 @@ pub async fn main(mode: Mode) -> ExitCode {
         },
         None => None,
     };
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(net::aws_http_client(resolver))
+        .load()
+        .await;
     let sup = Supervisor {
         storage: Storage::new(sdk.clone(), loaded.config.storage_providers.clone()),
         batch: aws_sdk_batch::Client::new(&sdk),
@@ -174,6 +187,23 @@ pub async fn main(mode: Mode) -> ExitCode {
             }
         },
     }
+}
+
+/// Makes `AWS_LAMBDA_RUNTIME_API` an address when it names a host (Lambda
+/// gives an IP; an emulator may give a name). The Lambda runtime client reads
+/// that variable and would resolve a name with libc's `getaddrinfo`, so the
+/// name is resolved here, with [`net::HostResolver`], and the variable
+/// rewritten. It is set while the process has a single thread (nothing has
+/// been spawned yet), the one time `set_var` is sound.
+async fn resolve_runtime_api(
+    resolver: &net::HostResolver,
+) -> Result<(), net::dns::RuntimeApiError> {
+    let value = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
+    if let Some(address) = net::dns::resolve_runtime_api(resolver, &value).await? {
+        tracing::debug!(runtime_api = %value, %address, "resolved the Runtime API host");
+        std::env::set_var("AWS_LAMBDA_RUNTIME_API", address);
+    }
+    Ok(())
 }
 
 fn chain(e: &dyn std::error::Error) -> String {

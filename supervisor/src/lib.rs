@@ -13,6 +13,7 @@ pub mod event;
 pub mod invoke;
 pub mod lambda;
 pub mod logging;
+pub mod net;
 pub mod outputs;
 pub mod response;
 pub mod script;

@@ -14,6 +14,8 @@
 
 pub mod registry;
 
+pub mod rootfs;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

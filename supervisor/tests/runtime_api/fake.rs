@@ -97,6 +97,12 @@ impl FakeRuntime {
         st.posts.clone()
     }
 
+    /// Every POST so far (without waiting).
+    #[allow(dead_code)] // used by tests/any_image, not by every test binary
+    pub fn posts(&self) -> Vec<Post> {
+        self.state.0.lock().unwrap().posts.clone()
+    }
+
     /// Request ids handed out so far.
     pub fn served(&self) -> Vec<String> {
         self.state.0.lock().unwrap().served.clone()

@@ -81,17 +81,9 @@ mod tests {
     use super::*;
     use crate::manifest::load_texts;
     use crate::model::{Addr, Kind};
-    use std::collections::BTreeMap;
 
     fn ctx() -> Context {
-        Context {
-            account_id: "123456789012".into(),
-            region: "us-east-1".into(),
-            layer_sha256: "ab".repeat(32),
-            code: BTreeMap::new(),
-            configs: BTreeMap::new(),
-            scripts: BTreeMap::new(),
-        }
+        Context::for_tests()
     }
 
     #[test]

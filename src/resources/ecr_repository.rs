@@ -435,14 +435,7 @@ functions:
     }
 
     fn ctx() -> Context {
-        Context {
-            account_id: "123456789012".into(),
-            region: "us-east-1".into(),
-            layer_sha256: "ab".repeat(32),
-            code: BTreeMap::new(),
-            configs: BTreeMap::new(),
-            scripts: BTreeMap::new(),
-        }
+        Context::for_tests()
     }
 
     /// The repositories `workflow` wants for the manifest's functions,

@@ -165,6 +165,21 @@ pub struct Context {
     pub configs: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
+impl Context {
+    /// A context for tests: account `123456789012` in `us-east-1`, no code.
+    pub fn for_tests() -> Context {
+        Context {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            layer_sha256: "ab".repeat(32),
+            code: BTreeMap::new(),
+            configs: BTreeMap::new(),
+            scripts: BTreeMap::new(),
+        }
+    }
+}
+
 /// What every kind's `desire` reads: the workflow, the functions scar can
 /// deploy (at least one), and the context.
 pub struct Desire<'a> {

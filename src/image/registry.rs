@@ -326,12 +326,14 @@ impl Registries {
                 report.skipped += 1;
                 continue;
             }
+            // A mount succeeds only with 201 Created; anything else
+            // (refused, or the registry started an upload instead) falls
+            // back to streaming the blob across.
             if same_registry
                 && to
                     .mount_blob(&dest_ref, &source_ref, &l.digest)
                     .await
                     .is_ok()
-                && to.blob_exists(&dest_ref, &l.digest).await.unwrap_or(false)
             {
                 report.mounted += 1;
                 continue;

@@ -69,6 +69,23 @@ pub struct LayerArgs {
     /// `supervisor-layer.zip` beside the scar binary or in `target/`).
     #[arg(long, value_name = "ZIP")]
     pub supervisor_layer: Option<PathBuf>,
+    /// The supervisor executable put into function images; it must be
+    /// statically linked (default: `SCAR_SUPERVISOR`, else
+    /// `scar-supervisor` beside the scar binary, else on `PATH`, else the
+    /// layer zip's `bootstrap`).
+    #[arg(long, value_name = "PATH")]
+    pub supervisor: Option<PathBuf>,
+}
+
+impl LayerArgs {
+    /// `settings` with the supervisor this command line names, if any.
+    pub fn apply_to(&self, settings: &crate::settings::Settings) -> crate::settings::Settings {
+        let mut s = settings.clone();
+        if let Some(p) = &self.supervisor {
+            s.supervisor = Some(p.clone());
+        }
+        s
+    }
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,9 @@ use crate::manifest::{files, FunctionDef, Manifest};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Package {
     pub zip: Vec<u8>,
+    /// The zip's entries, sorted by name: (name, bytes, mode). An image
+    /// function gets the same files in its layer.
+    pub files: Vec<(String, Vec<u8>, u32)>,
     /// Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
     pub sha256: String,
     /// The init script's text (shown as a diff when it changes); for a
@@ -60,6 +63,9 @@ pub enum PackageError {
 }
 
 pub use crate::hash::{code_sha256, hex_sha256};
+
+/// The supervisor's config file, beside the script.
+pub const CONFIG_FILE: &str = "function_config.yaml";
 
 /// `lambda` keys the supervisor does not read: Lambda's own settings and
 /// SCAR's CLI-only keys.
@@ -124,7 +130,7 @@ pub fn function_config(m: &Manifest, f: &FunctionDef) -> String {
 pub fn build(m: &Manifest, f: &FunctionDef) -> Result<Package, PackageError> {
     let mut entries: Vec<(String, Vec<u8>, u32)> = Vec::new();
     entries.push((
-        "function_config.yaml".into(),
+        CONFIG_FILE.into(),
         function_config(m, f).into_bytes(),
         0o644,
     ));
@@ -153,6 +159,7 @@ pub fn build(m: &Manifest, f: &FunctionDef) -> Result<Package, PackageError> {
     Ok(Package {
         sha256: code_sha256(&zip),
         zip,
+        files: entries,
         script,
         config: masked_config(&function_config(m, f)),
     })
@@ -165,7 +172,7 @@ pub fn inspect(zip: &[u8]) -> Option<View> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).ok()?;
     let mut raw = String::new();
     archive
-        .by_name("function_config.yaml")
+        .by_name(CONFIG_FILE)
         .ok()?
         .take(MAX_VIEW_BYTES)
         .read_to_string(&mut raw)
@@ -246,8 +253,22 @@ impl Cache {
         &self.dir
     }
 
-    /// The file of a code hash; `None` for anything but a base64 SHA-256.
+    /// The folder of the image layers scar builds
+    /// ([`crate::image::build::layer_in`]).
+    pub fn layers_dir(&self) -> PathBuf {
+        self.dir.join("images").join("layers")
+    }
+
+    /// The file of a code hash (a zip's base64 SHA-256, or an image's
+    /// `sha256:<hex>` digest); `None` for anything else.
     fn file(&self, sha256: &str) -> Option<PathBuf> {
+        if let Some(hex) = sha256.strip_prefix("sha256:") {
+            let ok = hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            return ok.then(|| self.dir.join("images").join(format!("{hex}.json")));
+        }
         let ok = sha256.len() == 44
             && sha256
                 .bytes()

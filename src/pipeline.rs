@@ -17,6 +17,8 @@ use crate::package;
 use crate::plan::{self, Plan, Warning};
 use crate::settings::Settings;
 
+mod images;
+
 /// The load options the command line gives (`--allow-files-in`).
 pub fn load_options(args: &crate::cli::ManifestArgs) -> manifest::LoadOptions {
     manifest::LoadOptions {
@@ -120,6 +122,33 @@ pub struct Planned {
     pub artifacts: Arc<Artifacts>,
 }
 
+/// Where function images come from: the registries configuration, the
+/// Docker credentials file and the supervisor that goes into them.
+#[derive(Clone, Debug, Default)]
+pub struct ImageSources {
+    /// `containers-registries.conf(5)` (`None`: the system's, if any).
+    pub registries_conf: Option<PathBuf>,
+    /// The Docker credentials file (`None`: none).
+    pub docker_config: Option<PathBuf>,
+    /// The supervisor executable (`--supervisor`, SCAR_SUPERVISOR); else
+    /// it is looked for ([`crate::image::supervisor::find`]).
+    pub supervisor: Option<PathBuf>,
+    /// `PATH`, to look for it on.
+    pub search_path: Option<String>,
+}
+
+impl ImageSources {
+    /// The sources the settings name.
+    pub fn from_settings(settings: &Settings) -> ImageSources {
+        ImageSources {
+            registries_conf: settings.registries_conf.clone(),
+            docker_config: settings.docker_config.clone(),
+            supervisor: settings.supervisor.clone(),
+            search_path: settings.search_path.clone(),
+        }
+    }
+}
+
 /// Builds the packages, reads the account and plans, with the package
 /// cache the settings name ([`Settings::cache`]), as the commands do. With
 /// `destroy`, the desired state is empty: the plan deletes what the
@@ -131,17 +160,46 @@ pub async fn plan_workflow<C: Cloud>(
     destroy: bool,
     settings: &Settings,
 ) -> anyhow::Result<Planned> {
-    plan_workflow_in(cloud, m, layer_zip, destroy, settings.cache.as_ref()).await
+    plan_workflow_with(
+        cloud,
+        m,
+        layer_zip,
+        destroy,
+        settings.cache.as_ref(),
+        &ImageSources::from_settings(settings),
+    )
+    .await
 }
 
 /// [`plan_workflow`] with a given package cache (`None`: no cache; the
-/// previous packages of code updates are read back from the cloud only).
+/// previous packages of code updates are read back from the cloud only)
+/// and no registries configuration.
 pub async fn plan_workflow_in<C: Cloud>(
     cloud: Arc<C>,
     m: &Manifest,
     layer_zip: Option<Vec<u8>>,
     destroy: bool,
     cache: Option<&package::Cache>,
+) -> anyhow::Result<Planned> {
+    plan_workflow_with(
+        cloud,
+        m,
+        layer_zip,
+        destroy,
+        cache,
+        &ImageSources::default(),
+    )
+    .await
+}
+
+/// [`plan_workflow`] with a given package cache and image sources.
+pub async fn plan_workflow_with<C: Cloud>(
+    cloud: Arc<C>,
+    m: &Manifest,
+    layer_zip: Option<Vec<u8>>,
+    destroy: bool,
+    cache: Option<&package::Cache>,
+    sources: &ImageSources,
 ) -> anyhow::Result<Planned> {
     let mut artifacts = Artifacts::default();
     let mut ctx = Context {
@@ -151,6 +209,7 @@ pub async fn plan_workflow_in<C: Cloud>(
         code: Default::default(),
         scripts: Default::default(),
         configs: Default::default(),
+        images: Default::default(),
     };
     let desired = if destroy {
         DesiredState {
@@ -161,9 +220,32 @@ pub async fn plan_workflow_in<C: Cloud>(
     } else {
         let zip = layer_zip.unwrap_or_default();
         ctx.layer_sha256 = package::hex_sha256(&zip);
-        artifacts.layer_zip = zip;
+        let mut images = images::Builder::new(&*cloud, m, sources, cache, &zip).await?;
         for f in &m.functions {
             let p = package::build(m, f)?;
+            ctx.configs.insert(f.name().to_string(), p.config.clone());
+            if let Some(s) = &p.script {
+                ctx.scripts.insert(f.name().to_string(), s.clone());
+            }
+            if let Some(built) = images.build(f, &p).await? {
+                if let Some(c) = cache {
+                    c.remember(&built.digest, &p.view());
+                }
+                let uri = format!("{}@{}", built.repository, built.digest);
+                ctx.code.insert(
+                    f.name().to_string(),
+                    Code::Image {
+                        uri: uri.clone(),
+                        digest: built.digest.clone(),
+                    },
+                );
+                artifacts
+                    .code
+                    .insert(f.name().to_string(), CodeArtifact::Image { uri });
+                ctx.images.insert(f.name().to_string(), built.wanted);
+                artifacts.images.insert(f.name().to_string(), built.image);
+                continue;
+            }
             if let Some(c) = cache {
                 c.remember(&p.sha256, &p.view());
             }
@@ -173,17 +255,15 @@ pub async fn plan_workflow_in<C: Cloud>(
                     sha256: p.sha256.clone(),
                 },
             );
-            ctx.configs.insert(f.name().to_string(), p.config.clone());
-            if let Some(s) = p.script {
-                ctx.scripts.insert(f.name().to_string(), s);
-            }
             artifacts
                 .code
                 .insert(f.name().to_string(), CodeArtifact::Zip(p.zip));
         }
+        (artifacts.registries, artifacts.scratch) = images.finish();
+        artifacts.layer_zip = zip;
         desired::desire(m, &ctx)
     };
-    let mut observed = observe::observe(cloud.clone(), &desired)
+    let mut observed = observe::observe_with(cloud.clone(), &desired, artifacts.registries.clone())
         .await
         .context("reading the account")?;
     observe::previous_packages(cloud, &desired, &mut observed, cache).await;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::GlobalArgs;
@@ -37,6 +37,14 @@ pub struct Settings {
     /// `SCAR_SUPERVISOR_LAYER`: the supervisor layer zip when
     /// `--supervisor-layer` is not given.
     pub supervisor_layer: Option<PathBuf>,
+    /// `SCAR_SUPERVISOR`: the supervisor executable for function images
+    /// when `--supervisor` is not given.
+    pub supervisor: Option<PathBuf>,
+    /// `PATH`, where `scar-supervisor` is looked for.
+    pub search_path: Option<String>,
+    /// The Docker credentials file: `$DOCKER_CONFIG/config.json`, else
+    /// `$HOME/.docker/config.json`.
+    pub docker_config: Option<PathBuf>,
     /// `SCAR_LOG`: a tracing filter that replaces the `-v` levels.
     pub log_filter: Option<String>,
     /// `CONTAINERS_REGISTRIES_CONF`: the `containers-registries.conf(5)`
@@ -91,6 +99,12 @@ impl Settings {
             },
             cache,
             supervisor_layer: var("SCAR_SUPERVISOR_LAYER").map(PathBuf::from),
+            supervisor: set("SCAR_SUPERVISOR").map(PathBuf::from),
+            search_path: var("PATH").and_then(|v| v.to_str()).map(str::to_string),
+            docker_config: crate::image::auth::docker_config_path(
+                set("DOCKER_CONFIG").map(Path::new),
+                set("HOME").map(Path::new),
+            ),
             // Not Unicode: no filter can be parsed from it (as tracing's
             // own `EnvFilter::try_from_env`), so the `-v` levels apply.
             log_filter: var("SCAR_LOG").and_then(|v| v.to_str()).map(str::to_string),
@@ -106,7 +120,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn global() -> GlobalArgs {
         GlobalArgs {

@@ -126,7 +126,7 @@ fn build(base: &scar::image::registry::BaseImage, script: &str) -> Built {
         file,
     )
     .unwrap();
-    let config = derive_config(&base.config, &layer, &BTreeMap::new()).unwrap();
+    let config = derive_config(&base.config, &layer, &BTreeMap::new(), &BTreeMap::new()).unwrap();
     let manifest = derive_manifest(
         &base.manifest,
         &Descriptor::of(&base.config_descriptor.media_type, &config),
@@ -155,6 +155,7 @@ async fn push(
             &b.layer,
             &b.config,
             &b.manifest,
+            None,
         )
         .await
         .unwrap()
@@ -214,7 +215,10 @@ async fn the_function_image_is_the_base_plus_one_layer_and_only_what_changed_is_
     for (i, l) in base.layers.iter().enumerate() {
         assert_eq!(layers[i]["digest"], l.digest);
     }
-    assert!(registries.has_manifest(&dest, &report.digest).await);
+    assert!(registries
+        .has_manifest(&dest, &report.digest)
+        .await
+        .unwrap());
 
     // The same inputs again: same digest, nothing but the manifest sent.
     let again = build(&base, "echo one\n");

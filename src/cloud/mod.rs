@@ -378,6 +378,10 @@ pub trait EcrApi {
         media_type: &str,
         tag: Option<&str>,
     ) -> impl Future<Output = CloudResult<String>> + Send;
+    /// The registry's credentials (GetAuthorizationToken): user name and
+    /// password, as the registry's basic auth takes them. Secret: never
+    /// logged or shown.
+    fn authorization_token(&self) -> impl Future<Output = CloudResult<(String, String)>> + Send;
     /// Deletes a repository; with `force`, the images in it too.
     /// `Ok(false)` if it was already gone.
     fn delete_repository(

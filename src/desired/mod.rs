@@ -46,16 +46,22 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
     d
 }
 
+/// Whether scar can deploy a function (see [`unsupported`]).
+pub fn deployable(f: &FunctionDef) -> bool {
+    unsupported(f).is_none()
+}
+
 /// Why a function cannot be deployed by scar yet, if it cannot.
 fn unsupported(f: &FunctionDef) -> Option<String> {
     let l = &f.spec.lambda;
-    if l.container.image.is_some() || l.runtime.as_deref() == Some("image") {
-        return Some(
-            "functions that run a container image (`container.image`) are not supported yet; remove `container.image` to run `init_script` directly on the supervisor".into(),
-        );
-    }
     if l.container.image_file.is_some() {
-        return Some("`container.image_file` (udocker tarballs) is not supported".into());
+        return Some("`container.image_file` (an image saved with `docker save`) is not supported yet; push the image to a registry and name it in `container.image`".into());
+    }
+    if l.container.image.is_some() && !crate::resources::builds_image(f) {
+        return Some("an ECR image used as it is (`container.image` in ECR without `create_image: true`) is not supported yet; set `create_image: true` to build the function's image on it".into());
+    }
+    if l.container.image.is_none() && l.runtime.as_deref() == Some("image") {
+        return Some("`runtime: image` needs a `container.image`".into());
     }
     if l.execution_mode.uses_batch() {
         return Some(format!(
@@ -119,16 +125,19 @@ mod tests {
     }
 
     #[test]
-    fn images_and_batch_are_reported_unsupported() {
+    fn image_files_and_ecr_images_used_as_is_are_reported_unsupported() {
         let m = load_texts(&[(
             "m.yaml",
-            "functions:\n  aws:\n  - lambda:\n      name: f\n      container:\n        image: grycap/cowsay\n",
+            "functions:\n  aws:\n  - lambda:\n      name: f\n      container:\n        image: grycap/cowsay\n        image_file: /tmp/c.tar.gz\n  - lambda:\n      name: g\n      container:\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/g:1\n",
         )])
         .manifest
         .unwrap();
         let d = desire(&m, &ctx());
         assert!(d.resources.is_empty());
-        assert_eq!(d.unsupported.len(), 1);
-        assert!(d.unsupported[0].1.contains("not supported yet"));
+        assert_eq!(d.unsupported.len(), 2);
+        assert!(d
+            .unsupported
+            .iter()
+            .all(|(_, why)| why.contains("not supported yet")));
     }
 }

@@ -182,11 +182,13 @@ pub fn layer_media_type(manifest_type: &str) -> &'static str {
 /// appended, the supervisor as the only entrypoint (a base's own
 /// ENTRYPOINT and CMD would otherwise run instead, or take the supervisor
 /// as an argument), `/var/task` as working folder and first on `PATH`,
-/// and `env` (the container's variables) over the base's environment.
+/// `env` (the container's variables) over the base's environment, and
+/// `labels` over the base's labels.
 pub fn derive_config(
     base: &[u8],
     layer: &Layer,
     env: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, AssembleError> {
     let mut config: Value = serde_json::from_slice(base).map_err(|source| AssembleError::Json {
         what: "config",
@@ -260,6 +262,19 @@ pub fn derive_config(
                 .collect(),
         ),
     );
+    if !labels.is_empty() {
+        let slot = run
+            .entry("Labels")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        if let Some(l) = slot.as_object_mut() {
+            for (k, v) in labels {
+                l.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
     run.insert("Entrypoint".into(), json!([SUPERVISOR_PATH]));
     run.insert("Cmd".into(), Value::Null);
     run.insert("WorkingDir".into(), json!(FUNCTION_DIR));
@@ -423,7 +438,7 @@ mod tests {
             ("MODE".to_string(), "container".to_string()),
             ("EXTRA".to_string(), "1".to_string()),
         ]);
-        let out = derive_config(&base_config(), &layer, &env).unwrap();
+        let out = derive_config(&base_config(), &layer, &env, &BTreeMap::new()).unwrap();
         let c: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(c["config"]["Entrypoint"], json!([SUPERVISOR_PATH]));
         assert_eq!(
@@ -448,7 +463,10 @@ mod tests {
             "no new time: reproducible"
         );
         assert_eq!(c["history"].as_array().unwrap().len(), 2);
-        assert_eq!(out, derive_config(&base_config(), &layer, &env).unwrap());
+        assert_eq!(
+            out,
+            derive_config(&base_config(), &layer, &env, &BTreeMap::new()).unwrap()
+        );
     }
 
     #[test]
@@ -458,9 +476,10 @@ mod tests {
             &json!({"rootfs": {"type": "layers", "diff_ids": []}, "config": null}),
         )
         .unwrap();
-        let c: Value =
-            serde_json::from_slice(&derive_config(&base, &layer, &BTreeMap::new()).unwrap())
-                .unwrap();
+        let c: Value = serde_json::from_slice(
+            &derive_config(&base, &layer, &BTreeMap::new(), &BTreeMap::new()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             c["config"]["Env"][0],
             format!("PATH=/var/task:{DEFAULT_PATH}")
@@ -510,7 +529,7 @@ mod tests {
         let index = br#"{"schemaVersion":2,"manifests":[]}"#;
         let e = derive_manifest(index, &config, &layer).unwrap_err();
         assert!(e.to_string().contains("index"), "{e}");
-        let e = derive_config(b"not json", &layer, &BTreeMap::new()).unwrap_err();
+        let e = derive_config(b"not json", &layer, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
         assert!(e.to_string().contains("not valid JSON"), "{e}");
     }
 }

@@ -4,6 +4,9 @@
 //! by one appended layer (`assemble`).
 
 pub mod assemble;
+pub mod auth;
+pub mod build;
 pub mod reference;
 pub mod registries;
 pub mod registry;
+pub mod supervisor;

@@ -20,6 +20,7 @@ use oci_client::{Client, Reference};
 use serde_json::Value;
 
 use super::assemble::{sha256_digest, Descriptor, Layer};
+use super::auth::Credentials;
 use super::reference::ImageRef;
 use super::registries::{Endpoint, RegistriesConf};
 
@@ -34,6 +35,8 @@ const MANIFEST_TYPES: [&str; 4] = [
 /// A base image, resolved to one platform.
 #[derive(Clone, Debug)]
 pub struct BaseImage {
+    /// The reference as the manifest names it (normalized).
+    pub named: ImageRef,
     /// Where it was read from (after `registries.conf`), by digest.
     pub source: ImageRef,
     pub insecure: bool,
@@ -100,8 +103,10 @@ pub enum RegistryError {
 }
 
 /// The registries scar talks to, with their credentials.
+#[derive(Debug)]
 pub struct Registries {
     conf: RegistriesConf,
+    credentials: Credentials,
 }
 
 /// The platform Lambda runs an architecture on (`x86_64` → `linux/amd64`).
@@ -147,8 +152,20 @@ fn client_for(host: &str, insecure: bool) -> Client {
 }
 
 impl Registries {
+    /// Registries reached as `conf` says, anonymously.
     pub fn new(conf: RegistriesConf) -> Registries {
-        Registries { conf }
+        Registries::with_credentials(conf, Credentials::default())
+    }
+
+    /// Registries reached as `conf` says, with `credentials` where they
+    /// have some.
+    pub fn with_credentials(conf: RegistriesConf, credentials: Credentials) -> Registries {
+        Registries { conf, credentials }
+    }
+
+    /// How to authenticate to the endpoint `at` of the image `named`.
+    fn auth(&self, at: &ImageRef, named: &ImageRef) -> RegistryAuth {
+        self.credentials.auth(at.registry(), named.registry())
     }
 
     fn endpoints(&self, image: &ImageRef) -> Result<Vec<Endpoint>, RegistryError> {
@@ -190,7 +207,7 @@ impl Registries {
         architecture: &str,
     ) -> Result<BaseImage, RegistryError> {
         let client = client_for(e.reference.registry(), e.insecure);
-        let auth = RegistryAuth::Anonymous;
+        let auth = self.auth(&e.reference, image);
         let pull_err = |source| RegistryError::Pull {
             image: image.familiar(),
             endpoint: e.reference.registry().to_string(),
@@ -268,6 +285,7 @@ impl Registries {
             .unwrap_or(MANIFEST_TYPES[0])
             .to_string();
         Ok(BaseImage {
+            named: image.clone(),
             source: at_digest(&e.reference, &digest),
             insecure: e.insecure,
             manifest: bytes.to_vec(),
@@ -283,7 +301,8 @@ impl Registries {
     /// by digest): the base's layers (skipped when there, else mounted from
     /// the base's repository when it is the same registry, else streamed
     /// from it), the new layer from `layer_path`, the config and the
-    /// manifest.
+    /// manifest, under `tag` when given (else by digest alone).
+    #[allow(clippy::too_many_arguments)]
     pub async fn push(
         &self,
         dest: &ImageRef,
@@ -292,6 +311,7 @@ impl Registries {
         layer: &Layer,
         config: &[u8],
         manifest: &[u8],
+        tag: Option<&str>,
     ) -> Result<PushReport, RegistryError> {
         let endpoint = self
             .endpoints(dest)?
@@ -304,13 +324,15 @@ impl Registries {
         let target = endpoint.reference.clone();
         let to = client_for(target.registry(), endpoint.insecure);
         let from = client_for(base.source.registry(), base.insecure);
-        let auth = RegistryAuth::Anonymous;
         let dest_ref = oci_ref(&target);
         let source_ref = oci_ref(&base.source);
-        to.store_auth_if_needed(dest_ref.resolve_registry(), &auth)
+        to.store_auth_if_needed(dest_ref.resolve_registry(), &self.auth(&target, dest))
             .await;
-        from.store_auth_if_needed(source_ref.resolve_registry(), &auth)
-            .await;
+        from.store_auth_if_needed(
+            source_ref.resolve_registry(),
+            &self.auth(&base.source, &base.named),
+        )
+        .await;
         let push_err = |source| RegistryError::Push {
             image: dest.familiar(),
             source,
@@ -401,7 +423,14 @@ impl Registries {
             .as_str()
             .unwrap_or(MANIFEST_TYPES[0])
             .to_string();
-        let manifest_ref = oci_ref(&at_digest(&target, &digest));
+        let manifest_ref = match tag {
+            Some(t) => Reference::with_tag(
+                target.registry().to_string(),
+                target.repository().to_string(),
+                t.to_string(),
+            ),
+            None => oci_ref(&at_digest(&target, &digest)),
+        };
         to.push_manifest_raw(
             &manifest_ref,
             manifest.to_vec(),
@@ -418,19 +447,88 @@ impl Registries {
     }
 
     /// Whether `dest`'s repository holds the manifest `digest` (a no-change
-    /// plan needs no push).
-    pub async fn has_manifest(&self, dest: &ImageRef, digest: &str) -> bool {
-        let Ok(endpoints) = self.endpoints(dest) else {
-            return false;
-        };
-        let Some(e) = endpoints.into_iter().find(|e| !e.mirror) else {
-            return false;
-        };
+    /// plan needs no push): `Ok(false)` when the registry says it does not
+    /// know it (or the repository), an error when it cannot be asked.
+    pub async fn has_manifest(&self, dest: &ImageRef, digest: &str) -> Result<bool, RegistryError> {
+        let e = self
+            .endpoints(dest)?
+            .into_iter()
+            .find(|e| !e.mirror)
+            .ok_or_else(|| RegistryError::Invalid {
+                image: dest.familiar(),
+                why: "no registry to read it from".into(),
+            })?;
         let client = client_for(e.reference.registry(), e.insecure);
         let reference = oci_ref(&at_digest(&e.reference, digest));
-        client
-            .pull_manifest_raw(&reference, &RegistryAuth::Anonymous, &MANIFEST_TYPES)
+        match client
+            .pull_manifest_raw(&reference, &self.auth(&e.reference, dest), &MANIFEST_TYPES)
             .await
-            .is_ok()
+        {
+            Ok(_) => Ok(true),
+            Err(err) if is_unknown(&err) => Ok(false),
+            Err(source) => Err(RegistryError::Pull {
+                image: dest.familiar(),
+                endpoint: e.reference.registry().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The manifest and config of `image` (by digest) in `dest`'s
+    /// repository, `None` when the registry does not know it: what an
+    /// image scar pushed says of itself (its labels).
+    pub async fn read_config(
+        &self,
+        dest: &ImageRef,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let e = self
+            .endpoints(dest)?
+            .into_iter()
+            .find(|e| !e.mirror)
+            .ok_or_else(|| RegistryError::Invalid {
+                image: dest.familiar(),
+                why: "no registry to read it from".into(),
+            })?;
+        let client = client_for(e.reference.registry(), e.insecure);
+        let reference = oci_ref(&at_digest(&e.reference, digest));
+        let pull_err = |source| RegistryError::Pull {
+            image: dest.familiar(),
+            endpoint: e.reference.registry().to_string(),
+            source,
+        };
+        let auth = self.auth(&e.reference, dest);
+        let bytes = match client
+            .pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES)
+            .await
+        {
+            Ok((bytes, _)) => bytes,
+            Err(err) if is_unknown(&err) => return Ok(None),
+            Err(err) => return Err(pull_err(err)),
+        };
+        let doc: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let Some(config) = doc["config"]["digest"].as_str() else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        client
+            .pull_blob(&reference, config, &mut out)
+            .await
+            .map_err(pull_err)?;
+        Ok(Some(out))
+    }
+}
+
+/// Whether a registry error says the manifest or repository is unknown.
+fn is_unknown(err: &OciDistributionError) -> bool {
+    use oci_client::errors::OciErrorCode as C;
+    match err {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, C::ManifestUnknown | C::NameUnknown | C::NotFound)),
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        _ => false,
     }
 }

@@ -34,6 +34,7 @@ kinds! {
     IamRole = "iam_role",
     S3Bucket = "s3_bucket",
     EcrRepository = "ecr_repository",
+    FunctionImage = "function_image",
     LambdaFunction = "lambda_function",
     LogGroup = "log_group",
     LambdaPermission = "lambda_permission",

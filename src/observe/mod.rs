@@ -14,6 +14,7 @@ pub use crate::resources::previous_packages;
 pub use crate::resources::CONCURRENCY;
 
 use crate::cloud::{Cloud, CloudError};
+use crate::image::registry::Registries;
 use crate::model::{DesiredState, ObservedState, TAG_WORKFLOW};
 use crate::resources::{self, Observation};
 
@@ -21,6 +22,15 @@ use crate::resources::{self, Observation};
 pub async fn observe<C: Cloud>(
     cloud: Arc<C>,
     desired: &DesiredState,
+) -> Result<ObservedState, CloudError> {
+    observe_with(cloud, desired, None).await
+}
+
+/// [`observe`], reading the function images from `registries`.
+pub async fn observe_with<C: Cloud>(
+    cloud: Arc<C>,
+    desired: &DesiredState,
+    registries: Option<Arc<Registries>>,
 ) -> Result<ObservedState, CloudError> {
     let w = desired.workflow.as_str();
     let requests_before = cloud.requests().total();
@@ -36,6 +46,7 @@ pub async fn observe<C: Cloud>(
         layers_in_use: Default::default(),
         trigger_buckets: Default::default(),
         notifications: BTreeMap::new(),
+        registries,
         out: ObservedState::default(),
     };
     resources::observe(&mut o).await?;

@@ -13,6 +13,7 @@
 //! (`tests/kinds_stay_in_their_modules.rs` checks).
 
 mod ecr_repository;
+mod function_image;
 mod iam_role;
 mod lambda_function;
 mod lambda_layer;
@@ -29,6 +30,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::cloud::{Cloud, CloudError, Code, CodeArtifact, NotificationConfig, Tags};
+use crate::image::registry::Registries;
 use crate::manifest::FunctionDef;
 use crate::model::{Action, Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Resource};
 
@@ -163,6 +165,8 @@ pub struct Context {
     pub scripts: BTreeMap<String, String>,
     /// The supervisor config in each function's package (secrets masked).
     pub configs: BTreeMap<String, String>,
+    /// The image of each function that builds one, by function name.
+    pub images: BTreeMap<String, WantedImage>,
 }
 
 #[cfg(test)]
@@ -176,6 +180,7 @@ impl Context {
             code: BTreeMap::new(),
             configs: BTreeMap::new(),
             scripts: BTreeMap::new(),
+            images: BTreeMap::new(),
         }
     }
 }
@@ -218,6 +223,9 @@ pub struct Observation<'a, C> {
     /// workflow's triggers or may be deleted (written by `s3_bucket`, read
     /// by `s3_notifications`).
     pub notifications: BTreeMap<String, NotificationConfig>,
+    /// The registries the function images are read from (`None`: no image
+    /// is wanted, or the caller reads none).
+    pub registries: Option<Arc<Registries>>,
     pub out: ObservedState,
 }
 
@@ -245,6 +253,13 @@ pub struct Artifacts {
     pub code: BTreeMap<String, CodeArtifact>,
     /// The supervisor layer zip.
     pub layer_zip: Vec<u8>,
+    /// The image of each function that builds one, ready to push.
+    pub images: BTreeMap<String, crate::image::build::FunctionImage>,
+    /// The registries to push the images to.
+    pub registries: Option<Arc<Registries>>,
+    /// Holds the image layers while they are pushed when there is no
+    /// cache folder (removed when the artifacts go).
+    pub scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 /// One create, update or delete, as a kind's `step` carries it out.
@@ -327,6 +342,7 @@ macro_rules! registry {
 
 registry! {
     LambdaFunction => lambda_function::LambdaFunction,
+    FunctionImage => function_image::FunctionImage,
     EcrRepository => ecr_repository::EcrRepository,
     LambdaPermission => lambda_permission::LambdaPermission,
     LogGroup => log_group::LogGroup,
@@ -336,7 +352,8 @@ registry! {
     LambdaLayer => lambda_layer::LambdaLayer,
 }
 
-pub use ecr_repository::{repository_name, scar_image_tag};
+pub use ecr_repository::{builds_image, repository_name, scar_image_tag};
+pub use function_image::WantedImage;
 pub use iam_role::role_name;
 pub use lambda_permission::s3_permission_sid;
 pub use s3_notifications::{is_own_notification, notification_id, notification_workflow};

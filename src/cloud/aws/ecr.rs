@@ -273,6 +273,36 @@ impl EcrApi for AwsCloud {
         Ok(digest)
     }
 
+    async fn authorization_token(&self) -> CloudResult<(String, String)> {
+        const OP: &str = "GetAuthorizationToken";
+        self.record(OP)?;
+        let out = self
+            .ecr
+            .get_authorization_token()
+            .send()
+            .guarded(self, OP)
+            .await?
+            .map_err(|e| self.sdk_error(OP, e))?;
+        let invalid = |why: &str| {
+            crate::cloud::CloudError::with_kind(OP, crate::cloud::ErrorKind::Other, why.to_string())
+        };
+        let token = out
+            .authorization_data()
+            .first()
+            .and_then(|d| d.authorization_token())
+            .ok_or_else(|| invalid("ECR gave no authorization token"))?;
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| invalid("ECR's authorization token is not base64 text"))?;
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| invalid("ECR's authorization token is not `user:password`"))?;
+        Ok((user.to_string(), password.to_string()))
+    }
+
     async fn delete_repository(&self, name: &str, force: bool) -> CloudResult<bool> {
         self.record("DeleteRepository")?;
         match self

@@ -252,6 +252,9 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             r = r.dep(supervisor.clone());
         } else {
             r.force_new.insert(ATTR_PACKAGE_TYPE.to_string());
+            if d.ctx.images.contains_key(name) {
+                r = r.dep(super::function_image::addr(name));
+            }
         }
         for (k, v) in &l.environment.variables {
             if crate::secrets::looks_secret(k, v) {

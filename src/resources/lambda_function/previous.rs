@@ -2,7 +2,8 @@
 //! its init script and config, so that the plan shows them as a diff. The
 //! account reports only the package's hash; the text comes from the local
 //! package cache (every package scar builds is remembered by hash), else
-//! from reading the package back from Lambda (GetFunction's presigned
+//! from reading the package back from Lambda (for a zip; an image's
+//! view is only in the cache, by digest) (GetFunction's presigned
 //! `Code.Location`, checked against the hash). Only functions whose hash
 //! differs are read, so a plan without code changes makes no extra request.
 
@@ -12,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{ATTR_CODE_SHA256, ATTR_FUNCTION_CONFIG, ATTR_INIT_SCRIPT};
+use super::{ATTR_CODE_SHA256, ATTR_FUNCTION_CONFIG, ATTR_IMAGE_URI, ATTR_INIT_SCRIPT};
 use crate::cloud::{Cloud, PackageFetch};
 use crate::model::{DesiredState, ObservedState, Owner, FACT_PACKAGE_UNREADABLE};
 use crate::package::{self, Cache, View};
@@ -33,9 +34,16 @@ pub async fn previous_packages<C: Cloud>(
         else {
             continue;
         };
+        // A zip's hash, or an image's digest (the cache knows both).
         let sha = |a: &crate::model::Attrs| {
             a.get(ATTR_CODE_SHA256)
                 .and_then(Value::as_str)
+                .or_else(|| {
+                    a.get(ATTR_IMAGE_URI)
+                        .and_then(Value::as_str)
+                        .and_then(|u| u.rsplit_once('@'))
+                        .map(|(_, d)| d)
+                })
                 .unwrap_or_default()
                 .to_string()
         };

@@ -12,6 +12,7 @@
 //!
 //! [`registry::Registry`] starts a real OCI registry on a free loopback port.
 
+pub mod image;
 pub mod registry;
 
 pub mod rootfs;
@@ -46,6 +47,49 @@ pub fn shared_path(rel: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The static supervisor (it runs in any image): `SCAR_SUPERVISOR_STATIC`
+/// if set (CI sets it to the release layer's binary), else built once per
+/// test binary by `supervisor/build-static.sh dev` into `<target>/static/`
+/// (its own target folder, so it never waits on the lock of the `cargo
+/// test` that runs this). `test_binary`: any binary cargo built for the
+/// test (`env!("CARGO_BIN_EXE_…")`), to find `<target>`.
+pub fn static_supervisor(test_binary: &Path) -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("SCAR_SUPERVISOR_STATIC") {
+            return bin.into();
+        }
+        // <target>/debug/<binary> → <target>/static
+        let target = test_binary
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary lives in <target>/<profile>/")
+            .join("static");
+        let script = workspace_root().join("supervisor").join("build-static.sh");
+        let started = Instant::now();
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("dev")
+            .env("CARGO_TARGET_DIR", &target)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed:\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        eprintln!(
+            "static supervisor: {} (built in {:.1?})",
+            bin.display(),
+            started.elapsed()
+        );
+        bin
+    })
 }
 
 /// A running moto server on 127.0.0.1, stopped on drop.

@@ -17,52 +17,15 @@ mod fake;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
 use fake::FakeRuntime;
 use testkit::rootfs::{elf_linking, require_tool, RootFs};
 
-/// The static supervisor: `SCAR_SUPERVISOR_STATIC` if set (e.g. the
-/// `bootstrap` of the release layer), else built once per test run by
-/// `build-static.sh dev` into `<target>/static/` (its own target folder, so
-/// it never waits on the lock of the `cargo test` that runs this).
+/// The static supervisor ([`testkit::static_supervisor`]).
 fn static_supervisor() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("SCAR_SUPERVISOR_STATIC") {
-            return bin.into();
-        }
-        // <target>/debug/scar-supervisor → <target>/static
-        let target = Path::new(env!("CARGO_BIN_EXE_scar-supervisor"))
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary lives in <target>/<profile>/")
-            .join("static");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("build-static.sh");
-        let started = Instant::now();
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("dev")
-            .env("CARGO_TARGET_DIR", &target)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{} failed:\n{}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        eprintln!(
-            "static supervisor: {} (built in {:.1?})",
-            bin.display(),
-            started.elapsed()
-        );
-        bin
-    })
+    testkit::static_supervisor(Path::new(env!("CARGO_BIN_EXE_scar-supervisor")))
 }
 
 #[test]

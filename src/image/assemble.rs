@@ -83,7 +83,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 /// Why a base image's manifest or config cannot be extended.
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
-    #[error("the base image's {what} is not valid JSON: {source}")]
+    #[error("the base image's {what} is not valid JSON")]
     Json {
         what: &'static str,
         #[source]
@@ -91,7 +91,7 @@ pub enum AssembleError {
     },
     #[error("the base image's {what} is not what an image manifest holds: {why}")]
     Shape { what: &'static str, why: String },
-    #[error("writing the layer: {0}")]
+    #[error("cannot write the layer")]
     Io(#[from] io::Error),
 }
 

@@ -34,13 +34,13 @@ impl fmt::Debug for Credentials {
 /// Why the credentials file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("cannot read the Docker credentials file {}: {source}", path.display())]
+    #[error("cannot read the Docker credentials file {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("the Docker credentials file {} is not valid JSON: {source}", path.display())]
+    #[error("the Docker credentials file {} is not valid JSON", path.display())]
     Json {
         path: PathBuf,
         #[source]

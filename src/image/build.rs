@@ -94,19 +94,19 @@ pub struct FunctionImage {
 pub enum BuildError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    #[error("cannot extend the base image `{image}`: {source}")]
+    #[error("cannot extend the base image `{image}`")]
     Assemble {
         image: String,
         #[source]
         source: assemble::AssembleError,
     },
-    #[error("cannot write the image layer in {}: {source}", dir.display())]
+    #[error("cannot write the image layer in {}", dir.display())]
     Cache {
         dir: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the supervisor {}: {source}", path.display())]
+    #[error("cannot read the supervisor {}", path.display())]
     Supervisor {
         path: PathBuf,
         #[source]

@@ -67,13 +67,24 @@ pub struct PushReport {
 /// Why an image could not be resolved or pushed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{image}: {source}")]
+    #[error("cannot locate `{image}`")]
     Resolve {
         image: String,
         #[source]
         source: super::registries::ResolveError,
     },
-    #[error("cannot read `{image}` from {endpoint}: {source}")]
+    #[error("`{image}` is not in the registry {endpoint} (no such repository, tag or digest)\nhint: check the name and the tag, and `registries.conf` (CONTAINERS_REGISTRIES_CONF) when the image comes from a mirror")]
+    NotFound { image: String, endpoint: String },
+    #[error("the registry {endpoint} refused access to `{image}` (the credentials were refused, or none were given and it needs some)\nhint: log in with `docker login {endpoint}` (scar reads the Docker credentials file, DOCKER_CONFIG), or check the image's name")]
+    Denied { image: String, endpoint: String },
+    #[error("cannot reach the registry {endpoint} for `{image}`\nhint: check the network, and `registries.conf` (CONTAINERS_REGISTRIES_CONF) when the image comes from a mirror")]
+    Unreachable {
+        image: String,
+        endpoint: String,
+        #[source]
+        source: OciDistributionError,
+    },
+    #[error("cannot read `{image}` from {endpoint}")]
     Pull {
         image: String,
         endpoint: String,
@@ -88,13 +99,13 @@ pub enum RegistryError {
     },
     #[error("`{image}`: {why}")]
     Invalid { image: String, why: String },
-    #[error("cannot push to `{image}`: {source}")]
+    #[error("cannot push to `{image}`")]
     Push {
         image: String,
         #[source]
         source: OciDistributionError,
     },
-    #[error("cannot read the layer `{path}`: {source}")]
+    #[error("cannot read the layer `{path}`")]
     Layer {
         path: String,
         #[source]
@@ -208,11 +219,8 @@ impl Registries {
     ) -> Result<BaseImage, RegistryError> {
         let client = client_for(e.reference.registry(), e.insecure);
         let auth = self.auth(&e.reference, image);
-        let pull_err = |source| RegistryError::Pull {
-            image: image.familiar(),
-            endpoint: e.reference.registry().to_string(),
-            source,
-        };
+        let pull_err =
+            |source| pull_error(image.familiar(), e.reference.registry().to_string(), source);
         let invalid = |why: String| RegistryError::Invalid {
             image: image.familiar(),
             why,
@@ -365,10 +373,12 @@ impl Registries {
             let stream = from
                 .pull_blob_stream(&source_ref, l.digest.as_str())
                 .await
-                .map_err(|source| RegistryError::Pull {
-                    image: base.source.familiar(),
-                    endpoint: base.source.registry().to_string(),
-                    source,
+                .map_err(|source| {
+                    pull_error(
+                        base.source.familiar(),
+                        base.source.registry().to_string(),
+                        source,
+                    )
                 })?
                 .stream
                 .inspect_ok(move |b| {
@@ -466,11 +476,11 @@ impl Registries {
         {
             Ok(_) => Ok(true),
             Err(err) if is_unknown(&err) => Ok(false),
-            Err(source) => Err(RegistryError::Pull {
-                image: dest.familiar(),
-                endpoint: e.reference.registry().to_string(),
+            Err(source) => Err(pull_error(
+                dest.familiar(),
+                e.reference.registry().to_string(),
                 source,
-            }),
+            )),
         }
     }
 
@@ -492,11 +502,8 @@ impl Registries {
             })?;
         let client = client_for(e.reference.registry(), e.insecure);
         let reference = oci_ref(&at_digest(&e.reference, digest));
-        let pull_err = |source| RegistryError::Pull {
-            image: dest.familiar(),
-            endpoint: e.reference.registry().to_string(),
-            source,
-        };
+        let pull_err =
+            |source| pull_error(dest.familiar(), e.reference.registry().to_string(), source);
         let auth = self.auth(&e.reference, dest);
         let bytes = match client
             .pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES)
@@ -516,6 +523,42 @@ impl Registries {
             .await
             .map_err(pull_err)?;
         Ok(Some(out))
+    }
+}
+
+/// A read error as what it means to the user: not there, refused, not
+/// reachable, or another failure.
+fn pull_error(image: String, endpoint: String, source: OciDistributionError) -> RegistryError {
+    use oci_client::errors::OciErrorCode as C;
+    if is_unknown(&source) {
+        return RegistryError::NotFound { image, endpoint };
+    }
+    let denied = match &source {
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, C::Unauthorized | C::Denied)),
+        OciDistributionError::ServerError { code, .. } => matches!(code, 401 | 403),
+        _ => false,
+    };
+    if denied {
+        return RegistryError::Denied { image, endpoint };
+    }
+    if let OciDistributionError::RequestError(r) = &source {
+        if r.is_connect() || r.is_timeout() {
+            return RegistryError::Unreachable {
+                image,
+                endpoint,
+                source,
+            };
+        }
+    }
+    RegistryError::Pull {
+        image,
+        endpoint,
+        source,
     }
 }
 

@@ -22,7 +22,7 @@ pub const HINT: &str = "install both binaries with `scripts/install.sh` (the sta
 pub enum SupervisorError {
     #[error("no supervisor for the function images was found (looked for `--supervisor`, SCAR_SUPERVISOR, `{BINARY}` beside scar and on PATH, and the supervisor layer's `bootstrap`)\nhint: {HINT}")]
     NotFound,
-    #[error("cannot read the supervisor {}: {source}", path.display())]
+    #[error("cannot read the supervisor {}", path.display())]
     Read {
         path: PathBuf,
         #[source]

@@ -224,10 +224,16 @@ fn describe(image: &ImageState) -> String {
     }
 }
 
-/// The repositories wanted, and those the tagging API says the workflow
-/// owns.
+/// The repositories wanted, those the tagging API says the workflow owns,
+/// and those of the image functions the workflow owns (observed before: the
+/// tagging API may lag behind, and moto's leaves ECR out), whose tags then
+/// say whose they are.
 pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
     let wanted = o.wanted(Kind::EcrRepository);
+    let of_functions: BTreeSet<String> = super::lambda_function::owned_images(&o.out)
+        .iter()
+        .map(|f| repository_name(f))
+        .collect();
     let owned: BTreeMap<String, Tags> = o
         .tagged
         .iter()
@@ -238,17 +244,21 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
         })
         .collect();
     // Nothing to look at: no request (most workflows run no image).
-    if wanted.is_empty() && owned.is_empty() {
+    if wanted.is_empty() && owned.is_empty() && of_functions.is_empty() {
         return Ok(());
     }
-    let names: BTreeSet<&String> = wanted.iter().chain(owned.keys()).collect();
+    let names: BTreeSet<&String> = wanted
+        .iter()
+        .chain(owned.keys())
+        .chain(&of_functions)
+        .collect();
     let repos = o.cloud.list_repositories().await?;
     let mut tasks = JoinSet::new();
     for repo in repos.into_iter().filter(|r| names.contains(&r.name)) {
         let cloud = o.cloud.clone();
         let limit = o.limit.clone();
         let known = owned.get(&repo.name).cloned();
-        let delete_candidate = known.is_some() && !wanted.contains(&repo.name);
+        let delete_candidate = !wanted.contains(&repo.name);
         let workflow = o.workflow.to_string();
         tasks.spawn(async move {
             let _p = limit.acquire_owned().await;

@@ -109,12 +109,24 @@ fn client(host: &str) -> Client {
     })
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// Runs `f` to the end on a runtime of its own, on a thread of its own
+/// (so that async tests can call these blocking helpers too).
+fn block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(f)
+        })
+        .join()
         .unwrap()
-        .block_on(f)
+    })
 }
 
 /// An image to push: its layers (gzip blobs) and its config's `config`

@@ -191,6 +191,19 @@ pub fn given_roles(d: &DesiredState) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names of the image functions observed as this workflow's.
+pub fn owned_images(o: &ObservedState) -> Vec<String> {
+    o.resources
+        .values()
+        .filter(|r| {
+            r.addr.kind == Kind::LambdaFunction
+                && r.owner == Owner::Workflow
+                && r.attrs.contains_key(ATTR_PACKAGE_TYPE)
+        })
+        .map(|r| r.addr.name.clone())
+        .collect()
+}
+
 /// The names of the functions observed as this workflow's.
 pub fn owned(o: &ObservedState) -> Vec<String> {
     o.resources
@@ -389,7 +402,8 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
 
 /// A function as desire writes it: a zip's `runtime`, `handler`, `layers`
 /// and `code_sha256`, or an image's `package_type` and `image_uri` (by
-/// digest, as desire pins it: the resolved URI when Lambda gives one).
+/// digest, as desire pins it: the URI given when it has a digest, else the
+/// resolved one).
 pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) -> Observed {
     let code = match f.package_type {
         PackageType::Zip => {
@@ -404,9 +418,14 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
         }
         PackageType::Image => CodeAttrs::Image {
             package_type: PackageType::Image.as_str().into(),
+            // scar gives the URI by digest, and Lambda keeps it as given;
+            // the resolved URI is for one given by tag (moto's is not a
+            // valid reference when the URI already has a digest).
             image_uri: f
-                .resolved_image_uri
+                .image_uri
                 .clone()
+                .filter(|u| u.contains("@sha256:"))
+                .or_else(|| f.resolved_image_uri.clone())
                 .or_else(|| f.image_uri.clone())
                 .unwrap_or_default(),
         },

@@ -1,0 +1,364 @@
+//! Image functions through the `scar` binary against the AWS emulator
+//! (moto: Lambda, S3, IAM, ECR's control plane) and a real OCI registry
+//! (Debian's `docker-registry` on 127.0.0.1), which `registries.conf`
+//! makes stand in for Docker Hub's `grycap/…` and for the account's ECR
+//! registry (moto has no registry data plane). Base images are pushed with
+//! oci-client alone (`testkit::image`); what the registry and the account
+//! hold afterwards is read back with oci-client and the AWS SDK, never
+//! through scar's code. The supervisor put into the images is the static
+//! build (`testkit::static_supervisor`).
+
+mod common;
+use common::{out, stdout};
+
+use std::path::Path;
+
+use serde_json::json;
+use testkit::image::{self, Image};
+use testkit::registry::Registry;
+
+/// The account's ECR registry in moto (account 123456789012, us-east-1).
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// The emulator, the registry, and the files the commands read.
+struct Env {
+    scratch: common::Scratch,
+    registry: Registry,
+}
+
+impl Env {
+    fn new() -> Env {
+        let scratch = common::Scratch::new();
+        let registry = Registry::start();
+        let host = registry.host();
+        scratch.write(
+            "registries.conf",
+            &format!(
+                "[[registry]]\nprefix = \"docker.io/grycap\"\nlocation = \"{host}/grycap\"\ninsecure = true\n\n\
+                 [[registry]]\nprefix = \"{ECR}\"\nlocation = \"{host}\"\ninsecure = true\n"
+            ),
+        );
+        Env { scratch, registry }
+    }
+
+    fn host(&self) -> String {
+        self.registry.host()
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.scratch.command(args);
+        cmd.env(
+            "CONTAINERS_REGISTRIES_CONF",
+            self.scratch.path().join("registries.conf"),
+        )
+        .env(
+            "SCAR_SUPERVISOR",
+            testkit::static_supervisor(Path::new(env!("CARGO_BIN_EXE_scar"))),
+        )
+        // No Docker logins of the machine running the tests.
+        .env("DOCKER_CONFIG", self.scratch.path().join("docker"));
+        cmd
+    }
+
+    fn expect(&self, code: i32, args: &[&str]) -> std::process::Output {
+        let o = self.command(args).output().expect("run scar");
+        assert_eq!(o.status.code(), Some(code), "scar {args:?}:\n{}", out(&o));
+        o
+    }
+
+    fn ok(&self, args: &[&str]) -> std::process::Output {
+        self.expect(0, args)
+    }
+
+    /// Pushes a base of `layers` synthetic layers (seeded) as
+    /// `grycap/<name>:<tag>`; its manifest digest.
+    fn push_base(&self, name: &str, tag: &str, seed: u64, layers: usize) -> String {
+        let img = Image {
+            layers: (0..layers as u64)
+                .map(|i| image::random_layer(seed + i, &format!("data-{}", seed + i), 4096))
+                .collect(),
+            run: json!({"Env": ["PATH=/usr/bin:/bin", "BASE=1"], "Cmd": ["/bin/sh"]}),
+            arch: "amd64".into(),
+        };
+        image::push(&self.host(), &format!("grycap/{name}"), tag, &img).0
+    }
+}
+
+/// A workflow of one function `resize` on `grycap/<base>`, reading bucket `in`.
+fn manifest(base: &str) -> String {
+    format!(
+        "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: resize\n      init_script: script.sh\n      container:\n        image: grycap/{base}\n      input:\n      - storage_provider: s3\n        path: images-in/input\n      output:\n      - storage_provider: s3\n        path: images-out/output\n"
+    )
+}
+
+async fn ecr(env: &Env) -> aws_sdk_ecr::Client {
+    aws_sdk_ecr::Client::new(&env.scratch.sdk().await)
+}
+
+async fn lambda(env: &Env) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&env.scratch.sdk().await)
+}
+
+/// (package type, image URI) of a function, `None` if it does not exist.
+async fn function_image(l: &aws_sdk_lambda::Client, name: &str) -> Option<(String, String)> {
+    let f = l.get_function().function_name(name).send().await.ok()?;
+    let c = f.configuration()?;
+    Some((
+        c.package_type()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+        f.code()
+            .and_then(|c| c.image_uri())
+            .unwrap_or_default()
+            .to_string(),
+    ))
+}
+
+async fn repository_exists(e: &aws_sdk_ecr::Client, name: &str) -> bool {
+    e.describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The digest the function runs (after `@` in its image URI).
+fn digest_of(uri: &str) -> String {
+    uri.rsplit_once('@')
+        .expect("an image URI by digest")
+        .1
+        .to_string()
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_function_is_pushed_created_kept_updated_for_a_new_script_and_a_moved_base_and_destroyed(
+) {
+    let env = Env::new();
+    let host = env.host();
+    let base = env.push_base("imagemagick", "latest", 1, 3);
+    let (base_manifest, _) = image::manifest(&host, "grycap/imagemagick", &base).unwrap();
+    env.scratch.write(
+        "script.sh",
+        "#!/bin/sh\nconvert \"$INPUT_FILE_PATH\" out.png\n",
+    );
+    env.scratch.write("scar.yaml", &manifest("imagemagick"));
+
+    // Plan: the repository, the image and an image function.
+    let o = env.ok(&["plan"]);
+    let text = stdout(&o);
+    common::assert_lines(
+        &text,
+        &[
+            "ecr_repository.resize",
+            "function_image.resize",
+            "is not in the function's repository yet",
+            "lambda_function.resize",
+        ],
+    );
+    assert!(
+        image::tags(&host, "resize").is_empty(),
+        "a plan pushes nothing"
+    );
+
+    // Apply: repository created, image pushed with one layer on the base's,
+    // the function created at that digest.
+    env.ok(&["apply", "--auto-approve"]);
+    let e = ecr(&env).await;
+    assert!(repository_exists(&e, "resize").await);
+    let l = lambda(&env).await;
+    let (kind, uri) = function_image(&l, "resize").await.expect("function f");
+    assert_eq!(kind, "Image");
+    assert!(uri.starts_with(&format!("{ECR}/resize@sha256:")), "{uri}");
+    let digest = digest_of(&uri);
+    let tag = format!("scar-{}", digest.trim_start_matches("sha256:"));
+    assert_eq!(image::tags(&host, "resize"), [tag.clone()]);
+    let (pushed, got) = image::manifest(&host, "resize", &tag).unwrap();
+    assert_eq!(got, digest, "the tag names the digest the function runs");
+    let base_layers = base_manifest["layers"].as_array().unwrap();
+    let layers = pushed["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), base_layers.len() + 1, "{pushed}");
+    assert_eq!(&layers[..base_layers.len()], &base_layers[..]);
+
+    // Plan again: nothing to do, nothing pushed.
+    let o = env.ok(&["plan", "--detailed-exitcode"]);
+    assert!(stdout(&o).contains("No changes"), "{}", out(&o));
+    let o = env.ok(&["apply", "--auto-approve"]);
+    assert!(!stdout(&o).contains("function_image"), "{}", out(&o));
+    assert_eq!(image::tags(&host, "resize"), [tag.clone()]);
+
+    // A new script: a new digest, shown as the script's change, and a code update.
+    env.scratch.write(
+        "script.sh",
+        "#!/bin/sh\nconvert -resize 50% \"$INPUT_FILE_PATH\" out.png\n",
+    );
+    let o = env.expect(2, &["plan", "--detailed-exitcode"]);
+    let text = stdout(&o);
+    common::assert_lines(
+        &text,
+        &[
+            "function_image.resize",
+            "script",
+            "lambda_function.resize",
+            "image_uri",
+        ],
+    );
+    assert!(!text.contains("base_digest"), "{text}");
+    env.ok(&["apply", "--auto-approve"]);
+    let (_, uri2) = function_image(&l, "resize").await.unwrap();
+    let digest2 = digest_of(&uri2);
+    assert_ne!(digest2, digest);
+    assert_eq!(image::tags(&host, "resize").len(), 2);
+
+    // The base tag moves: the plan says so.
+    let moved = env.push_base("imagemagick", "latest", 10, 2);
+    assert_ne!(moved, base);
+    let o = env.expect(2, &["plan", "--detailed-exitcode"]);
+    let text = stdout(&o);
+    common::assert_lines(
+        &text,
+        &["function_image.resize", "base_digest", &base, &moved],
+    );
+    assert!(!text.contains("script:"), "{text}");
+    env.ok(&["apply", "--auto-approve"]);
+    let (_, uri3) = function_image(&l, "resize").await.unwrap();
+    assert_ne!(digest_of(&uri3), digest2);
+    let (pushed, _) = image::manifest(&host, "resize", &digest_of(&uri3)).unwrap();
+    assert_eq!(pushed["layers"].as_array().unwrap().len(), 3);
+
+    // Destroy: the function and its repository (with scar's images) go.
+    env.ok(&["destroy", "--auto-approve"]);
+    assert!(function_image(&l, "resize").await.is_none());
+    assert!(!repository_exists(&e, "resize").await);
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zip_function_given_an_image_is_replaced_and_a_repository_holding_foreign_images_is_kept()
+{
+    let env = Env::new();
+    env.push_base("cowsay", "latest", 20, 1);
+    env.scratch.write("script.sh", "#!/bin/sh\necho moo\n");
+    let zip = "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: cowsay\n      init_script: script.sh\n";
+    env.scratch.write("scar.yaml", zip);
+    env.ok(&["apply", "--auto-approve"]);
+    let l = lambda(&env).await;
+    assert_eq!(function_image(&l, "cowsay").await.unwrap().0, "Zip");
+
+    env.scratch.write(
+        "scar.yaml",
+        &format!("{zip}      container:\n        image: grycap/cowsay\n"),
+    );
+    let o = env.expect(2, &["plan", "--detailed-exitcode"]);
+    let text = stdout(&o);
+    common::assert_lines(&text, &["-/+ lambda_function \"cowsay\"", "package_type"]);
+    env.ok(&["apply", "--auto-approve"]);
+    let (kind, uri) = function_image(&l, "cowsay").await.unwrap();
+    assert_eq!(kind, "Image");
+    assert!(uri.starts_with(&format!("{ECR}/cowsay@sha256:")), "{uri}");
+
+    // Someone else's image in the repository (through ECR's control plane):
+    // destroy keeps the repository, and says why.
+    let e = ecr(&env).await;
+    let foreign = serde_json::to_string(&json!({
+        "schemaVersion": 2, "mediaType": image::MANIFEST,
+        "config": {"mediaType": image::CONFIG, "digest": image::digest(b"{}"), "size": 2},
+        "layers": [],
+    }))
+    .unwrap();
+    e.put_image()
+        .repository_name("cowsay")
+        .image_manifest(foreign)
+        .image_tag("theirs")
+        .send()
+        .await
+        .unwrap();
+    let o = env.ok(&["destroy", "--auto-approve"]);
+    assert!(function_image(&l, "cowsay").await.is_none());
+    assert!(repository_exists(&e, "cowsay").await, "{}", out(&o));
+    assert!(out(&o).contains("theirs"), "{}", out(&o));
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_images_are_refused_at_plan_time_before_any_change() {
+    let env = Env::new();
+    let host = env.host();
+    env.push_base("imagemagick", "1.0", 30, 1);
+    // An index with only arm64.
+    let arm = Image {
+        layers: vec![image::random_layer(40, "a", 64)],
+        run: json!({}),
+        arch: "arm64".into(),
+    };
+    let (d, size) = image::push(&host, "grycap/armonly", "m", &arm);
+    image::push_index(
+        &host,
+        "grycap/armonly",
+        "latest",
+        &[(d, size, "linux/arm64")],
+    );
+    env.scratch.write("script.sh", "#!/bin/sh\ntrue\n");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "nosuchimage",
+            &["grycap/nosuchimage", "is not in the registry", "hint:"],
+        ),
+        (
+            "imagemagick:9.9",
+            &["grycap/imagemagick:9.9", "is not in the registry"],
+        ),
+        ("armonly", &["linux/amd64", "it has: linux/arm64"]),
+    ];
+    for (base, says) in cases {
+        env.scratch.write("scar.yaml", &manifest(base));
+        let o = env.expect(1, &["plan"]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(err.contains("function `resize`"), "{err}");
+        for s in *says {
+            assert!(err.contains(s), "{base}: missing {s:?} in:\n{err}");
+        }
+        let o = env.expect(1, &["apply", "--auto-approve"]);
+        assert!(!out(&o).contains("created"), "{}", out(&o));
+    }
+    // The registry unreachable: a closed port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.scratch.write(
+        "registries.conf",
+        &format!("[[registry]]\nprefix = \"docker.io/grycap\"\nlocation = \"127.0.0.1:{closed}/grycap\"\ninsecure = true\n"),
+    );
+    env.scratch.write("scar.yaml", &manifest("imagemagick:1.0"));
+    let o = env.expect(1, &["plan"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains(&format!("cannot reach the registry 127.0.0.1:{closed}")),
+        "{err}"
+    );
+    // A supervisor that would not start in an image (dynamically linked).
+    let o = env
+        .command(&["plan", "--supervisor", env!("CARGO_BIN_EXE_scar")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("dynamically linked") && err.contains("hint:"),
+        "{err}"
+    );
+    // Nothing was created by any of it.
+    let l = lambda(&env).await;
+    assert!(function_image(&l, "resize").await.is_none());
+    assert!(!repository_exists(&ecr(&env).await, "resize").await);
+}

@@ -175,7 +175,7 @@ async fn an_image_function_is_pushed_created_kept_updated_for_a_new_script_and_a
     assert!(uri.starts_with(&format!("{ECR}/resize@sha256:")), "{uri}");
     let digest = digest_of(&uri);
     let tag = format!("scar-{}", digest.trim_start_matches("sha256:"));
-    assert_eq!(image::tags(&host, "resize"), [tag.clone()]);
+    assert_eq!(image::tags(&host, "resize"), std::slice::from_ref(&tag));
     let (pushed, got) = image::manifest(&host, "resize", &tag).unwrap();
     assert_eq!(got, digest, "the tag names the digest the function runs");
     let base_layers = base_manifest["layers"].as_array().unwrap();
@@ -188,7 +188,7 @@ async fn an_image_function_is_pushed_created_kept_updated_for_a_new_script_and_a
     assert!(stdout(&o).contains("No changes"), "{}", out(&o));
     let o = env.ok(&["apply", "--auto-approve"]);
     assert!(!stdout(&o).contains("function_image"), "{}", out(&o));
-    assert_eq!(image::tags(&host, "resize"), [tag.clone()]);
+    assert_eq!(image::tags(&host, "resize"), std::slice::from_ref(&tag));
 
     // A new script: a new digest, shown as the script's change, and a code update.
     env.scratch.write(

@@ -227,7 +227,7 @@ pub async fn plan_workflow_with<C: Cloud>(
             if let Some(s) = &p.script {
                 ctx.scripts.insert(f.name().to_string(), s.clone());
             }
-            if let Some(built) = images.build(f, &p).await? {
+            if let Some(built) = images.build(m, f, &p).await? {
                 if let Some(c) = cache {
                     c.remember(&built.digest, &p.view());
                 }

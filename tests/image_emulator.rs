@@ -11,78 +11,10 @@
 mod common;
 use common::{out, stdout};
 
-use std::path::Path;
-
 use serde_json::json;
 use testkit::image::{self, Image};
-use testkit::registry::Registry;
 
-/// The account's ECR registry in moto (account 123456789012, us-east-1).
-const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-
-/// The emulator, the registry, and the files the commands read.
-struct Env {
-    scratch: common::Scratch,
-    registry: Registry,
-}
-
-impl Env {
-    fn new() -> Env {
-        let scratch = common::Scratch::new();
-        let registry = Registry::start();
-        let host = registry.host();
-        scratch.write(
-            "registries.conf",
-            &format!(
-                "[[registry]]\nprefix = \"docker.io/grycap\"\nlocation = \"{host}/grycap\"\ninsecure = true\n\n\
-                 [[registry]]\nprefix = \"{ECR}\"\nlocation = \"{host}\"\ninsecure = true\n"
-            ),
-        );
-        Env { scratch, registry }
-    }
-
-    fn host(&self) -> String {
-        self.registry.host()
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = self.scratch.command(args);
-        cmd.env(
-            "CONTAINERS_REGISTRIES_CONF",
-            self.scratch.path().join("registries.conf"),
-        )
-        .env(
-            "SCAR_SUPERVISOR",
-            testkit::static_supervisor(Path::new(env!("CARGO_BIN_EXE_scar"))),
-        )
-        // No Docker logins of the machine running the tests.
-        .env("DOCKER_CONFIG", self.scratch.path().join("docker"));
-        cmd
-    }
-
-    fn expect(&self, code: i32, args: &[&str]) -> std::process::Output {
-        let o = self.command(args).output().expect("run scar");
-        assert_eq!(o.status.code(), Some(code), "scar {args:?}:\n{}", out(&o));
-        o
-    }
-
-    fn ok(&self, args: &[&str]) -> std::process::Output {
-        self.expect(0, args)
-    }
-
-    /// Pushes a base of `layers` synthetic layers (seeded) as
-    /// `grycap/<name>:<tag>`; its manifest digest.
-    fn push_base(&self, name: &str, tag: &str, seed: u64, layers: usize) -> String {
-        let img = Image {
-            layers: (0..layers as u64)
-                .map(|i| image::random_layer(seed + i, &format!("data-{}", seed + i), 4096))
-                .collect(),
-            run: json!({"Env": ["PATH=/usr/bin:/bin", "BASE=1"], "Cmd": ["/bin/sh"]}),
-            arch: "amd64".into(),
-        };
-        image::push(&self.host(), &format!("grycap/{name}"), tag, &img).0
-    }
-}
+use common::images::{ImageEnv as Env, ECR};
 
 /// A workflow of one function `resize` on `grycap/<base>`, reading bucket `in`.
 fn manifest(base: &str) -> String {

@@ -54,9 +54,6 @@ pub fn deployable(f: &FunctionDef) -> bool {
 /// Why a function cannot be deployed by scar yet, if it cannot.
 fn unsupported(f: &FunctionDef) -> Option<String> {
     let l = &f.spec.lambda;
-    if l.container.image_file.is_some() {
-        return Some("`container.image_file` (an image saved with `docker save`) is not supported yet; push the image to a registry and name it in `container.image`".into());
-    }
     if l.container.image.is_some() && !crate::resources::builds_image(f) {
         return Some("an ECR image used as it is (`container.image` in ECR without `create_image: true`) is not supported yet; set `create_image: true` to build the function's image on it".into());
     }
@@ -125,16 +122,16 @@ mod tests {
     }
 
     #[test]
-    fn image_files_and_ecr_images_used_as_is_are_reported_unsupported() {
+    fn ecr_images_used_as_is_are_reported_unsupported() {
         let m = load_texts(&[(
             "m.yaml",
-            "functions:\n  aws:\n  - lambda:\n      name: f\n      container:\n        image: grycap/cowsay\n        image_file: /tmp/c.tar.gz\n  - lambda:\n      name: g\n      container:\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/g:1\n",
+            "functions:\n  aws:\n  - lambda:\n      name: g\n      container:\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/g:1\n",
         )])
         .manifest
         .unwrap();
         let d = desire(&m, &ctx());
         assert!(d.resources.is_empty());
-        assert_eq!(d.unsupported.len(), 2);
+        assert_eq!(d.unsupported.len(), 1);
         assert!(d
             .unsupported
             .iter()

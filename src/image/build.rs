@@ -224,7 +224,7 @@ fn labels(
     files: &[TaskFile],
 ) -> BTreeMap<String, String> {
     let mut l = BTreeMap::from([
-        (LABEL_BASE.to_string(), base.named.to_string()),
+        (LABEL_BASE.to_string(), base.origin.clone()),
         (LABEL_BASE_DIGEST.to_string(), base.digest.clone()),
         (LABEL_SUPERVISOR.to_string(), supervisor.digest.clone()),
     ]);

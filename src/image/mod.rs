@@ -3,6 +3,7 @@
 //! `registries.conf` endpoints), and the function's image derived from it
 //! by one appended layer (`assemble`).
 
+pub mod archive;
 pub mod assemble;
 pub mod auth;
 pub mod build;

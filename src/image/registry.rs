@@ -35,6 +35,9 @@ const MANIFEST_TYPES: [&str; 4] = [
 /// A base image, resolved to one platform.
 #[derive(Clone, Debug)]
 pub struct BaseImage {
+    /// What the image's labels name as its base: the reference (normalized)
+    /// or `file:<path>` of an image archive.
+    pub origin: String,
     /// The reference as the manifest names it (normalized).
     pub named: ImageRef,
     /// Where it was read from (after `registries.conf`), by digest.
@@ -47,6 +50,9 @@ pub struct BaseImage {
     pub config: Vec<u8>,
     pub config_descriptor: Descriptor,
     pub layers: Vec<Descriptor>,
+    /// Blobs read from local files (an image archive) rather than from
+    /// `source`'s registry, by digest.
+    pub local_blobs: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 /// What a push sent.
@@ -293,6 +299,8 @@ impl Registries {
             .unwrap_or(MANIFEST_TYPES[0])
             .to_string();
         Ok(BaseImage {
+            origin: image.to_string(),
+            local_blobs: Default::default(),
             named: image.clone(),
             source: at_digest(&e.reference, &digest),
             insecure: e.insecure,
@@ -356,6 +364,14 @@ impl Registries {
                 report.skipped += 1;
                 continue;
             }
+            if let Some(path) = base.local_blobs.get(&l.digest) {
+                push_file(&to, &dest_ref, path, &l.digest, l.size)
+                    .await
+                    .map_err(|e| e.into_push(dest))?;
+                report.uploaded += 1;
+                report.bytes_sent += l.size;
+                continue;
+            }
             // A mount succeeds only with 201 Created; anything else
             // (refused, or the registry started an upload instead) falls
             // back to streaming the blob across.
@@ -398,18 +414,9 @@ impl Registries {
         {
             report.skipped += 1;
         } else {
-            let file =
-                tokio::fs::File::open(layer_path)
-                    .await
-                    .map_err(|source| RegistryError::Layer {
-                        path: layer_path.display().to_string(),
-                        source,
-                    })?;
-            let stream = tokio_util::io::ReaderStream::new(file)
-                .map(|r| r.map_err(OciDistributionError::IoError));
-            to.push_blob_stream(&dest_ref, stream, &layer.digest, Some(layer.size))
+            push_file(&to, &dest_ref, layer_path, &layer.digest, layer.size)
                 .await
-                .map_err(push_err)?;
+                .map_err(|e| e.into_push(dest))?;
             report.uploaded += 1;
             report.bytes_sent += layer.size;
         }
@@ -524,6 +531,46 @@ impl Registries {
             .map_err(pull_err)?;
         Ok(Some(out))
     }
+}
+
+/// Why a local blob could not be pushed.
+enum FileBlobError {
+    Open(std::path::PathBuf, std::io::Error),
+    Push(OciDistributionError),
+}
+
+impl FileBlobError {
+    fn into_push(self, dest: &ImageRef) -> RegistryError {
+        match self {
+            FileBlobError::Open(path, source) => RegistryError::Layer {
+                path: path.display().to_string(),
+                source,
+            },
+            FileBlobError::Push(source) => RegistryError::Push {
+                image: dest.familiar(),
+                source,
+            },
+        }
+    }
+}
+
+/// Streams the blob in the file `path` to `dest` as one PUT.
+async fn push_file(
+    to: &Client,
+    dest: &Reference,
+    path: &Path,
+    digest: &str,
+    size: u64,
+) -> Result<(), FileBlobError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| FileBlobError::Open(path.to_path_buf(), e))?;
+    let stream =
+        tokio_util::io::ReaderStream::new(file).map(|r| r.map_err(OciDistributionError::IoError));
+    to.push_blob_stream(dest, stream, digest, Some(size))
+        .await
+        .map_err(FileBlobError::Push)?;
+    Ok(())
 }
 
 /// A read error as what it means to the user: not there, refused, not

@@ -353,16 +353,6 @@ fn function(
 
     local_files(m, f, at, out);
     container_image(f, at, out);
-    if l.container.image_file.is_some() {
-        out.push(
-            warn(
-                "image-file-unsupported",
-                "`container.image_file` (a udocker tarball) is not supported by scar".into(),
-                p!["container", "image_file"],
-            )
-            .hint("push the image to a registry and name it with `container.image`"),
-        );
-    }
     if let Some(rt) = &l.runtime {
         if rt != "image" {
             out.push(

@@ -26,6 +26,10 @@ pub const MAX_SCRIPT_BYTES: u64 = 4 * 1024 * 1024;
 /// unzipped package, which no larger file could fit in.
 pub const MAX_PAYLOAD_BYTES: u64 = 250 * 1024 * 1024;
 
+/// The largest `container.image_file` read: Lambda's limit on an image
+/// (10 GiB, uncompressed; an archive is no larger than what it holds).
+pub const MAX_IMAGE_FILE_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+
 /// Kernel pseudo-file systems: never read, whatever is allowed.
 const PSEUDO_ROOTS: &[&str] = &["/proc", "/sys"];
 
@@ -71,7 +75,8 @@ impl FileKey {
     pub fn max_bytes(self) -> u64 {
         match self {
             FileKey::InitScript | FileKey::RunScript => MAX_SCRIPT_BYTES,
-            FileKey::ExtraPayload | FileKey::ImageFile => MAX_PAYLOAD_BYTES,
+            FileKey::ExtraPayload => MAX_PAYLOAD_BYTES,
+            FileKey::ImageFile => MAX_IMAGE_FILE_BYTES,
         }
     }
 

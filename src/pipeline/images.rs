@@ -11,12 +11,14 @@ use anyhow::Context as _;
 
 use super::ImageSources;
 use crate::cloud::Cloud;
+use crate::image::archive;
 use crate::image::auth::Credentials;
 use crate::image::build::{self, FunctionImage, Supervisor, TaskFile};
 use crate::image::reference::ImageRef;
 use crate::image::registries::RegistriesConf;
 use crate::image::registry::Registries;
 use crate::image::supervisor;
+use crate::manifest::files::{self, FileKey};
 use crate::manifest::{FunctionDef, Manifest};
 use crate::package::{self, Package};
 use crate::resources::{builds_image, repository_name, WantedImage};
@@ -41,6 +43,8 @@ pub struct Builder {
     registries: Option<Arc<Registries>>,
     supervisor: Option<Supervisor>,
     layers: PathBuf,
+    /// Where image archives (`container.image_file`) are unpacked.
+    archives: PathBuf,
     scratch: Option<Arc<tempfile::TempDir>>,
     ecr: String,
 }
@@ -115,11 +119,13 @@ impl Builder {
                 (t.path().to_path_buf(), Some(Arc::new(t)))
             }
         };
+        let archives = layers.with_file_name("archives");
         if wanted.is_empty() {
             return Ok(Builder {
                 registries: None,
                 supervisor: None,
                 layers,
+                archives,
                 scratch,
                 ecr,
             });
@@ -156,25 +162,46 @@ impl Builder {
             registries: Some(Arc::new(Registries::with_credentials(conf, credentials))),
             supervisor: Some(sup),
             layers,
+            archives,
             scratch,
             ecr,
         })
     }
 
-    /// The image of `f`, if it builds one (`p`: its package's files).
-    pub async fn build(&mut self, f: &FunctionDef, p: &Package) -> anyhow::Result<Option<Built>> {
+    /// The image of `f`, if it builds one (`p`: its package's files): on
+    /// its `container.image_file` if it names one (as SCAR, which then
+    /// ignores `container.image`), else on its `container.image`.
+    pub async fn build(
+        &mut self,
+        m: &Manifest,
+        f: &FunctionDef,
+        p: &Package,
+    ) -> anyhow::Result<Option<Built>> {
         let (Some(registries), Some(sup)) = (&self.registries, &self.supervisor) else {
             return Ok(None);
         };
         if !crate::desired::deployable(f) || !builds_image(f) {
             return Ok(None);
         }
-        let Some(given) = f.spec.lambda.container.image.as_deref() else {
+        let name = f.name();
+        let c = &f.spec.lambda.container;
+        let base = if let Some(given) = c.image_file.as_deref() {
+            let within = || format!("function `{name}`: container.image_file `{given}`");
+            let file = files::resolve(m.file_roots(f), given, FileKey::ImageFile)
+                .map_err(|e| anyhow::anyhow!("{e}\nhint: {}", e.hint()))
+                .with_context(within)?;
+            archive::open(given, &file.path, &architecture(f), &self.archives)
+                .with_context(within)?
+        } else if let Some(given) = c.image.as_deref() {
+            let within = || format!("function `{name}`: container.image `{given}`");
+            let image = ImageRef::parse(given).with_context(within)?;
+            registries
+                .resolve(&image, &architecture(f))
+                .await
+                .with_context(within)?
+        } else {
             return Ok(None);
         };
-        let name = f.name();
-        let within = || format!("function `{name}`: container.image `{given}`");
-        let image = ImageRef::parse(given).with_context(within)?;
         let files: Vec<TaskFile> = p
             .files
             .iter()
@@ -184,16 +211,8 @@ impl Builder {
                 mode: *mode,
             })
             .collect();
-        let img = build::assemble(
-            registries,
-            &image,
-            &architecture(f),
-            &self.layers,
-            sup,
-            &files,
-        )
-        .await
-        .with_context(within)?;
+        let img = build::assemble_on(base, &self.layers, sup, &files)
+            .with_context(|| format!("function `{name}`: its image"))?;
         let repository = format!("{}/{}", self.ecr, repository_name(name));
         Ok(Some(Built {
             wanted: WantedImage {

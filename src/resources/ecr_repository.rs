@@ -173,11 +173,15 @@ pub fn lifecycle_policy() -> Value {
 }
 
 /// Whether scar builds an image for a function (and so wants its
-/// repository): it names a `container.image`, unless that is an ECR image
+/// repository): it names a `container.image_file`, or a `container.image`
+/// unless that is an ECR image
 /// used as is (SCAR's rule: `.dkr.ecr.` in the name and `create_image` not
 /// `true`).
 pub fn builds_image(f: &FunctionDef) -> bool {
     let c = &f.spec.lambda.container;
+    if c.image_file.is_some() {
+        return true;
+    }
     match c.image.as_deref() {
         None => false,
         Some(image) => !(image.contains(".dkr.ecr.") && c.create_image != Some(true)),

@@ -3,6 +3,8 @@
 //! the text of a finished `scar` process for assertion messages.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod images;
+
 use std::process::Output;
 
 use aws_sdk_s3::config::Credentials;

@@ -485,3 +485,38 @@ fn without_a_runtime_on_path_the_error_names_bubblewrap_and_a_function_without_i
         out(&o)
     );
 }
+
+#[test]
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "needs Debian's docker-registry (apt-get install docker-registry); .ci/run installs it"
+)]
+#[cfg_attr(
+    scar_no_sandbox_tools,
+    ignore = "needs bwrap, busybox-static and dnsmasq (apt-get install bubblewrap busybox-static dnsmasq-base; then `touch build.rs`); runs and fails under CI=true"
+)]
+fn a_failing_script_is_the_functions_error_and_scar_exits_1() {
+    let local = Local::new();
+    let root = busybox_root(None, None);
+    local.push_base("busybox", root.path());
+    local.manifest("busybox");
+    local.scratch.write("upper.sh", "echo broken >&2\nexit 7\n");
+    local.buckets(b"local data");
+    let o = local.scar(&[
+        "local",
+        "invoke",
+        "upper",
+        "--s3",
+        "s3://loc-in/photos/a b.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the error document ({e}):\n{}", out(&o)));
+    assert!(doc["errorType"].is_string(), "{doc}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("function `upper` failed"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(local.output("results/a b.txt"), None);
+}

@@ -6,15 +6,39 @@
 // under `CI=true` they run, and a missing registry fails them (`.ci/run`
 // installs it). Decided when the build script first runs (it reruns when
 // build.rs changes), so a registry installed later needs `cargo clean -p scar`.
+//
+// Likewise `cfg(scar_no_sandbox_tools)` when bubblewrap, busybox-static or
+// dnsmasq is missing (the `scar local invoke` tests), and
+// `cfg(scar_dns_port_unavailable)` when port 53 of a loopback address
+// cannot be bound (not root; resolv.conf cannot name a port).
 fn tools_cfg() {
     println!("cargo::rustc-check-cfg=cfg(scar_no_registry)");
+    println!("cargo::rustc-check-cfg=cfg(scar_no_sandbox_tools)");
+    println!("cargo::rustc-check-cfg=cfg(scar_dns_port_unavailable)");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let on_path = |name: &str| {
         std::env::var_os("PATH").is_some_and(|paths| {
-            std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
+            std::env::split_paths(&paths)
+                .chain(["/usr/sbin".into(), "/sbin".into()])
+                .any(|dir| dir.join(name).is_file())
         })
     };
-    if !ci && !on_path("docker-registry") {
+    if ci {
+        return;
+    }
+    if !on_path("docker-registry") {
         println!("cargo::rustc-cfg=scar_no_registry");
+    }
+    if !["bwrap", "busybox", "dnsmasq"].into_iter().all(on_path) {
+        println!("cargo::rustc-cfg=scar_no_sandbox_tools");
+    }
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    });
+    if !root {
+        println!("cargo::rustc-cfg=scar_dns_port_unavailable");
     }
 }

@@ -61,6 +61,44 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Print the JSON Schema of the manifest format (or of plans).
     Schema(SchemaArgs),
+    /// Run a function on this machine, in its image (`scar local invoke`).
+    Local(LocalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(subcommand)]
+    pub command: LocalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Invoke a function once, in the image `plan` computes for it, with a
+    /// bubblewrap sandbox, and print its answer.
+    Invoke(LocalInvokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalInvokeArgs {
+    /// The function's name (`lambda.name`).
+    pub function: String,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// The event: a JSON file, or `-` for stdin (default: `{}`).
+    #[arg(long, value_name = "FILE", conflicts_with = "s3")]
+    pub event: Option<PathBuf>,
+    /// The event S3 sends when this object is put: `s3://BUCKET/KEY`.
+    #[arg(long, value_name = "URI")]
+    pub s3: Option<String>,
+    /// Open `/bin/sh` in the function's root instead of invoking it.
+    #[arg(long)]
+    pub shell: bool,
+    /// A variable for the function's environment, over those scar gives
+    /// it (e.g. `AWS_ENDPOINT_URL`); repeat for several.
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod desired;
 pub mod hash;
 pub mod image;
+pub mod local;
 pub mod manifest;
 pub mod model;
 pub mod observe;
@@ -70,6 +71,7 @@ async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<com
         cli::Command::Apply(args) => commands::apply::run(settings, args).await,
         cli::Command::Destroy(args) => commands::apply::destroy(settings, args).await,
         cli::Command::Schema(args) => commands::schema::run(args),
+        cli::Command::Local(args) => commands::local::run(settings, args).await,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::package;
 use crate::plan::{self, Plan, Warning};
 use crate::settings::Settings;
 
-mod images;
+pub mod images;
 
 /// The load options the command line gives (`--allow-files-in`).
 pub fn load_options(args: &crate::cli::ManifestArgs) -> manifest::LoadOptions {

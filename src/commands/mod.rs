@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit status.
 
 pub mod apply;
+pub mod local;
 pub mod plan;
 pub mod schema;
 pub mod validate;

@@ -622,3 +622,78 @@ fn is_unknown(err: &OciDistributionError) -> bool {
         _ => false,
     }
 }
+
+/// Why a blob could not be pulled to a file.
+#[derive(Debug, thiserror::Error)]
+pub enum PullBlobError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{image}`: the blob {digest} read back as {got} (a broken registry or proxy)")]
+    Digest {
+        image: String,
+        digest: String,
+        got: String,
+    },
+}
+
+/// Streams the blob `digest` of `base` (from where it was resolved) into
+/// the file `dest` (created or truncated), checking its SHA-256 as it
+/// goes: never held whole in memory, never kept when it does not match.
+/// Returns the bytes written.
+pub async fn pull_blob_to_file(
+    registries: &Registries,
+    base: &BaseImage,
+    digest: &str,
+    dest: &Path,
+) -> Result<u64, PullBlobError> {
+    use sha2::Digest as _;
+    use tokio::io::AsyncWriteExt;
+    let client = client_for(base.source.registry(), base.insecure);
+    let reference = oci_ref(&base.source);
+    client
+        .store_auth_if_needed(
+            reference.resolve_registry(),
+            &registries.auth(&base.source, &base.named),
+        )
+        .await;
+    let pull_err = |source| RegistryError::Pull {
+        image: base.source.familiar(),
+        endpoint: base.source.registry().to_string(),
+        source,
+    };
+    let write_err = |source| PullBlobError::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let mut stream = client
+        .pull_blob_stream(&reference, digest)
+        .await
+        .map_err(pull_err)?
+        .stream;
+    let mut file = tokio::fs::File::create(dest).await.map_err(write_err)?;
+    let mut hash = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| pull_err(OciDistributionError::IoError(e)))?;
+        hash.update(&chunk);
+        size += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(write_err)?;
+    }
+    file.flush().await.map_err(write_err)?;
+    let got = format!("sha256:{}", crate::hash::hex(&hash.finalize()));
+    if got != digest {
+        let _ = tokio::fs::remove_file(dest).await;
+        return Err(PullBlobError::Digest {
+            image: base.source.familiar(),
+            digest: digest.to_string(),
+            got,
+        });
+    }
+    Ok(size)
+}

@@ -169,16 +169,12 @@ async fn invoke(settings: &Settings, args: &LocalInvokeArgs) -> anyhow::Result<E
         Builder::new(&*cloud, &m, &sources, settings.cache.as_ref(), &layer_zip).await?;
     let package = crate::package::build(&m, f)?;
     let built = builder
-        .build(f, &package)
+        .build(&m, f, &package)
         .await?
         .with_context(|| format!("function `{name}` builds no image"))?;
     let (registries, _scratch) = builder.finish();
     let registries = registries.context("no registries for the function's image")?;
-    eprintln!(
-        "image {} ({})",
-        built.digest,
-        built.image.base.named.familiar()
-    );
+    eprintln!("image {} ({})", built.digest, built.image.base.origin);
 
     // Its root: the base's layers (cached by digest), and the function
     // layer in a private folder bound at /var/task.

@@ -654,6 +654,14 @@ pub async fn pull_blob_to_file(
 ) -> Result<u64, PullBlobError> {
     use sha2::Digest as _;
     use tokio::io::AsyncWriteExt;
+    let write_err = |source| PullBlobError::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    // A base from an image archive has its blobs on disk already.
+    if let Some(local) = base.local_blobs.get(digest) {
+        return tokio::fs::copy(local, dest).await.map_err(write_err);
+    }
     let client = client_for(base.source.registry(), base.insecure);
     let reference = oci_ref(&base.source);
     client
@@ -662,14 +670,12 @@ pub async fn pull_blob_to_file(
             &registries.auth(&base.source, &base.named),
         )
         .await;
-    let pull_err = |source| RegistryError::Pull {
-        image: base.source.familiar(),
-        endpoint: base.source.registry().to_string(),
-        source,
-    };
-    let write_err = |source| PullBlobError::Write {
-        path: dest.to_path_buf(),
-        source,
+    let pull_err = |source| {
+        pull_error(
+            base.source.familiar(),
+            base.source.registry().to_string(),
+            source,
+        )
     };
     let mut stream = client
         .pull_blob_stream(&reference, digest)

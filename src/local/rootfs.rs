@@ -342,7 +342,7 @@ async fn unpack_all(
     blob: &Path,
 ) -> Result<(), RootError> {
     for layer in &base.layers {
-        let image = base.named.familiar();
+        let image = base.origin.clone();
         registry::pull_blob_to_file(registries, base, &layer.digest, blob)
             .await
             .map_err(|source| RootError::Pull {

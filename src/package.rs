@@ -315,6 +315,13 @@ impl Cache {
     }
 }
 
+/// The supervisor layer zip made from the supervisor executable: the
+/// binary as `bootstrap` at its root (where the `provided.al2023` runtime
+/// starts it), reproducibly.
+pub fn layer_zip(supervisor: &[u8]) -> Result<Vec<u8>, zip::result::ZipError> {
+    zip_entries(&[("bootstrap".to_string(), supervisor.to_vec(), 0o755)])
+}
+
 fn zip_entries(entries: &[(String, Vec<u8>, u32)]) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let time = zip::DateTime::from_date_and_time(2020, 1, 1, 0, 0, 0).unwrap_or_default();
@@ -391,6 +398,16 @@ mod tests {
         .unwrap();
         assert!(raw.contains("wJalrXUtnFEMIEXAMPLEKEY"), "{raw}");
         assert_eq!(inspect(b"not a zip"), None);
+    }
+
+    #[test]
+    fn the_layer_zip_holds_the_supervisor_as_an_executable_bootstrap_reproducibly() {
+        let zip = layer_zip(b"\x7fELF supervisor").unwrap();
+        assert_eq!(zip, layer_zip(b"\x7fELF supervisor").unwrap());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let entry = archive.by_name("bootstrap").unwrap();
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
     }
 
     #[test]

@@ -104,14 +104,44 @@ pub fn find_layer(given: Option<&Path>, settings: &Settings) -> anyhow::Result<P
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .context("the supervisor layer zip was not found\nhint: build it with `supervisor/build-layer.sh`, or pass `--supervisor-layer PATH`")
+        .context("neither the supervisor layer zip nor the supervisor was found\nhint: install both binaries with `scripts/install.sh`, or pass `--supervisor PATH` (a static `scar-supervisor`) or `--supervisor-layer ZIP`")
 }
 
-/// The supervisor layer zip's bytes ([`find_layer`], then read).
+/// The supervisor layer zip's bytes: the zip `--supervisor-layer` or
+/// SCAR_SUPERVISOR_LAYER names; else one made here from the supervisor
+/// `--supervisor` or SCAR_SUPERVISOR names; else the zip [`find_layer`]
+/// finds; else one made from `scar-supervisor` beside scar or on PATH (as
+/// an installed scar has it). A supervisor is checked to start on Lambda
+/// first.
 pub fn read_layer(given: Option<&Path>, settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    let layer = find_layer(given, settings)?;
-    std::fs::read(&layer)
-        .with_context(|| format!("cannot read the supervisor layer `{}`", layer.display()))
+    // A zip named, then a supervisor named, then a zip found, then a
+    // supervisor found.
+    let named_zip = given.or(settings.supervisor_layer.as_deref()).is_some();
+    let found = if named_zip || settings.supervisor.is_none() {
+        find_layer(given, settings)
+    } else {
+        Err(anyhow::anyhow!("a supervisor was named"))
+    };
+    let not_found = match found {
+        Ok(layer) => {
+            return std::fs::read(&layer).with_context(|| {
+                format!("cannot read the supervisor layer `{}`", layer.display())
+            })
+        }
+        Err(e) => e,
+    };
+    let exe = std::env::current_exe().ok();
+    let Some(bin) = crate::image::supervisor::find(
+        settings.supervisor.as_deref(),
+        exe.as_deref(),
+        settings.search_path.as_deref(),
+    ) else {
+        return Err(not_found);
+    };
+    crate::image::supervisor::check_file(&bin, "x86_64")?;
+    let bytes = std::fs::read(&bin)
+        .with_context(|| format!("cannot read the supervisor {}", bin.display()))?;
+    package::layer_zip(&bytes).context("cannot build the supervisor layer")
 }
 
 /// Everything a plan was made from.

@@ -124,9 +124,8 @@ pub fn read_layer(given: Option<&Path>, settings: &Settings) -> anyhow::Result<V
     };
     let not_found = match found {
         Ok(layer) => {
-            return std::fs::read(&layer).with_context(|| {
-                format!("cannot read the supervisor layer `{}`", layer.display())
-            })
+            return std::fs::read(&layer)
+                .with_context(|| format!("cannot read the supervisor layer `{}`", layer.display()))
         }
         Err(e) => e,
     };

@@ -8,7 +8,7 @@
 //! upload). Endpoints come from `registries.conf` (mirrors, rewritten
 //! locations, plain-HTTP registries).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -354,72 +354,81 @@ impl Registries {
             source,
         };
         let same_registry = base.source.registry() == target.registry();
+        // Every layer, the base's and the new one: each checked, then
+        // skipped, mounted or streamed, [`PARALLEL_BLOBS`] at a time.
+        let mut blobs: Vec<(String, u64, Option<PathBuf>)> = base
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    l.digest.clone(),
+                    l.size,
+                    base.local_blobs.get(&l.digest).cloned(),
+                )
+            })
+            .collect();
+        blobs.push((
+            layer.digest.clone(),
+            layer.size,
+            Some(layer_path.to_path_buf()),
+        ));
+        let send = |(digest, size, local): (String, u64, Option<PathBuf>)| {
+            let (to, from, dest_ref, source_ref) = (&to, &from, &dest_ref, &source_ref);
+            async move {
+                let digest = digest.as_str();
+                if to.blob_exists(dest_ref, digest).await.map_err(push_err)? {
+                    return Ok::<_, RegistryError>(Sent::Skipped);
+                }
+                if let Some(path) = &local {
+                    push_file(to, dest_ref, path, digest, size)
+                        .await
+                        .map_err(|e| e.into_push(dest))?;
+                    return Ok(Sent::Uploaded(size));
+                }
+                // A mount succeeds only with 201 Created; anything else
+                // (refused, or the registry started an upload instead)
+                // falls back to streaming the blob across.
+                if same_registry && to.mount_blob(dest_ref, source_ref, digest).await.is_ok() {
+                    return Ok(Sent::Mounted);
+                }
+                let sent = Arc::new(AtomicU64::new(0));
+                let counter = sent.clone();
+                let stream = from
+                    .pull_blob_stream(source_ref, digest)
+                    .await
+                    .map_err(|source| {
+                        pull_error(
+                            base.source.familiar(),
+                            base.source.registry().to_string(),
+                            source,
+                        )
+                    })?
+                    .stream
+                    .inspect_ok(move |b| {
+                        counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    })
+                    .map_err(OciDistributionError::IoError);
+                to.push_blob_stream(dest_ref, stream, digest, Some(size))
+                    .await
+                    .map_err(push_err)?;
+                Ok(Sent::Uploaded(sent.load(Ordering::Relaxed)))
+            }
+        };
         let mut report = PushReport::default();
-        for l in &base.layers {
-            if to
-                .blob_exists(&dest_ref, &l.digest)
-                .await
-                .map_err(push_err)?
-            {
-                report.skipped += 1;
-                continue;
+        let mut results = futures_util::stream::iter(blobs)
+            .map(send)
+            .buffer_unordered(PARALLEL_BLOBS);
+        while let Some(r) = results.next().await {
+            match r? {
+                Sent::Skipped => report.skipped += 1,
+                Sent::Mounted => report.mounted += 1,
+                Sent::Uploaded(bytes) => {
+                    report.uploaded += 1;
+                    report.bytes_sent += bytes;
+                }
             }
-            if let Some(path) = base.local_blobs.get(&l.digest) {
-                push_file(&to, &dest_ref, path, &l.digest, l.size)
-                    .await
-                    .map_err(|e| e.into_push(dest))?;
-                report.uploaded += 1;
-                report.bytes_sent += l.size;
-                continue;
-            }
-            // A mount succeeds only with 201 Created; anything else
-            // (refused, or the registry started an upload instead) falls
-            // back to streaming the blob across.
-            if same_registry
-                && to
-                    .mount_blob(&dest_ref, &source_ref, &l.digest)
-                    .await
-                    .is_ok()
-            {
-                report.mounted += 1;
-                continue;
-            }
-            let sent = Arc::new(AtomicU64::new(0));
-            let counter = sent.clone();
-            let stream = from
-                .pull_blob_stream(&source_ref, l.digest.as_str())
-                .await
-                .map_err(|source| {
-                    pull_error(
-                        base.source.familiar(),
-                        base.source.registry().to_string(),
-                        source,
-                    )
-                })?
-                .stream
-                .inspect_ok(move |b| {
-                    counter.fetch_add(b.len() as u64, Ordering::Relaxed);
-                })
-                .map_err(OciDistributionError::IoError);
-            to.push_blob_stream(&dest_ref, stream, &l.digest, Some(l.size))
-                .await
-                .map_err(push_err)?;
-            report.uploaded += 1;
-            report.bytes_sent += sent.load(Ordering::Relaxed);
         }
-        if to
-            .blob_exists(&dest_ref, &layer.digest)
-            .await
-            .map_err(push_err)?
-        {
-            report.skipped += 1;
-        } else {
-            push_file(&to, &dest_ref, layer_path, &layer.digest, layer.size)
-                .await
-                .map_err(|e| e.into_push(dest))?;
-            report.uploaded += 1;
-            report.bytes_sent += layer.size;
-        }
+        drop(results);
         let config_digest = sha256_digest(config);
         if to
             .blob_exists(&dest_ref, &config_digest)
@@ -531,6 +540,16 @@ impl Registries {
             .map_err(pull_err)?;
         Ok(Some(out))
     }
+}
+
+/// Blobs sent at once (skopeo sends several too; one stream each).
+const PARALLEL_BLOBS: usize = 4;
+
+/// What became of one blob of a push.
+enum Sent {
+    Skipped,
+    Mounted,
+    Uploaded(u64),
 }
 
 /// Why a local blob could not be pushed.

@@ -256,6 +256,19 @@ pub async fn plan_workflow_with<C: Cloud>(
             if let Some(s) = &p.script {
                 ctx.scripts.insert(f.name().to_string(), s.clone());
             }
+            if let Some((uri, digest)) = images.as_is(f).await? {
+                ctx.code.insert(
+                    f.name().to_string(),
+                    Code::Image {
+                        uri: uri.clone(),
+                        digest,
+                    },
+                );
+                artifacts
+                    .code
+                    .insert(f.name().to_string(), CodeArtifact::Image { uri });
+                continue;
+            }
             if let Some(built) = images.build(m, f, &p).await? {
                 if let Some(c) = cache {
                     c.remember(&built.digest, &p.view());

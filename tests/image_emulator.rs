@@ -14,7 +14,7 @@ use common::{out, stdout};
 use serde_json::json;
 use testkit::image::{self, Image};
 
-use common::images::{ImageEnv as Env, ECR};
+use common::images::{ImageEnv, ImageEnv as Env, ECR};
 
 /// A workflow of one function `resize` on `grycap/<base>`, reading bucket `in`.
 fn manifest(base: &str) -> String {
@@ -293,4 +293,76 @@ async fn bad_images_are_refused_at_plan_time_before_any_change() {
     let l = lambda(&env).await;
     assert!(function_image(&l, "resize").await.is_none());
     assert!(!repository_exists(&ecr(&env).await, "resize").await);
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecr_image_without_create_image_runs_as_it_is_by_digest() {
+    let env = ImageEnv::new();
+    // Someone's image in the account's ECR registry (the stand-in's `theirs`).
+    let v1 = env.push_image("theirs", "1", 50, 2);
+    env.scratch.write(
+        "scar.yaml",
+        &format!("workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: asis\n      container:\n        image: {ECR}/theirs:1\n"),
+    );
+    let o = env.ok(&["plan"]);
+    let text = stdout(&o);
+    assert!(
+        !text.contains("ecr_repository") && !text.contains("function_image"),
+        "{text}"
+    );
+    env.ok(&["apply", "--auto-approve"]);
+    let l = lambda(&env).await;
+    let (kind, uri) = function_image(&l, "asis").await.unwrap();
+    assert_eq!(kind, "Image");
+    assert_eq!(uri, format!("{ECR}/theirs@{v1}"));
+    let o = env.ok(&["plan", "--detailed-exitcode"]);
+    assert!(stdout(&o).contains("No changes"), "{}", out(&o));
+    // Their tag moves: the function follows it at the next apply, by digest.
+    let v2 = env.push_image("theirs", "1", 60, 1);
+    let o = env.expect(2, &["plan", "--detailed-exitcode"]);
+    common::assert_lines(&stdout(&o), &["lambda_function.asis", "image_uri", &v2]);
+    env.ok(&["apply", "--auto-approve"]);
+    assert_eq!(
+        function_image(&l, "asis").await.unwrap().1,
+        format!("{ECR}/theirs@{v2}")
+    );
+    env.ok(&["destroy", "--auto-approve"]);
+    assert!(function_image(&l, "asis").await.is_none());
+    assert_eq!(
+        image::tags(&env.host(), "theirs"),
+        ["1"],
+        "their image is left alone"
+    );
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_file_that_is_not_an_image_archive_is_refused_at_plan_time() {
+    let env = ImageEnv::new();
+    env.scratch
+        .write("notes.tar.gz", "these are notes, not an image\n");
+    env.scratch.write(
+        "scar.yaml",
+        "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: minicow\n      container:\n        image_file: notes.tar.gz\n",
+    );
+    let o = env.expect(1, &["apply", "--auto-approve"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    common::assert_lines(
+        &err,
+        &[
+            "function `minicow`",
+            "`notes.tar.gz` is not an image archive",
+            "hint: save one with `docker save",
+        ],
+    );
+    let l = lambda(&env).await;
+    assert!(function_image(&l, "minicow").await.is_none());
+    assert!(!repository_exists(&ecr(&env).await, "minicow").await);
 }

@@ -54,9 +54,6 @@ pub fn deployable(f: &FunctionDef) -> bool {
 /// Why a function cannot be deployed by scar yet, if it cannot.
 fn unsupported(f: &FunctionDef) -> Option<String> {
     let l = &f.spec.lambda;
-    if l.container.image.is_some() && !crate::resources::builds_image(f) {
-        return Some("an ECR image used as it is (`container.image` in ECR without `create_image: true`) is not supported yet; set `create_image: true` to build the function's image on it".into());
-    }
     if l.container.image.is_none() && l.runtime.as_deref() == Some("image") {
         return Some("`runtime: image` needs a `container.image`".into());
     }
@@ -119,22 +116,5 @@ mod tests {
         let n = &d.resources[&Addr::new(Kind::S3Notifications, "b")].attrs["entries"][0];
         assert_eq!(n["prefix"], "in/");
         assert!(n["id"].as_str().unwrap().starts_with("scar-wf-f-"));
-    }
-
-    #[test]
-    fn ecr_images_used_as_is_are_reported_unsupported() {
-        let m = load_texts(&[(
-            "m.yaml",
-            "functions:\n  aws:\n  - lambda:\n      name: g\n      container:\n        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/g:1\n",
-        )])
-        .manifest
-        .unwrap();
-        let d = desire(&m, &ctx());
-        assert!(d.resources.is_empty());
-        assert_eq!(d.unsupported.len(), 1);
-        assert!(d
-            .unsupported
-            .iter()
-            .all(|(_, why)| why.contains("not supported yet")));
     }
 }

@@ -104,11 +104,18 @@ impl Builder {
         layer_zip: &[u8],
     ) -> anyhow::Result<Builder> {
         let ecr = ecr_registry(cloud.account_id(), cloud.region());
-        let wanted: Vec<&FunctionDef> = m
+        // Functions that read an image (and need the registries), and those
+        // scar builds one for (and need the supervisor).
+        let reads: Vec<&FunctionDef> = m
             .functions
             .iter()
-            .filter(|f| crate::desired::deployable(f) && builds_image(f))
+            .filter(|f| crate::desired::deployable(f))
+            .filter(|f| {
+                let c = &f.spec.lambda.container;
+                c.image.is_some() || c.image_file.is_some()
+            })
             .collect();
+        let wanted: Vec<&FunctionDef> = reads.iter().copied().filter(|f| builds_image(f)).collect();
         let (layers, scratch) = match cache {
             Some(c) => (c.layers_dir(), None),
             None => {
@@ -120,7 +127,7 @@ impl Builder {
             }
         };
         let archives = layers.with_file_name("archives");
-        if wanted.is_empty() {
+        if reads.is_empty() {
             return Ok(Builder {
                 registries: None,
                 supervisor: None,
@@ -131,21 +138,27 @@ impl Builder {
             });
         }
         // The supervisor, checked for every architecture the images run on.
-        let exe = std::env::current_exe().ok();
-        let found = match supervisor::find(
-            sources.supervisor.as_deref(),
-            exe.as_deref(),
-            sources.search_path.as_deref(),
-        ) {
-            Some(p) => p,
-            None => supervisor_from_layer(layer_zip, &layers)?
-                .ok_or(supervisor::SupervisorError::NotFound)?,
+        let sup = if wanted.is_empty() {
+            None
+        } else {
+            let exe = std::env::current_exe().ok();
+            let found = match supervisor::find(
+                sources.supervisor.as_deref(),
+                exe.as_deref(),
+                sources.search_path.as_deref(),
+            ) {
+                Some(p) => p,
+                None => supervisor_from_layer(layer_zip, &layers)?
+                    .ok_or(supervisor::SupervisorError::NotFound)?,
+            };
+            for f in &wanted {
+                supervisor::check_file(&found, &architecture(f))?;
+            }
+            Some(
+                Supervisor::at(&found)
+                    .with_context(|| format!("cannot read the supervisor {}", found.display()))?,
+            )
         };
-        for f in &wanted {
-            supervisor::check_file(&found, &architecture(f))?;
-        }
-        let sup = Supervisor::at(&found)
-            .with_context(|| format!("cannot read the supervisor {}", found.display()))?;
         // The registries, with the Docker logins and the account's ECR.
         let conf = RegistriesConf::load_configured(sources.registries_conf.as_deref())?;
         let mut credentials = match &sources.docker_config {
@@ -160,12 +173,39 @@ impl Builder {
         credentials.insert(&ecr, user, password);
         Ok(Builder {
             registries: Some(Arc::new(Registries::with_credentials(conf, credentials))),
-            supervisor: Some(sup),
+            supervisor: sup,
             layers,
             archives,
             scratch,
             ecr,
         })
+    }
+
+    /// The image `f` runs as it is (an ECR image without `create_image:
+    /// true`, as SCAR runs it), resolved to a digest for the function's
+    /// platform: its URI by digest and the digest. `None` for any other
+    /// function.
+    pub async fn as_is(&self, f: &FunctionDef) -> anyhow::Result<Option<(String, String)>> {
+        let Some(registries) = &self.registries else {
+            return Ok(None);
+        };
+        let c = &f.spec.lambda.container;
+        let Some(given) = c.image.as_deref() else {
+            return Ok(None);
+        };
+        if builds_image(f) || !crate::desired::deployable(f) {
+            return Ok(None);
+        }
+        let within = || format!("function `{}`: container.image `{given}`", f.name());
+        let image = ImageRef::parse(given).with_context(within)?;
+        let base = registries
+            .resolve(&image, &architecture(f))
+            .await
+            .with_context(within)?;
+        Ok(Some((
+            format!("{}@{}", image.name(), base.digest),
+            base.digest,
+        )))
     }
 
     /// The image of `f`, if it builds one (`p`: its package's files): on

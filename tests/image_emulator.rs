@@ -15,6 +15,7 @@ use serde_json::json;
 use testkit::image::{self, Image};
 
 use common::images::{ImageEnv, ImageEnv as Env, ECR};
+use testkit::registry::Registry;
 
 /// A workflow of one function `resize` on `grycap/<base>`, reading bucket `in`.
 fn manifest(base: &str) -> String {
@@ -365,4 +366,73 @@ async fn an_image_file_that_is_not_an_image_archive_is_refused_at_plan_time() {
     let l = lambda(&env).await;
     assert!(function_image(&l, "minicow").await.is_none());
     assert!(!repository_exists(&ecr(&env).await, "minicow").await);
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_registry_takes_the_docker_login_and_a_refused_one_is_an_error_at_plan_time() {
+    use base64::Engine as _;
+    let env = ImageEnv::new();
+    let private = Registry::start_with_login("alice", "s3cret-pass");
+    let host = private.host();
+    let img = Image {
+        layers: vec![image::random_layer(70, "p", 256)],
+        run: json!({"Env": ["PATH=/bin"]}),
+        arch: "amd64".into(),
+    };
+    image::push_as(
+        &host,
+        "grycap/private",
+        "1",
+        &img,
+        Some(("alice", "s3cret-pass")),
+    );
+    env.scratch.write(
+        "registries.conf",
+        &format!(
+            "[[registry]]\nprefix = \"docker.io/grycap\"\nlocation = \"{host}/grycap\"\ninsecure = true\n\n\
+             [[registry]]\nprefix = \"{ECR}\"\nlocation = \"{}\"\ninsecure = true\n",
+            env.host()
+        ),
+    );
+    env.scratch.write("scar.yaml", &manifest("private:1"));
+    env.scratch.write("script.sh", "#!/bin/sh\ntrue\n");
+    let login = |password: &str| {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("alice:{password}"));
+        env.scratch.write(
+            "docker/config.json",
+            &format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#),
+        );
+    };
+    // No login, then a wrong one: refused, with the hint, before any change.
+    for wrong in [None, Some("wrong-pass")] {
+        match wrong {
+            Some(p) => login(p),
+            None => {
+                let _ = std::fs::remove_file(env.scratch.path().join("docker/config.json"));
+            }
+        }
+        let o = env.expect(1, &["plan"]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        common::assert_lines(
+            &err,
+            &[
+                &format!("the registry {host} refused access"),
+                "docker login",
+            ],
+        );
+        assert!(
+            !err.contains("wrong-pass") && !err.contains("s3cret"),
+            "{err}"
+        );
+    }
+    login("s3cret-pass");
+    let o = env.ok(&["plan"]);
+    assert!(stdout(&o).contains("function_image.resize"), "{}", out(&o));
+    assert!(!out(&o).contains("s3cret"), "{}", out(&o));
+    let l = lambda(&env).await;
+    assert!(function_image(&l, "resize").await.is_none());
 }

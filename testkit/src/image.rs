@@ -152,11 +152,25 @@ impl Image {
 /// Pushes `image` to `host/repo:tag` (blobs, config, manifest); returns
 /// the manifest's digest and its size.
 pub fn push(host: &str, repo: &str, tag: &str, image: &Image) -> (String, usize) {
+    push_as(host, repo, tag, image, None)
+}
+
+/// [`push`], logged in as (user, password) when given.
+pub fn push_as(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    image: &Image,
+    login: Option<(&str, &str)>,
+) -> (String, usize) {
+    let auth = match login {
+        Some((u, p)) => RegistryAuth::Basic(u.into(), p.into()),
+        None => RegistryAuth::Anonymous,
+    };
     block_on(async {
         let c = client(host);
         let r = Reference::with_tag(host.into(), repo.into(), tag.into());
-        c.store_auth_if_needed(r.resolve_registry(), &RegistryAuth::Anonymous)
-            .await;
+        c.store_auth_if_needed(r.resolve_registry(), &auth).await;
         let mut descriptors = Vec::new();
         let mut diff_ids = Vec::new();
         for blob in &image.layers {

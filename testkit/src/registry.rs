@@ -20,15 +20,37 @@ impl Registry {
     /// Starts a registry and waits until `/v2/` answers. Panics with what
     /// to install when the binary is missing.
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// A registry that answers only to `user` with `password` (HTTP basic
+    /// auth from an htpasswd file, as a private registry has it).
+    pub fn start_with_login(user: &str, password: &str) -> Registry {
+        Registry::start_with(Some((user, password)))
+    }
+
+    fn start_with(login: Option<(&str, &str)>) -> Registry {
         let port = super::free_port();
         let dir = std::env::temp_dir().join(format!("scar-registry-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("storage")).expect("create the registry folder");
         let config = dir.join("config.yml");
+        let auth = match login {
+            Some((user, password)) => {
+                let hash = bcrypt::hash(password, 4).expect("hash the password");
+                let file = dir.join("htpasswd");
+                std::fs::write(&file, format!("{user}:{hash}\n")).expect("write htpasswd");
+                format!(
+                    "auth: {{htpasswd: {{realm: scar-test, path: {}}}}}\n",
+                    file.display()
+                )
+            }
+            None => String::new(),
+        };
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n",
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n{auth}",
                 dir.join("storage").display()
             ),
         )
@@ -52,7 +74,12 @@ impl Registry {
                     std::fs::read_to_string(r.dir.join("log")).unwrap_or_default()
                 );
             }
-            if super::http_get_status(r.port, "/v2/") == Some(200) {
+            let ready = match super::http_get_status(r.port, "/v2/") {
+                Some(200) => true,
+                Some(401) => login.is_some(),
+                _ => false,
+            };
+            if ready {
                 return r;
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -6,7 +6,6 @@
 //! through scar's code).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -21,8 +20,6 @@ use serde_json::{json, Value};
 use testkit::registry::Registry;
 
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 fn client(host: &str) -> Client {
     Client::new(ClientConfig {
@@ -32,67 +29,18 @@ fn client(host: &str) -> Client {
     })
 }
 
-/// A gzip tar holding one file of `size` pseudo-random bytes.
-fn random_layer(seed: u64, size: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    let data: Vec<u8> = (0..size)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) as u8
-        })
-        .collect();
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    tar.append_data(&mut h, format!("data-{seed}"), &data[..])
-        .unwrap();
-    let plain = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&plain).unwrap();
-    gz.finish().unwrap()
-}
-
 /// Pushes a base image of `layers` (seeds, sizes) to `host/repo:tag`,
-/// with oci-client alone; returns its manifest digest.
+/// with oci-client alone (`testkit::image`); returns its manifest digest.
 async fn push_base(host: &str, repo: &str, tag: &str, layers: &[(u64, usize)]) -> String {
-    let c = client(host);
-    let r = Reference::with_tag(host.into(), repo.into(), tag.into());
-    c.store_auth_if_needed(r.resolve_registry(), &RegistryAuth::Anonymous)
-        .await;
-    let mut descriptors = Vec::new();
-    let mut diff_ids = Vec::new();
-    for (seed, size) in layers {
-        let blob = random_layer(*seed, *size);
-        let d = Descriptor::of(LAYER, &blob);
-        c.push_blob(&r, blob.clone(), &d.digest).await.unwrap();
-        let mut plain = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&blob[..]), &mut plain)
-            .unwrap();
-        diff_ids.push(assemble::sha256_digest(&plain));
-        descriptors.push(json!({"mediaType": LAYER, "digest": d.digest, "size": d.size}));
-    }
-    let config = serde_json::to_vec(&json!({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"]},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-    }))
-    .unwrap();
-    let cd = Descriptor::of(CONFIG, &config);
-    c.push_blob(&r, config, &cd.digest).await.unwrap();
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2, "mediaType": MANIFEST,
-        "config": {"mediaType": CONFIG, "digest": cd.digest, "size": cd.size},
-        "layers": descriptors,
-    }))
-    .unwrap();
-    c.push_manifest_raw(&r, manifest.clone(), MANIFEST.parse().unwrap())
-        .await
-        .unwrap();
-    assemble::sha256_digest(&manifest)
+    let img = testkit::image::Image {
+        layers: layers
+            .iter()
+            .map(|(seed, size)| testkit::image::random_layer(*seed, &format!("data-{seed}"), *size))
+            .collect(),
+        run: json!({"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"]}),
+        arch: "amd64".into(),
+    };
+    testkit::image::push(host, repo, tag, &img).0
 }
 
 /// `registries.conf` mapping Docker Hub's `grycap/` and the stand-in ECR

@@ -11,13 +11,12 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
 use common::{out, Scratch};
+use testkit::dns::Dnsmasq;
 use testkit::registry::Registry;
 use testkit::rootfs::{require_tool, RootFs};
 
@@ -312,69 +311,6 @@ fn the_s3_endpoint_is_found_by_a_name_in_the_images_etc_hosts() {
     local.invoke_and_check("busybox-static", &["--env", &endpoint]);
 }
 
-/// A DNS server on a loopback address, port 53, answering `names` with
-/// 127.0.0.1 and nothing else; killed on drop.
-struct Dnsmasq {
-    child: Child,
-    address: Ipv4Addr,
-}
-
-impl Dnsmasq {
-    fn start(names: &[&str]) -> Dnsmasq {
-        let dnsmasq = require_tool("dnsmasq", "dnsmasq-base");
-        let mut last = String::new();
-        for attempt in 0..5u32 {
-            let n = (std::process::id() + 31 + attempt * 7919) % 65_000;
-            let address = Ipv4Addr::new(127, 53, (n / 250) as u8, (n % 250 + 1) as u8);
-            let mut cmd = Command::new(&dnsmasq);
-            cmd.args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-            ])
-            .args([
-                "--no-hosts",
-                "--bind-interfaces",
-                "--port=53",
-                "--pid-file=",
-            ])
-            .args(["--user=root", "--local=/test/", "--log-facility=-"])
-            .arg(format!("--listen-address={address}"));
-            for name in names {
-                cmd.arg(format!("--host-record={name},127.0.0.1"));
-            }
-            let mut child = cmd
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", dnsmasq.display()));
-            let ready_by = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < ready_by {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                let tcp = SocketAddr::from((address, 53));
-                if TcpStream::connect_timeout(&tcp, Duration::from_millis(200)).is_ok() {
-                    return Dnsmasq { child, address };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            last = String::from_utf8_lossy(&out.stderr).into_owned();
-        }
-        panic!("dnsmasq could not serve on any 127.53.x.y:53 (port 53 needs root):\n{last}");
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 #[cfg_attr(
     scar_no_registry,
@@ -390,7 +326,7 @@ impl Drop for Dnsmasq {
 )]
 fn the_s3_endpoint_is_found_by_a_name_through_the_images_resolv_conf() {
     let name = "s3.dns.svc.cluster.local";
-    let dns = Dnsmasq::start(&[name]);
+    let dns = Dnsmasq::start(31, &[name]);
     let local = Local::new();
     // The name is in DNS only, not in the image's /etc/hosts.
     let root = busybox_root(

@@ -180,6 +180,18 @@ impl Registries {
         Registries { conf, credentials }
     }
 
+    /// Where `dest`'s repository really is: its registry's location (never
+    /// a mirror: images are pushed to, and checked in, the registry itself).
+    fn location(&self, dest: &ImageRef) -> Result<Endpoint, RegistryError> {
+        self.endpoints(dest)?
+            .into_iter()
+            .find(|e| !e.mirror)
+            .ok_or_else(|| RegistryError::Invalid {
+                image: dest.familiar(),
+                why: "`registries.conf` gives it no location, only mirrors".into(),
+            })
+    }
+
     /// How to authenticate to the endpoint `at` of the image `named`.
     fn auth(&self, at: &ImageRef, named: &ImageRef) -> RegistryAuth {
         self.credentials.auth(at.registry(), named.registry())
@@ -329,14 +341,7 @@ impl Registries {
         manifest: &[u8],
         tag: Option<&str>,
     ) -> Result<PushReport, RegistryError> {
-        let endpoint = self
-            .endpoints(dest)?
-            .into_iter()
-            .find(|e| !e.mirror)
-            .ok_or_else(|| RegistryError::Invalid {
-                image: dest.familiar(),
-                why: "no registry to push it to".into(),
-            })?;
+        let endpoint = self.location(dest)?;
         let target = endpoint.reference.clone();
         let to = client_for(target.registry(), endpoint.insecure);
         let from = client_for(base.source.registry(), base.insecure);
@@ -476,14 +481,7 @@ impl Registries {
     /// plan needs no push): `Ok(false)` when the registry says it does not
     /// know it (or the repository), an error when it cannot be asked.
     pub async fn has_manifest(&self, dest: &ImageRef, digest: &str) -> Result<bool, RegistryError> {
-        let e = self
-            .endpoints(dest)?
-            .into_iter()
-            .find(|e| !e.mirror)
-            .ok_or_else(|| RegistryError::Invalid {
-                image: dest.familiar(),
-                why: "no registry to read it from".into(),
-            })?;
+        let e = self.location(dest)?;
         let client = client_for(e.reference.registry(), e.insecure);
         let reference = oci_ref(&at_digest(&e.reference, digest));
         match client
@@ -508,14 +506,7 @@ impl Registries {
         dest: &ImageRef,
         digest: &str,
     ) -> Result<Option<Vec<u8>>, RegistryError> {
-        let e = self
-            .endpoints(dest)?
-            .into_iter()
-            .find(|e| !e.mirror)
-            .ok_or_else(|| RegistryError::Invalid {
-                image: dest.familiar(),
-                why: "no registry to read it from".into(),
-            })?;
+        let e = self.location(dest)?;
         let client = client_for(e.reference.registry(), e.insecure);
         let reference = oci_ref(&at_digest(&e.reference, digest));
         let pull_err =

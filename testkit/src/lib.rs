@@ -12,6 +12,7 @@
 //!
 //! [`registry::Registry`] starts a real OCI registry on a free loopback port.
 
+pub mod dns;
 pub mod image;
 pub mod registry;
 

@@ -14,14 +14,14 @@ mod common;
 #[path = "../runtime_api/fake.rs"]
 mod fake;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use fake::FakeRuntime;
-use testkit::rootfs::{elf_linking, require_tool, RootFs};
+use testkit::dns::Dnsmasq;
+use testkit::rootfs::{elf_linking, RootFs};
 
 /// The static supervisor ([`testkit::static_supervisor`]).
 fn static_supervisor() -> &'static Path {
@@ -99,70 +99,6 @@ fn a_root_without_c_library_runs_the_static_build_but_not_the_dynamic_one() {
         !refused.status.success(),
         "the root has a C library after all"
     );
-}
-
-/// A DNS server on a loopback address, port 53 (resolv.conf cannot carry a
-/// port), answering `names` with 127.0.0.1 and nothing else; killed on drop.
-struct Dnsmasq {
-    child: Child,
-    address: Ipv4Addr,
-}
-
-impl Dnsmasq {
-    fn start(names: &[&str]) -> Dnsmasq {
-        let dnsmasq = require_tool("dnsmasq", "dnsmasq-base");
-        let mut last = String::new();
-        // A few addresses of 127.53.0.0/16, in case one is taken.
-        for attempt in 0..5u32 {
-            let n = (std::process::id() + attempt * 7919) % 65_000;
-            let address = Ipv4Addr::new(127, 53, (n / 250) as u8, (n % 250 + 1) as u8);
-            let mut cmd = Command::new(&dnsmasq);
-            cmd.args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-            ])
-            .args([
-                "--no-hosts",
-                "--bind-interfaces",
-                "--port=53",
-                "--pid-file=",
-            ])
-            .args(["--user=root", "--local=/test/", "--log-facility=-"])
-            .arg(format!("--listen-address={address}"));
-            for name in names {
-                cmd.arg(format!("--host-record={name},127.0.0.1"));
-            }
-            let mut child = cmd
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", dnsmasq.display()));
-            let ready_by = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < ready_by {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                let tcp = SocketAddr::from((address, 53));
-                if TcpStream::connect_timeout(&tcp, Duration::from_millis(200)).is_ok() {
-                    return Dnsmasq { child, address };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            last = String::from_utf8_lossy(&out.stderr).into_owned();
-        }
-        panic!("dnsmasq could not serve on any 127.53.x.y:53 (port 53 needs root):\n{last}");
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 const CONFIG: &str = "\
@@ -333,7 +269,7 @@ fn busybox_root_reaches_s3_and_the_runtime_api_by_etc_hosts_names() {
     ignore = "needs root to run dnsmasq on port 53 of a loopback address (resolv.conf cannot name a port); runs and fails under CI=true"
 )]
 fn busybox_root_reaches_s3_and_the_runtime_api_by_dns_names() {
-    let dns = Dnsmasq::start(&["s3.dns.svc.cluster.local", "runtime.dns.test"]);
+    let dns = Dnsmasq::start(0, &["s3.dns.svc.cluster.local", "runtime.dns.test"]);
     // The names are in DNS only, not in the root's /etc/hosts.
     serve_s3_event_in_busybox_root(Names {
         s3_host: "s3.dns.svc.cluster.local",

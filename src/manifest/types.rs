@@ -303,10 +303,15 @@ pub struct FileSystem {
 /// The user's container image and its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Container {
-    /// Container image (Docker Hub name, registry path or ECR URI).
+    /// The function's base image (Docker Hub name, registry path or ECR
+    /// URI, with a tag or a digest): scar appends its layer (the
+    /// supervisor, the config and the script in `/var/task`) and pushes the
+    /// result to the function's ECR repository; an ECR image without
+    /// `create_image: true` runs as it is, by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// A `docker save` tarball (SCAR's udocker mode); not supported by scar.
+    /// An image saved to a file (`docker save`, or an OCI layout archive;
+    /// plain or gzipped) as the base instead of `image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_file: Option<String>,
     /// Environment of the user's script.
@@ -317,10 +322,12 @@ pub struct Container {
     #[serde(default = "default_timeout_threshold")]
     #[schemars(range(min = 0, max = 899))]
     pub timeout_threshold: u32,
-    /// Image mode: the base image uses musl (Alpine).
+    /// SCAR's flag for a musl (Alpine) base; accepted and not needed: the
+    /// supervisor is static and runs in any image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpine: Option<bool>,
-    /// Image mode: `false` with an ECR image uses it as is.
+    /// With an ECR `image`: `true` builds the function's image on it;
+    /// otherwise (SCAR's default) it runs as it is, by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_image: Option<bool>,
 }

@@ -43,6 +43,20 @@ pub enum ArchiveError {
     },
 }
 
+fn io_error(given: &str, source: std::io::Error) -> ArchiveError {
+    ArchiveError::Io {
+        given: given.to_string(),
+        source,
+    }
+}
+
+fn not_an_image(given: &str, why: String) -> ArchiveError {
+    ArchiveError::NotAnImage {
+        given: given.to_string(),
+        why,
+    }
+}
+
 /// What an unpacked archive gives, remembered beside it.
 #[derive(Serialize, Deserialize)]
 struct Unpacked {
@@ -59,14 +73,8 @@ pub fn open(
     architecture: &str,
     cache: &Path,
 ) -> Result<BaseImage, ArchiveError> {
-    let io = |source| ArchiveError::Io {
-        given: given.to_string(),
-        source,
-    };
-    let not = |why: String| ArchiveError::NotAnImage {
-        given: given.to_string(),
-        why,
-    };
+    let io = |source| io_error(given, source);
+    let not = |why: String| not_an_image(given, why);
     let mut hash = crate::hash::Sha256Writer::default();
     std::io::copy(&mut File::open(path).map_err(io)?, &mut hash).map_err(io)?;
     let dir = cache.join(hash.hex());
@@ -169,14 +177,8 @@ fn inside(p: &Path) -> Option<PathBuf> {
 /// Writes the archive's regular files into `to` (links to files in it are
 /// copied; nothing else is kept).
 fn unpack(path: &Path, to: &Path, given: &str) -> Result<(), ArchiveError> {
-    let io = |source| ArchiveError::Io {
-        given: given.to_string(),
-        source,
-    };
-    let not = |why: String| ArchiveError::NotAnImage {
-        given: given.to_string(),
-        why,
-    };
+    let io = |source| io_error(given, source);
+    let not = |why: String| not_an_image(given, why);
     let file = BufReader::new(File::open(path).map_err(io)?);
     let reader: Box<dyn Read> = if is_gzip(path).map_err(io)? {
         Box::new(GzDecoder::new(file))
@@ -253,14 +255,8 @@ fn blob_path(digest: &str) -> Option<PathBuf> {
 /// Reads the unpacked archive in `dir`: the config and the layers (each
 /// gzipped if it is not), and a manifest for them.
 fn read_image(dir: &Path, given: &str) -> Result<Unpacked, ArchiveError> {
-    let not = |why: String| ArchiveError::NotAnImage {
-        given: given.to_string(),
-        why,
-    };
-    let io = |source| ArchiveError::Io {
-        given: given.to_string(),
-        source,
-    };
+    let not = |why: String| not_an_image(given, why);
+    let io = |source| io_error(given, source);
     let json = |rel: &Path| -> Result<Value, ArchiveError> {
         let bytes = std::fs::read(dir.join(rel)).map_err(|_| {
             not(format!(

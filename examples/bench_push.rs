@@ -191,11 +191,13 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
             name: scar::package::CONFIG_FILE.into(),
             bytes: config.into_bytes(),
             mode: 0o644,
+            label: scar::image::build::LABEL_CONFIG,
         },
         TaskFile {
             name: script_name,
             bytes: script_bytes,
             mode: 0o755,
+            label: scar::image::build::LABEL_SCRIPT,
         },
     ];
 

@@ -115,17 +115,6 @@ pub struct LayerArgs {
     pub supervisor: Option<PathBuf>,
 }
 
-impl LayerArgs {
-    /// `settings` with the supervisor this command line names, if any.
-    pub fn apply_to(&self, settings: &crate::settings::Settings) -> crate::settings::Settings {
-        let mut s = settings.clone();
-        if let Some(p) = &self.supervisor {
-            s.supervisor = Some(p.clone());
-        }
-        s
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]

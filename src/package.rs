@@ -253,8 +253,8 @@ impl Cache {
         &self.dir
     }
 
-    /// The folder of the image layers scar builds
-    /// ([`crate::image::build::layer_in`]).
+    /// The folder of the image layers scar builds (the image module's
+    /// `build::layer_in` writes them).
     pub fn layers_dir(&self) -> PathBuf {
         self.dir.join("images").join("layers")
     }

@@ -117,6 +117,18 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// These settings with the supervisor a command line names
+    /// (`--supervisor`), if it names one.
+    pub fn with_supervisor(&self, given: Option<&Path>) -> Settings {
+        let mut s = self.clone();
+        if let Some(p) = given {
+            s.supervisor = Some(p.to_path_buf());
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

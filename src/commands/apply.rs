@@ -22,7 +22,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
-    let settings = &args.layer.apply_to(settings);
+    let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
     let mut planned =
         pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;

@@ -122,7 +122,7 @@ fn host_architecture() -> &'static str {
 }
 
 async fn invoke(settings: &Settings, args: &LocalInvokeArgs) -> anyhow::Result<ExitStatus> {
-    let settings = &args.layer.apply_to(settings);
+    let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, _warnings) = pipeline::load_manifest(&paths, &args.manifests, false)?;
     let f = function(&m, &args.function)?;

@@ -66,12 +66,14 @@ impl Supervisor {
 }
 
 /// A file of the layer besides the supervisor: its name in `/var/task`,
-/// its bytes and its mode.
+/// its bytes, its mode, and the label that records its hash
+/// ([`LABEL_CONFIG`] or [`LABEL_SCRIPT`]).
 #[derive(Clone, Debug)]
 pub struct TaskFile {
     pub name: String,
     pub bytes: Vec<u8>,
     pub mode: u32,
+    pub label: &'static str,
 }
 
 /// A function's image, ready to push.
@@ -216,8 +218,7 @@ fn private_file(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// The labels of an image made from `base` with `supervisor` and `files`
-/// (the first file is `function_config.yaml`, a second the script).
+/// The labels of an image made from `base` with `supervisor` and `files`.
 fn labels(
     base: &BaseImage,
     supervisor: &Supervisor,
@@ -229,12 +230,7 @@ fn labels(
         (LABEL_SUPERVISOR.to_string(), supervisor.digest.clone()),
     ]);
     for f in files {
-        let key = if f.name == crate::package::CONFIG_FILE {
-            LABEL_CONFIG
-        } else {
-            LABEL_SCRIPT
-        };
-        l.insert(key.to_string(), assemble::sha256_digest(&f.bytes));
+        l.insert(f.label.to_string(), assemble::sha256_digest(&f.bytes));
     }
     l
 }
@@ -314,14 +310,16 @@ mod tests {
     fn files(script: &str) -> Vec<TaskFile> {
         vec![
             TaskFile {
-                name: crate::package::CONFIG_FILE.into(),
+                name: "function_config.yaml".into(),
                 bytes: b"{}\n".to_vec(),
                 mode: 0o644,
+                label: LABEL_CONFIG,
             },
             TaskFile {
                 name: "run.sh".into(),
                 bytes: script.as_bytes().to_vec(),
                 mode: 0o755,
+                label: LABEL_SCRIPT,
             },
         ]
     }

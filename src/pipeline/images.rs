@@ -249,6 +249,11 @@ impl Builder {
                 name: n.clone(),
                 bytes: bytes.clone(),
                 mode: *mode,
+                label: if n == package::CONFIG_FILE {
+                    build::LABEL_CONFIG
+                } else {
+                    build::LABEL_SCRIPT
+                },
             })
             .collect();
         let img = build::assemble_on(base, &self.layers, sup, &files)

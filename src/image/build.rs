@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::assemble::{self, derive_config, derive_manifest, write_layer, Layer, LayerFile};
-use super::reference::ImageRef;
-use super::registry::{BaseImage, Registries, RegistryError};
+use super::registry::{BaseImage, RegistryError};
 
 /// The label naming the base image as the manifest gives it.
 pub const LABEL_BASE: &str = "scar.base";
@@ -267,20 +266,6 @@ pub fn assemble_on(
         digest,
         labels,
     })
-}
-
-/// Resolves `image` for `architecture` and assembles the function image
-/// on it ([`assemble_on`]). Read-only towards every registry.
-pub async fn assemble(
-    registries: &Registries,
-    image: &ImageRef,
-    architecture: &str,
-    layers: &Path,
-    supervisor: &Supervisor,
-    files: &[TaskFile],
-) -> Result<FunctionImage, BuildError> {
-    let base = registries.resolve(image, architecture).await?;
-    assemble_on(base, layers, supervisor, files)
 }
 
 /// The labels of an image config (only scar's, [`LABELS`]).

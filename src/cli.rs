@@ -57,6 +57,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the account match the manifests.
     Apply(ApplyArgs),
+    /// Read-only, for scheduled jobs: what changed in the account since
+    /// scar applied it (drift), what the manifests changed (pending), and
+    /// what carries the workflow's tags undeclared (unmanaged). Exit 0 in
+    /// sync, 2 when anything differs, 1 on errors.
+    Drift(DriftArgs),
     /// Delete everything the workflow owns (buckets holding objects are kept).
     Destroy(DestroyArgs),
     /// Print the JSON Schema of the manifest format (or of plans).
@@ -157,6 +162,20 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// Output format (json: schemas/drift.schema.json).
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -226,6 +245,8 @@ pub enum SchemaFormat {
     Markdown,
     /// The JSON Schema of `plan --output json`.
     Plan,
+    /// The JSON Schema of `drift --output json`.
+    Drift,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

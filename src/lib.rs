@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod desired;
+pub mod drift;
 pub mod hash;
 pub mod image;
 pub mod local;
@@ -69,6 +70,7 @@ async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<com
         cli::Command::Validate(args) => commands::validate::run(settings, args).await,
         cli::Command::Plan(args) => commands::plan::run(settings, args).await,
         cli::Command::Apply(args) => commands::apply::run(settings, args).await,
+        cli::Command::Drift(args) => commands::drift::run(settings, args).await,
         cli::Command::Destroy(args) => commands::apply::destroy(settings, args).await,
         cli::Command::Schema(args) => commands::schema::run(args),
         cli::Command::Local(args) => commands::local::run(settings, args).await,

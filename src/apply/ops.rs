@@ -10,11 +10,15 @@
 //! References to other resources' outputs are resolved here, from what
 //! the steps before produced.
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use super::{Artifacts, Outputs};
 use crate::cloud::{Cloud, CloudError, ErrorKind};
-use crate::model::Attrs;
+use crate::model::{applied, Attrs};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
-use crate::resources::{self, Replacement, Step};
+use crate::resources::{self, rules, Fingerprint, Replacement, Step};
 
 /// Carries out one change. A replacement is carried out as its kind
 /// declares ([`crate::resources::KindRules::replacement`]): a delete, then
@@ -73,16 +77,21 @@ async fn step<C: Cloud>(
     outputs: &Outputs,
     workflow: &str,
 ) -> Result<(), CloudError> {
-    let attrs = resolved(c, outputs)?;
+    let mut attrs = resolved(c, outputs)?;
+    let mut changed: BTreeMap<&str, Option<&Value>> = c
+        .diffs
+        .iter()
+        .map(|d| (d.name.as_str(), d.before.as_ref()))
+        .collect();
+    if c.action != Action::Delete && rules(c.address.kind).fingerprint() == Fingerprint::Tags {
+        record_applied(&mut attrs);
+        changed.entry("tags").or_insert(None);
+    }
     let s = Step {
         addr: &c.address,
         action: c.action,
         attrs: &attrs,
-        changed: c
-            .diffs
-            .iter()
-            .map(|d| (d.name.as_str(), d.before.as_ref()))
-            .collect(),
+        changed,
         observed: &c.outputs,
         workflow,
         artifacts,
@@ -94,6 +103,17 @@ async fn step<C: Cloud>(
         }
     }
     Ok(())
+}
+
+/// Adds the applied record of `attrs` (ARCHITECTURE.md §3.1) to the tags
+/// they write: the tags are then written with the change, in the same
+/// call where the API takes tags (a create), else right after it.
+fn record_applied(attrs: &mut Attrs) {
+    let record = applied::to_tags(&applied::record(attrs));
+    if let Some(Value::Object(tags)) = attrs.get_mut("tags") {
+        tags.retain(|k, _| !applied::is_record_tag(k));
+        tags.extend(record.into_iter().map(|(k, v)| (k, Value::String(v))));
+    }
 }
 
 fn resolved(c: &Change, outputs: &Outputs) -> Result<Attrs, CloudError> {

@@ -926,6 +926,18 @@ impl IamApi for MemoryCloud {
         Ok(())
     }
 
+    async fn tag_role(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "TagRole";
+        let mut state = self.call(OP, name)?;
+        let role = state
+            .roles
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        role.tags
+            .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
     async fn put_role_policy(
         &self,
         role: &str,

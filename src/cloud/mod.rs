@@ -306,6 +306,8 @@ pub trait IamApi {
         name: &str,
         policy: &str,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Adds or overwrites tags of a role (TagRole); others' tags stay.
+    fn tag_role(&self, name: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
     fn put_role_policy(
         &self,
         role: &str,

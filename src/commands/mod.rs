@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit status.
 
 pub mod apply;
+pub mod drift;
 pub mod local;
 pub mod plan;
 pub mod schema;

@@ -17,8 +17,13 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitSta
     let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false, settings).await?;
     planned.plan.warnings = warnings;
     let plan = &planned.plan;
+    let drift = crate::drift::drift(&planned.desired, &planned.observed);
     match args.output {
-        PlanFormat::Text => print!("{}", render::text::render(plan)),
+        PlanFormat::Text => print!(
+            "{}{}",
+            render::drift::outside_section(&drift),
+            render::text::render(plan)
+        ),
         PlanFormat::Json => println!("{}", render::json::render(plan)),
         PlanFormat::Markdown => print!("{}", render::markdown::render(plan)),
     }

@@ -11,6 +11,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
         SchemaFormat::Json => print!("{}", manifest_schema_text()),
         SchemaFormat::Markdown => print!("{}", manifest_reference()),
         SchemaFormat::Plan => print!("{}", crate::render::json::plan_schema_text()),
+        SchemaFormat::Drift => print!("{}", crate::render::json::drift_schema_text()),
     }
     Ok(ExitStatus::Success)
 }

@@ -2,6 +2,8 @@
 //! and apply. Attributes are normalized JSON values, so that what scar wants
 //! and what the account holds compare directly.
 
+pub mod applied;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -164,6 +166,9 @@ pub struct Observed {
     /// Facts the plan needs beyond attributes (e.g. `has_objects` for a
     /// bucket).
     pub facts: BTreeMap<String, Value>,
+    /// What scar last applied to it, as its record says (kinds that keep
+    /// one in tags; `None`: no record, or none could be read).
+    pub applied: Option<applied::Applied>,
 }
 
 impl Observed {

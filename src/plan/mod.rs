@@ -368,17 +368,7 @@ fn attr_diff(
     force: bool,
 ) -> AttrDiff {
     let unknown = is_unknown(after);
-    let prefix = format!("{name}.");
-    let masked: Vec<String> = sensitive
-        .iter()
-        .filter_map(|s| {
-            if s == name {
-                Some(String::new())
-            } else {
-                s.strip_prefix(&prefix).map(str::to_string)
-            }
-        })
-        .collect();
+    let masked = masked_keys(sensitive, name);
     AttrDiff {
         name: name.to_string(),
         before,
@@ -387,6 +377,22 @@ fn attr_diff(
         forces_replacement: force,
         sensitive: masked,
     }
+}
+
+/// The keys of attribute `name` that are never shown (an empty entry: the
+/// whole value), from a resource's sensitive set (`environment.TOKEN`).
+pub fn masked_keys(sensitive: &BTreeSet<String>, name: &str) -> Vec<String> {
+    let prefix = format!("{name}.");
+    sensitive
+        .iter()
+        .filter_map(|s| {
+            if s == name {
+                Some(String::new())
+            } else {
+                s.strip_prefix(&prefix).map(str::to_string)
+            }
+        })
+        .collect()
 }
 
 /// The marker of a value known only after apply.

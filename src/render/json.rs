@@ -34,7 +34,15 @@ pub fn render(plan: &Plan) -> String {
 
 /// The JSON Schema of [`PlanDoc`], pretty-printed.
 pub fn plan_schema_text() -> String {
-    let schema = schemars::schema_for!(PlanDoc);
+    schema_text(schemars::schema_for!(PlanDoc))
+}
+
+/// The JSON Schema of `scar drift -o json`, pretty-printed.
+pub fn drift_schema_text() -> String {
+    schema_text(schemars::schema_for!(crate::drift::doc::DriftDoc))
+}
+
+fn schema_text(schema: schemars::Schema) -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s

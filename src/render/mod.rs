@@ -1,6 +1,7 @@
 //! Plans for people and programs: terraform-like text, Markdown for
 //! pull-request comments, JSON in a versioned schema. Secrets are masked in every format.
 
+pub mod drift;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-use super::support::{check_owner, found_or_conflict, observed, parse_json, scar_tags, wanted};
+use super::support::{
+    check_owner, found_or_conflict, observed_tagged, parse_json, scar_tags, wanted,
+};
 use super::{Desire, Found, KindRules, Observation, Outputs, PlanContext, Removal, Step};
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{
@@ -298,10 +300,11 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
             lifecycle_policy: seen.policy.as_deref().map_or(Value::Null, parse_json),
             tags: scar_tags(seen.tags.as_ref()),
         };
-        let mut found = observed(
+        let mut found = observed_tagged(
             addr(&seen.repo.name),
             &attrs,
             owner_of(seen.tags.as_ref(), o.workflow),
+            seen.tags.as_ref(),
         );
         found.outputs = outputs(&seen.repo.arn, &seen.repo.uri);
         if !seen.foreign.is_empty() {

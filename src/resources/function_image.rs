@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ecr_repository::{self, builds_image, repository_name, scar_image_tag};
 use super::support::{observed, wanted};
-use super::{Desire, KindRules, Observation, Outputs, PlanContext, Removal, Replacement, Step};
+use super::{
+    Desire, Fingerprint, KindRules, Observation, Outputs, PlanContext, Removal, Replacement, Step,
+};
 use crate::cloud::{Cloud, CloudError, ErrorKind};
 use crate::image::build::{
     LABEL_BASE, LABEL_BASE_DIGEST, LABEL_CONFIG, LABEL_SCRIPT, LABEL_SUPERVISOR,
@@ -84,6 +86,11 @@ fn attrs_of(repository: &str, digest: &str, labels: &BTreeMap<String, String>) -
 }
 
 impl KindRules for FunctionImage {
+    fn fingerprint(&self) -> Fingerprint {
+        // An image by digest is its content.
+        Fingerprint::Content
+    }
+
     fn create_reason(&self) -> &'static str {
         "is not in the function's repository yet"
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::support::{
-    arn_output, check_owner, found_or_conflict, observed, parse_json, s3_reads, s3_writes,
+    arn_output, check_owner, found_or_conflict, observed_tagged, parse_json, s3_reads, s3_writes,
     scar_tags, vanished, wanted,
 };
 use super::{lambda_function, Context, Desire, KindRules, Observation, Outputs, Step};
@@ -147,10 +147,11 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
         policy: role.inline_policies.get(ROLE_POLICY).map(|p| parse_json(p)),
         tags: scar_tags(Some(&role.tags)),
     };
-    let mut found = observed(
+    let mut found = observed_tagged(
         Addr::new(Kind::IamRole, &role.name),
         &attrs,
         owner_of(Some(&role.tags), o.workflow),
+        Some(&role.tags),
     );
     found.outputs = arn_output(role.arn);
     o.insert(found);
@@ -194,6 +195,9 @@ pub async fn write<C: Cloud>(
     } else {
         if s.differs("assume_role_policy") {
             retry(|| cloud.update_assume_role_policy(name, &trust)).await?;
+        }
+        if s.differs("tags") {
+            retry(|| cloud.tag_role(name, tags)).await?;
         }
         match s.observed.get("arn") {
             Some(arn) => arn.clone(),

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::support::{arn_output, from_attrs, wanted};
 use super::{
-    lambda_function, Desire, Found, KindRules, Observation, Outputs, PlanContext, Removal,
-    Replacement, Step,
+    lambda_function, Desire, Fingerprint, Found, KindRules, Observation, Outputs, PlanContext,
+    Removal, Replacement, Step,
 };
 use crate::cloud::retry::retry;
 use crate::cloud::{Cloud, CloudError, ErrorKind, LayerSpec};
@@ -34,6 +34,11 @@ pub struct LayerAttrs {
 }
 
 impl KindRules for LambdaLayer {
+    fn fingerprint(&self) -> Fingerprint {
+        // A layer version is immutable: what is there is what was applied.
+        Fingerprint::Content
+    }
+
     fn create_reason(&self) -> &'static str {
         "no layer version holds this supervisor build"
     }
@@ -122,6 +127,7 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
                         owner: Owner::Unmanaged,
                         outputs: arn_output(v.arn.clone()),
                         facts: Default::default(),
+                        applied: None,
                     });
                 }
                 continue;
@@ -136,6 +142,7 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
                 owner: Owner::Workflow,
                 outputs: arn_output(v.arn.clone()),
                 facts: [(FACT_UNUSED_LAYER.to_string(), Value::Bool(true))].into(),
+                applied: None,
             });
         }
     }

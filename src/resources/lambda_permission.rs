@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 
 use super::support::{found_or_conflict, from_attrs, observed, triggers, wanted};
 use super::{
-    lambda_function, s3_bucket, Desire, Found, KindRules, Observation, Outputs, PlanContext,
-    Removal, Step,
+    lambda_function, s3_bucket, Desire, Fingerprint, Found, KindRules, Observation, Outputs,
+    PlanContext, Removal, Step,
 };
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, PermissionStatement};
@@ -64,6 +64,12 @@ fn typed(addr: &Addr, attrs: &crate::model::Attrs) -> PermissionAttrs {
 }
 
 impl KindRules for LambdaPermission {
+    fn fingerprint(&self) -> Fingerprint {
+        // Its statement id names the function and the bucket, and they
+        // are all the statement says.
+        Fingerprint::InId
+    }
+
     fn unmanaged(&self) -> Found {
         // scar's own statement (its id), on a function the workflow manages.
         Found::Adopt(None)

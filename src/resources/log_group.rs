@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::support::{observed, scar_tags, wanted};
+use super::support::{observed_tagged, scar_tags, wanted};
 use super::{Desire, Found, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, ErrorKind, Tags};
@@ -82,7 +82,12 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
             tags: scar_tags(tags.as_ref()),
         };
         let owner = owner_of(tags.as_ref(), o.workflow);
-        found.push(observed(Addr::new(Kind::LogGroup, &g.name), &attrs, owner));
+        found.push(observed_tagged(
+            Addr::new(Kind::LogGroup, &g.name),
+            &attrs,
+            owner,
+            tags.as_ref(),
+        ));
     }
     for f in found {
         o.insert(f);

@@ -87,6 +87,25 @@ impl Removal {
     }
 }
 
+/// Where a kind keeps what scar last applied to one of its resources
+/// (ARCHITECTURE.md §3.1), for `drift`: it tells the account's changes
+/// from the manifests'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fingerprint {
+    /// In its `scar:applied` tags ([`crate::model::applied`]): the
+    /// executor adds them to what every create and update writes, in the
+    /// same call where the API takes tags; observe reads them back
+    /// ([`support::observed_tagged`]).
+    Tags,
+    /// In its deterministic id: what it holds follows from the id, so what
+    /// was applied is what the manifests want under that id now
+    /// ([`KindRules::applied_by_id`]); a difference is drift.
+    InId,
+    /// It is its own content (an immutable version, an image by digest):
+    /// what was applied is what is there.
+    Content,
+}
+
 /// What the planner knows when it asks a kind.
 pub struct PlanContext<'a> {
     pub desired: &'a DesiredState,
@@ -142,6 +161,18 @@ pub trait KindRules: Sync {
     /// differ: (attribute, shown before, shown after), added to the plan.
     fn unseen_changes(&self, _changed: &[&str], _have: &Observed) -> Vec<(String, Value, Value)> {
         Vec::new()
+    }
+
+    /// Where it keeps what scar applied to it.
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::Tags
+    }
+
+    /// For [`Fingerprint::InId`] kinds: the attributes scar applied to
+    /// `have`, given what the manifests want of it now (`want`, references
+    /// resolved). By default what they want: the id says it all.
+    fn applied_by_id(&self, _have: &Observed, want: &Attrs) -> Attrs {
+        want.clone()
     }
 
     /// The service whose tagging API lists the ones this workflow owns

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use super::s3_notifications::{self, is_own_notification, other_triggers};
-use super::support::{found_or_conflict, observed, s3_writes, scar_tags, triggers, wanted};
+use super::support::{found_or_conflict, observed_tagged, s3_writes, scar_tags, triggers, wanted};
 use super::{
     Desire, Found, KindRules, Observation, Outputs, PlanContext, Removal, Replacement, Step,
 };
@@ -185,10 +185,11 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
         let attrs = BucketAttrs {
             tags: scar_tags(seen.tags.as_ref()),
         };
-        let mut found = observed(
+        let mut found = observed_tagged(
             addr(&seen.name),
             &attrs,
             owner_of(seen.tags.as_ref(), o.workflow),
+            seen.tags.as_ref(),
         );
         if let Some(h) = seen.has_objects {
             found

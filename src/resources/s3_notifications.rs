@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::support::{observed, to_attrs, triggers};
 use super::{
-    lambda_function, lambda_permission, s3_bucket, Desire, Found, KindRules, Observation, Outputs,
-    PlanContext, Removal, Replacement, Step,
+    lambda_function, lambda_permission, s3_bucket, Desire, Fingerprint, Found, KindRules,
+    Observation, Outputs, PlanContext, Removal, Replacement, Step,
 };
 use crate::cloud::retry::retry;
 use crate::cloud::{Cloud, CloudError, LambdaNotification, NotificationConfig};
-use crate::model::{Addr, DesiredState, Kind, Observed, ObservedState, Owner, Resource};
+use crate::model::{Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Owner, Resource};
 
 pub struct S3Notifications;
 
@@ -38,6 +38,30 @@ pub struct Entry {
 }
 
 impl KindRules for S3Notifications {
+    fn fingerprint(&self) -> Fingerprint {
+        // Each entry's id is a hash of what it triggers on.
+        Fingerprint::InId
+    }
+
+    /// The entries that are there, each as the manifests want it under its
+    /// id (an id they no longer want: as it is), so that an entry edited
+    /// behind scar's back is drift and a trigger the manifests changed
+    /// (a new id) is pending.
+    fn applied_by_id(&self, have: &Observed, want: &Attrs) -> Attrs {
+        let entries = |attrs: &Attrs| {
+            attrs
+                .get("entries")
+                .and_then(|e| serde_json::from_value::<Vec<Entry>>(e.clone()).ok())
+                .unwrap_or_default()
+        };
+        let wanted = entries(want);
+        let applied: Vec<Entry> = entries(&have.attrs)
+            .into_iter()
+            .map(|e| wanted.iter().find(|w| w.id == e.id).cloned().unwrap_or(e))
+            .collect();
+        to_attrs(&NotificationsAttrs { entries: applied })
+    }
+
     fn unmanaged(&self) -> Found {
         // Only entries whose ids are this workflow's are ever observed.
         Found::Adopt(None)

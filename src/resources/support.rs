@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cloud::{CloudError, ErrorKind, Tags};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::FunctionDef;
-use crate::model::{owner_of, Addr, Attrs, Observed, Owner, Resource};
+use crate::model::{applied, owner_of, Addr, Attrs, Observed, Owner, Resource};
 
 /// A kind's typed attributes as the plan's attribute map (normalized JSON
 /// values, by name). The one way attributes are written.
@@ -37,11 +37,13 @@ pub fn from_attrs<T: DeserializeOwned>(addr: &Addr, attrs: &Attrs) -> Result<T, 
     })
 }
 
-/// Only scar's own tags are compared: tags others add are not drift.
+/// Only scar's own tags are compared: tags others add are not drift, and
+/// the applied record ([`crate::model::applied`]) is bookkeeping, never a
+/// difference.
 pub fn scar_tags(tags: Option<&Tags>) -> Tags {
     tags.map(|t| {
         t.iter()
-            .filter(|(k, _)| k.starts_with("scar:"))
+            .filter(|(k, _)| k.starts_with("scar:") && !applied::is_record_tag(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     })
@@ -64,6 +66,22 @@ pub fn observed<T: Serialize>(addr: Addr, attrs: &T, owner: Owner) -> Observed {
         owner,
         outputs: BTreeMap::new(),
         facts: BTreeMap::new(),
+        applied: None,
+    }
+}
+
+/// An observed resource of a kind that keeps its record in tags
+/// ([`crate::resources::Fingerprint::Tags`]): its tags as compared
+/// ([`scar_tags`]) go into its attributes, its record into `applied`.
+pub fn observed_tagged<T: Serialize>(
+    addr: Addr,
+    attrs: &T,
+    owner: Owner,
+    tags: Option<&Tags>,
+) -> Observed {
+    Observed {
+        applied: tags.and_then(applied::from_tags),
+        ..observed(addr, attrs, owner)
     }
 }
 

@@ -129,6 +129,25 @@ impl IamApi for AwsCloud {
         Ok(())
     }
 
+    async fn tag_role(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        let op = format!("TagRole {name}");
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(&op, e))?;
+        self.record("TagRole")?;
+        self.iam
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .guarded(self, "TagRole")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
+        Ok(())
+    }
+
     async fn put_role_policy(
         &self,
         role: &str,

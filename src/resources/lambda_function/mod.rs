@@ -457,6 +457,7 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
         owner: owner_of(tags.as_ref(), workflow),
         outputs: arn_output(f.arn.clone()),
         facts: BTreeMap::new(),
+        applied: tags.as_ref().and_then(crate::model::applied::from_tags),
     }
 }
 

@@ -64,6 +64,8 @@ pub enum Command {
     Drift(DriftArgs),
     /// Delete everything the workflow owns (buckets holding objects are kept).
     Destroy(DestroyArgs),
+    /// Remove a workflow's lock left by a run that died, given its id.
+    ForceUnlock(ForceUnlockArgs),
     /// Print the JSON Schema of the manifest format (or of plans).
     Schema(SchemaArgs),
     /// Run a function on this machine, in its image (`scar local invoke`).
@@ -159,6 +161,20 @@ pub struct ApplyArgs {
     /// Treat the manifests' warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// Where the workflow's lock is, and how long to wait for it.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The S3 bucket that holds workflow locks (over the manifest's
+    /// `lock.bucket`); without either, a lock file in this folder.
+    #[arg(long, value_name = "BUCKET")]
+    pub lock_bucket: Option<String>,
+    /// How long to wait while another run holds the lock (`30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +204,20 @@ pub struct DestroyArgs {
     /// Treat the manifests' warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock's id, as the error that names its holder shows it.
+    pub id: String,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// The S3 bucket that holds workflow locks (over the manifest's
+    /// `lock.bucket`); without either, the lock file in this folder.
+    #[arg(long, value_name = "BUCKET")]
+    pub lock_bucket: Option<String>,
 }
 
 #[derive(Debug, Args)]

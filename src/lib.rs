@@ -11,6 +11,7 @@ pub mod drift;
 pub mod hash;
 pub mod image;
 pub mod local;
+pub mod lock;
 pub mod manifest;
 pub mod model;
 pub mod observe;
@@ -72,6 +73,7 @@ async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<com
         cli::Command::Apply(args) => commands::apply::run(settings, args).await,
         cli::Command::Drift(args) => commands::drift::run(settings, args).await,
         cli::Command::Destroy(args) => commands::apply::destroy(settings, args).await,
+        cli::Command::ForceUnlock(args) => commands::apply::force_unlock(settings, args).await,
         cli::Command::Schema(args) => commands::schema::run(args),
         cli::Command::Local(args) => commands::local::run(settings, args).await,
     }

@@ -62,6 +62,13 @@ pub struct Settings {
     /// The progress bar and its lines are coloured: a progress bar is
     /// drawn and `NO_COLOR` is unset.
     pub progress_color: bool,
+    /// Who takes workflow locks: `$USER@$HOSTNAME` (`LOGNAME`,
+    /// `USERNAME`; the kernel's host name), and the CI run's URL where the
+    /// CI gives one (GitHub Actions, GitLab `CI_JOB_URL`, Jenkins
+    /// `BUILD_URL`, CircleCI `CIRCLE_BUILD_URL`).
+    pub lock_owner: crate::lock::Owner,
+    /// Running in CI (`CI` set and not `false`/`0`).
+    pub in_ci: bool,
 }
 
 impl Settings {
@@ -69,7 +76,14 @@ impl Settings {
     /// whether its stderr is a terminal.
     pub fn from_process(global: &GlobalArgs) -> Settings {
         let stderr_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        Settings::new(global, &process_environment(), stderr_terminal)
+        let mut env = process_environment();
+        if !env.contains_key(OsStr::new("HOSTNAME")) {
+            // Shells set HOSTNAME without exporting it: ask the kernel.
+            if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+                env.insert("HOSTNAME".into(), h.trim().into());
+            }
+        }
+        Settings::new(global, &env, stderr_terminal)
     }
 
     /// The settings from the global flags, an environment and whether
@@ -88,7 +102,31 @@ impl Settings {
         let no_color = var("NO_COLOR").is_some();
         let dumb = var("TERM").is_some_and(|t| t == "dumb");
         let progress_bar = stderr_terminal && !dumb;
+        let text = |k: &str| set(k).and_then(|v| v.to_str()).map(str::to_string);
+        let user = text("USER")
+            .or_else(|| text("LOGNAME"))
+            .or_else(|| text("USERNAME"))
+            .unwrap_or_else(|| "unknown".into());
+        let host = text("HOSTNAME").unwrap_or_else(|| "unknown-host".into());
+        let github = match (
+            text("GITHUB_SERVER_URL"),
+            text("GITHUB_REPOSITORY"),
+            text("GITHUB_RUN_ID"),
+        ) {
+            (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+            _ => None,
+        };
+        let ci_run = github
+            .or_else(|| text("CI_JOB_URL"))
+            .or_else(|| text("BUILD_URL"))
+            .or_else(|| text("CIRCLE_BUILD_URL"));
+        let in_ci = text("CI").is_some_and(|v| v != "false" && v != "0");
         Settings {
+            lock_owner: crate::lock::Owner {
+                who: format!("{user}@{host}"),
+                ci_run,
+            },
+            in_ci,
             connection: Connection {
                 profile: global.profile.clone(),
                 region: global.region.clone(),

@@ -848,6 +848,58 @@ impl S3Api for MemoryCloud {
         b.objects.insert(key.to_string(), body.to_vec());
         Ok(())
     }
+
+    async fn put_object_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+    ) -> CloudResult<bool> {
+        const OP: &str = "PutObject";
+        let mut state = self.call(OP, bucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| not_found(OP, bucket))?;
+        if b.objects.contains_key(key) {
+            return Ok(false);
+        }
+        b.objects.insert(key.to_string(), body.to_vec());
+        Ok(true)
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> CloudResult<Option<(Vec<u8>, String)>> {
+        const OP: &str = "GetObject";
+        let state = self.call(OP, bucket)?;
+        let b = state
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| not_found(OP, bucket))?;
+        Ok(b.objects
+            .get(key)
+            .map(|body| (body.clone(), crate::hash::hex_sha256(body))))
+    }
+
+    async fn delete_object_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> CloudResult<bool> {
+        const OP: &str = "DeleteObject";
+        let mut state = self.call(OP, bucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| not_found(OP, bucket))?;
+        match b.objects.get(key) {
+            Some(body) if crate::hash::hex_sha256(body) != etag => Ok(false),
+            _ => {
+                b.objects.remove(key);
+                Ok(true)
+            }
+        }
+    }
 }
 
 fn check_json(op: &str, target: &str, document: &str) -> CloudResult<()> {

@@ -285,6 +285,29 @@ pub trait S3Api {
         key: &str,
         body: &[u8],
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Puts an object only if no object holds the key (a conditional put,
+    /// `If-None-Match: *`: of racing writers exactly one wins); `Ok(false)`
+    /// when one does.
+    fn put_object_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+    ) -> impl Future<Output = CloudResult<bool>> + Send;
+    /// An object's body and ETag; `None` if there is none.
+    fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = CloudResult<Option<(Vec<u8>, String)>>> + Send;
+    /// Deletes an object only while its ETag is `etag` (`If-Match`);
+    /// `Ok(false)` when it changed. One already gone counts as deleted.
+    fn delete_object_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> impl Future<Output = CloudResult<bool>> + Send;
 }
 
 /// IAM roles with inline policies.

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{connect, ExitStatus};
 use crate::apply::{self, Event, Outcome};
 use crate::cli::{ApplyArgs, DestroyArgs};
+use crate::lock;
 use crate::model::Addr;
 use crate::pipeline;
 use crate::plan::{Action, Summary};
@@ -24,8 +25,22 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
+    let held = take_lock(&*cloud, &m, &args.lock, settings, "apply").await?;
+    let result = apply_locked(cloud.clone(), &m, layer_zip, warnings, settings, args).await;
+    give_back(&*cloud, &held).await;
+    result
+}
+
+async fn apply_locked(
+    cloud: Arc<crate::cloud::aws::AwsCloud>,
+    m: &crate::manifest::Manifest,
+    layer_zip: Vec<u8>,
+    warnings: Vec<crate::plan::Warning>,
+    settings: &Settings,
+    args: &ApplyArgs,
+) -> anyhow::Result<ExitStatus> {
     let mut planned =
-        pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
+        pipeline::plan_workflow(cloud.clone(), m, Some(layer_zip), false, settings).await?;
     planned.plan.warnings = warnings;
     let mut approved = args.auto_approve;
     if let Some(file) = &args.plan {
@@ -61,17 +76,115 @@ pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<
     let paths = super::manifest_paths(&args.manifests.files)?;
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let cloud = Arc::new(connect(settings).await?);
-    let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
-    planned.plan.warnings = warnings;
-    execute(
-        cloud,
-        planned,
-        args.auto_approve,
-        args.parallelism.into(),
-        "Destroy",
-        settings,
-    )
-    .await
+    let held = take_lock(&*cloud, &m, &args.lock, settings, "destroy").await?;
+    let result = async {
+        let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
+        planned.plan.warnings = warnings;
+        execute(
+            cloud.clone(),
+            planned,
+            args.auto_approve,
+            args.parallelism.into(),
+            "Destroy",
+            settings,
+        )
+        .await
+    }
+    .await;
+    give_back(&*cloud, &held).await;
+    result
+}
+
+/// `scar force-unlock ID`: removes the workflow's lock if it has that id.
+pub async fn force_unlock(
+    settings: &Settings,
+    args: &crate::cli::ForceUnlockArgs,
+) -> anyhow::Result<ExitStatus> {
+    let paths = super::manifest_paths(&args.manifests.files)?;
+    let (m, _) = pipeline::load_manifest(&paths, &args.manifests, false)?;
+    let cloud = connect(settings).await?;
+    let store = lock_store(&m, args.lock_bucket.as_deref());
+    match lock::force_unlock(&cloud, &store, &m.workflow, &args.id).await {
+        Ok(info) => {
+            println!(
+                "Removed the lock of workflow `{}` held by {}.",
+                m.workflow,
+                info.describe()
+            );
+            Ok(ExitStatus::Success)
+        }
+        Err(e) => Err(lock_error(e)),
+    }
+}
+
+/// Where the workflow's lock is: `--lock-bucket`, else the manifest's
+/// `lock:` block, else a lock file in the working folder.
+fn lock_store(m: &crate::manifest::Manifest, bucket: Option<&str>) -> lock::Store {
+    let key = || crate::manifest::types::DEFAULT_LOCK_KEY.replace("{workflow}", &m.workflow);
+    match (bucket, &m.lock) {
+        (Some(b), Some(l)) => lock::Store::Bucket {
+            bucket: b.to_string(),
+            key: l.key.clone(),
+        },
+        (Some(b), None) => lock::Store::Bucket {
+            bucket: b.to_string(),
+            key: key(),
+        },
+        (None, Some(l)) => lock::Store::Bucket {
+            bucket: l.bucket.clone(),
+            key: l.key.clone(),
+        },
+        (None, None) => lock::Store::file_in(std::path::Path::new("."), &m.workflow),
+    }
+}
+
+/// A lock error as the command reports it, with its hint.
+fn lock_error(e: lock::LockError) -> anyhow::Error {
+    match e.hint() {
+        Some(h) => anyhow::anyhow!("{e}\nhint: {h}"),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
+/// Takes the workflow's lock before the account is read, waiting as
+/// `--lock-timeout` says.
+async fn take_lock<C: crate::cloud::S3Api>(
+    cloud: &C,
+    m: &crate::manifest::Manifest,
+    args: &crate::cli::LockArgs,
+    settings: &Settings,
+    command: &str,
+) -> anyhow::Result<lock::Held> {
+    let store = lock_store(m, args.lock_bucket.as_deref());
+    if settings.in_ci && matches!(store, lock::Store::File(_)) {
+        eprintln!(
+            "warning: no lock bucket: workflow `{}` is locked with {} on this machine only, which does not stop a run on another CI runner\nhint: name a bucket with --lock-bucket or a `lock:` block in the manifest",
+            m.workflow,
+            store.describe()
+        );
+    }
+    let info = lock::LockInfo::new(&m.workflow, command, &settings.lock_owner);
+    let on_wait = |holder: &lock::LockInfo| {
+        eprintln!(
+            "Waiting for the lock of workflow `{}`, held by {}...",
+            holder.workflow,
+            holder.describe()
+        );
+    };
+    lock::acquire(cloud, &store, info, args.lock_timeout, &on_wait)
+        .await
+        .map_err(lock_error)
+}
+
+/// Releases the lock; a failure leaves it for `force-unlock`, and says so.
+async fn give_back<C: crate::cloud::S3Api>(cloud: &C, held: &lock::Held) {
+    if let Err(e) = lock::release(cloud, held).await {
+        eprintln!(
+            "warning: the lock at {} could not be released: {e}\nhint: remove it with `scar force-unlock {}`",
+            held.store.describe(),
+            held.info.id
+        );
+    }
 }
 
 async fn execute<C: crate::cloud::Cloud>(

@@ -75,6 +75,9 @@ pub enum WorkflowOrigin {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Manifest {
     pub workflow: String,
+    /// Where apply and destroy lock the workflow (`lock:`), the key's
+    /// `{workflow}` filled in.
+    pub lock: Option<types::LockConfig>,
     pub workflow_origin: WorkflowOrigin,
     pub functions: Vec<FunctionDef>,
     /// OSCAR services: parsed, not deployed.
@@ -369,6 +372,7 @@ fn dir_name(dir: &Path) -> String {
 /// What one file contributed.
 struct ManifestParts {
     workflow: Option<String>,
+    lock: Option<types::LockConfig>,
     functions: Vec<(usize, AwsFunction)>,
     oscar: usize,
     storage_providers: StorageProviders,
@@ -449,6 +453,9 @@ fn to_parts(
         .get("workflow")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let lock = obj
+        .remove("lock")
+        .and_then(|v| serde_json::from_value(v).ok());
     let storage_providers = obj
         .remove("storage_providers")
         .map(|v| serde_json::from_value(v).unwrap_or_default())
@@ -505,6 +512,7 @@ fn to_parts(
         .unwrap_or_else(|| PathBuf::from("."));
     Some(ManifestParts {
         workflow,
+        lock,
         functions,
         oscar,
         storage_providers,
@@ -541,6 +549,7 @@ fn assemble(
     allow_files_in: Vec<PathBuf>,
 ) -> Option<Manifest> {
     let mut workflow: Option<(String, usize)> = None;
+    let mut lock: Option<(types::LockConfig, usize)> = None;
     let mut functions = Vec::new();
     let mut oscar = Vec::new();
     let mut providers = StorageProviders::default();
@@ -561,6 +570,24 @@ fn assemble(
                         .at(id, locator.span(id, &p!["workflow"]))
                         .also_at(*first_id, locator.span(*first_id, &p!["workflow"]), "here")
                         .hint("every file of one workflow must name the same workflow; apply different workflows separately"),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(l) = parts.lock {
+            match &lock {
+                None => lock = Some((l, id)),
+                Some((first, first_id)) if *first != l => {
+                    let locator = Locator::new(&loaded.roots);
+                    loaded.diagnostics.push(
+                        Diagnostic::error(
+                            "lock-mismatch",
+                            "this file locks the workflow elsewhere than another file does",
+                        )
+                        .at(id, locator.span(id, &p!["lock"]))
+                        .also_at(*first_id, locator.span(*first_id, &p!["lock"]), "here")
+                        .hint("write the `lock:` block in one file of the workflow only"),
                     );
                 }
                 Some(_) => {}
@@ -601,7 +628,12 @@ fn assemble(
             (name, origin, Some(identity.describe()))
         }
     };
+    let lock = lock.map(|(mut l, _)| {
+        l.key = l.key.replace("{workflow}", &workflow);
+        l
+    });
     Some(Manifest {
+        lock,
         workflow,
         workflow_origin,
         functions,

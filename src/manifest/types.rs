@@ -39,6 +39,36 @@ pub struct ManifestDoc {
     /// SCAR's internal CLI section; ignored by scar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scar: Option<Value>,
+
+    /// (scar) Where `apply` and `destroy` lock the workflow, so that two
+    /// of them never interleave: an S3 object written with a conditional
+    /// put. `--lock-bucket` overrides it. Without either, a lock file in
+    /// the working folder (which only guards runs on one machine; scar
+    /// warns in CI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<LockConfig>,
+}
+
+/// (scar) The lock of a workflow: an object in an S3 bucket of the
+/// account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockConfig {
+    /// The bucket that holds the locks (it must exist; scar never creates
+    /// or deletes it, as it holds the locks of every workflow).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// The lock object's key.
+    #[serde(default = "default_lock_key")]
+    pub key: String,
+}
+
+/// `scar/locks/<workflow>.lock`, with the workflow's name put in by the
+/// loader.
+pub const DEFAULT_LOCK_KEY: &str = "scar/locks/{workflow}.lock";
+
+fn default_lock_key() -> String {
+    DEFAULT_LOCK_KEY.to_string()
 }
 
 /// Functions per provider.

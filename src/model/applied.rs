@@ -206,9 +206,28 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_.:/+-@".contains(c)
 }
 
+/// The hash of a value's canonical JSON: object keys sorted at every
+/// level, so that a policy the account returns with its keys in another
+/// order hashes as the one scar wrote.
 fn hash(v: &Value) -> String {
-    let digest = sha2::Sha256::digest(v.to_string().as_bytes());
+    let digest = sha2::Sha256::digest(canonical(v).to_string().as_bytes());
     crate::hash::hex(&digest)[..HASH_HEX].to_string()
+}
+
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&o[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +292,19 @@ mod tests {
         assert_eq!(from_tags(&tags), Some(a.clone()));
         // The record's own tags are not part of what it records.
         assert!(a["tags"].matches(Some(&json!({"scar:workflow": "wf"}))));
+    }
+
+    #[test]
+    fn the_order_of_keys_does_not_change_a_hash() {
+        let a: Value = serde_json::from_str(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"x"}]}"#,
+        )
+        .unwrap();
+        let b: Value = serde_json::from_str(
+            r#"{"Statement":[{"Action":"x","Effect":"Allow"}],"Version":"1"}"#,
+        )
+        .unwrap();
+        assert!(Recorded::of(&a).matches(Some(&b)));
     }
 
     #[test]

@@ -413,7 +413,9 @@ pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) 
         | "OperationAbortedException"
         | "OperationAborted"
         | "ConcurrentModification"
-        | "ConcurrentModificationException" => ErrorKind::Conflict,
+        | "ConcurrentModificationException"
+        // S3: another conditional write of the key is under way.
+        | "ConditionalRequestConflict" => ErrorKind::Conflict,
         "BucketNotEmpty" | "DeleteConflict" | "RepositoryNotEmptyException" => ErrorKind::InUse,
         "InvalidParameterValueException" if message.contains("cannot be assumed by lambda") => {
             ErrorKind::NotReady

@@ -256,6 +256,87 @@ impl S3Api for AwsCloud {
             .map_err(|e| self.sdk_error(format!("PutObject {bucket}/{key}"), e))?;
         Ok(())
     }
+
+    async fn put_object_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+    ) -> CloudResult<bool> {
+        self.record("PutObject")?;
+        match self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .guarded(self, "PutObject")
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_precondition_failed(&e) => Ok(false),
+            Err(e) => Err(self.sdk_error(format!("PutObject (if absent) {bucket}/{key}"), e)),
+        }
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> CloudResult<Option<(Vec<u8>, String)>> {
+        let op = format!("GetObject {bucket}/{key}");
+        self.record("GetObject")?;
+        let out = match self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .guarded(self, "GetObject")
+            .await?
+        {
+            Ok(out) => out,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.sdk_error(op, e)),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| CloudError::new(op, e))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some((body, etag)))
+    }
+
+    async fn delete_object_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> CloudResult<bool> {
+        self.record("DeleteObject")?;
+        match self
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .if_match(etag)
+            .send()
+            .guarded(self, "DeleteObject")
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_precondition_failed(&e) => Ok(false),
+            Err(e) if is_not_found(&e) => Ok(true),
+            Err(e) => Err(self.sdk_error(format!("DeleteObject (if match) {bucket}/{key}"), e)),
+        }
+    }
+}
+
+/// Whether a conditional request failed its condition (412).
+fn is_precondition_failed<E>(err: &SdkError<E>) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == 412)
 }
 
 /// Our tags as an S3 tag set.

@@ -220,7 +220,7 @@ pub struct ForceUnlockArgs {
     pub lock_bucket: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ManifestArgs {
     /// A manifest file, or a folder of `*.yaml` files; repeat for several.
     /// Default: `scar.yaml` in the current folder.

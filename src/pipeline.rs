@@ -83,6 +83,23 @@ pub fn load_manifest(
     Ok((m, warnings))
 }
 
+/// What a plan is made from, for saved plans: the manifest paths as
+/// given, each file read with its hash, and the load options.
+pub fn inputs(
+    paths: &[PathBuf],
+    args: &crate::cli::ManifestArgs,
+    strict: bool,
+    m: &Manifest,
+) -> crate::plan::Inputs {
+    let text = |p: &PathBuf| p.display().to_string();
+    crate::plan::Inputs {
+        paths: paths.iter().map(text).collect(),
+        files: m.files.clone(),
+        allow_files_in: args.allow_files_in.iter().map(text).collect(),
+        strict,
+    }
+}
+
 /// Finds the supervisor layer zip: `--supervisor-layer` (`given`), else
 /// `SCAR_SUPERVISOR_LAYER` (as the settings read it), else
 /// `supervisor-layer.zip` beside the `scar` binary or one folder up

@@ -620,7 +620,7 @@ async fn a_saved_plan_applies_only_while_the_account_matches_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(
-            "Saved plan is stale: `lambda_function.scar-thumbs` changed since the plan was made"
+            "Saved plan is stale: `lambda_function.scar-thumbs` changed in the account since the plan was made"
         ),
         "{err}"
     );

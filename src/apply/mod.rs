@@ -50,6 +50,8 @@ struct Steps<C> {
     limit: Arc<Semaphore>,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
     workflow: String,
+    /// The saved plan's id, recorded on what it changes.
+    plan_id: Option<String>,
     /// What each running task carries out, so that a task that panics or
     /// is cancelled is reported against its change.
     running: Mutex<BTreeMap<tokio::task::Id, (Addr, Action, Instant)>>,
@@ -69,12 +71,19 @@ impl<C: Cloud + Send + Sync + 'static> Steps<C> {
         let limit = self.limit.clone();
         let on_event = self.on_event.clone();
         let workflow = self.workflow.clone();
+        let plan_id = self.plan_id.clone();
         let (addr, action) = (change.address.clone(), change.action);
         let handle = set.spawn(async move {
             let _permit = limit.acquire_owned().await;
             on_event(Event::Started(change.address.clone(), change.action));
             let started = Instant::now();
-            let r = ops::run(&*cloud, &change, &artifacts, &outputs, &workflow).await;
+            let ctx = ops::Ctx {
+                artifacts: &artifacts,
+                outputs: &outputs,
+                workflow: &workflow,
+                plan_id: plan_id.as_deref(),
+            };
+            let r = ops::run(&*cloud, &change, &ctx).await;
             (change.address, change.action, r, started.elapsed())
         });
         self.running
@@ -202,6 +211,7 @@ pub async fn apply<C: Cloud>(
         limit: Arc::new(Semaphore::new(parallelism.max(1))),
         on_event: on_event.clone(),
         workflow: plan.workflow.clone(),
+        plan_id: plan.id.clone(),
         running: Mutex::new(BTreeMap::new()),
     };
     let mut results: BTreeMap<Addr, Outcome> = BTreeMap::new();

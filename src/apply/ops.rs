@@ -20,20 +20,24 @@ use crate::model::{applied, Attrs};
 use crate::plan::{resolve_value, Action, Change, UNKNOWN};
 use crate::resources::{self, rules, Fingerprint, Replacement, Step};
 
+/// What every step of one apply shares.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub artifacts: &'a Artifacts,
+    pub outputs: &'a Outputs,
+    pub workflow: &'a str,
+    /// The saved plan being applied, if one is.
+    pub plan_id: Option<&'a str>,
+}
+
 /// Carries out one change. A replacement is carried out as its kind
 /// declares ([`crate::resources::KindRules::replacement`]): a delete, then
 /// a create, where the name is the natural key (the new one cannot exist
 /// beside the old one); in place (a bucket's notification entries, a new
 /// layer version); never (a bucket, which holds data).
-pub async fn run<C: Cloud>(
-    cloud: &C,
-    c: &Change,
-    artifacts: &Artifacts,
-    outputs: &Outputs,
-    workflow: &str,
-) -> Result<(), CloudError> {
+pub async fn run<C: Cloud>(cloud: &C, c: &Change, ctx: &Ctx<'_>) -> Result<(), CloudError> {
     if c.action != Action::Replace {
-        return step(cloud, c, artifacts, outputs, workflow).await;
+        return step(cloud, c, ctx).await;
     }
     match crate::resources::rules(c.address.kind).replacement() {
         Replacement::Never => Err(CloudError::with_kind(
@@ -41,28 +45,14 @@ pub async fn run<C: Cloud>(
             ErrorKind::Invalid,
             "it is never replaced (it holds data)",
         )),
-        Replacement::InPlace => step(cloud, c, artifacts, outputs, workflow).await,
+        Replacement::InPlace => step(cloud, c, ctx).await,
         Replacement::DeleteThenCreate => {
             let as_action = |action| Change {
                 action,
                 ..c.clone()
             };
-            step(
-                cloud,
-                &as_action(Action::Delete),
-                artifacts,
-                outputs,
-                workflow,
-            )
-            .await?;
-            step(
-                cloud,
-                &as_action(Action::Create),
-                artifacts,
-                outputs,
-                workflow,
-            )
-            .await
+            step(cloud, &as_action(Action::Delete), ctx).await?;
+            step(cloud, &as_action(Action::Create), ctx).await
         }
     }
 }
@@ -70,13 +60,13 @@ pub async fn run<C: Cloud>(
 /// One create, update or delete: its kind's step, with the plan's
 /// attributes resolved; the outputs it gives are kept for the changes
 /// that reference them.
-async fn step<C: Cloud>(
-    cloud: &C,
-    c: &Change,
-    artifacts: &Artifacts,
-    outputs: &Outputs,
-    workflow: &str,
-) -> Result<(), CloudError> {
+async fn step<C: Cloud>(cloud: &C, c: &Change, ctx: &Ctx<'_>) -> Result<(), CloudError> {
+    let Ctx {
+        artifacts,
+        outputs,
+        workflow,
+        plan_id,
+    } = *ctx;
     let mut attrs = resolved(c, outputs)?;
     let mut changed: BTreeMap<&str, Option<&Value>> = c
         .diffs
@@ -84,7 +74,7 @@ async fn step<C: Cloud>(
         .map(|d| (d.name.as_str(), d.before.as_ref()))
         .collect();
     if c.action != Action::Delete && rules(c.address.kind).fingerprint() == Fingerprint::Tags {
-        record_applied(&mut attrs);
+        record_applied(&mut attrs, plan_id);
         changed.entry("tags").or_insert(None);
     }
     let s = Step {
@@ -108,8 +98,8 @@ async fn step<C: Cloud>(
 /// Adds the applied record of `attrs` (ARCHITECTURE.md §3.1) to the tags
 /// they write: the tags are then written with the change, in the same
 /// call where the API takes tags (a create), else right after it.
-fn record_applied(attrs: &mut Attrs) {
-    let record = applied::to_tags(&applied::record(attrs));
+fn record_applied(attrs: &mut Attrs, plan_id: Option<&str>) {
+    let record = applied::to_tags(&applied::record(attrs), plan_id);
     if let Some(Value::Object(tags)) = attrs.get_mut("tags") {
         tags.retain(|k, _| !applied::is_record_tag(k));
         tags.extend(record.into_iter().map(|(k, v)| (k, Value::String(v))));

@@ -4,6 +4,7 @@
 //! terminal, plain lines otherwise; the summary goes to stdout.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,56 +21,106 @@ use crate::render;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let paths = super::manifest_paths(&args.manifests.files)?;
-    let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
+    let saved = match &args.plan {
+        Some(file) => Some(read_saved(file)?),
+        None => None,
+    };
+    // A saved plan names the manifests it was made from: `-f` is then not
+    // needed.
+    let named = saved.as_ref().and_then(|s| s.inputs.as_ref());
+    let (paths, manifests, strict) = match named {
+        Some(i) if args.manifests.files.is_empty() => (
+            i.paths.iter().map(PathBuf::from).collect(),
+            crate::cli::ManifestArgs {
+                files: i.paths.iter().map(PathBuf::from).collect(),
+                allow_files_in: i.allow_files_in.iter().map(PathBuf::from).collect(),
+            },
+            i.strict,
+        ),
+        _ => (
+            super::manifest_paths(&args.manifests.files)?,
+            args.manifests.clone(),
+            args.strict,
+        ),
+    };
+    let (m, warnings) = pipeline::load_manifest(&paths, &manifests, strict)?;
+    let inputs = pipeline::inputs(&paths, &manifests, strict, &m);
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
     let held = take_lock(&*cloud, &m, &args.lock, settings, "apply").await?;
-    let result = apply_locked(cloud.clone(), &m, layer_zip, warnings, settings, args).await;
+    let result = async {
+        let mut planned =
+            pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
+        planned.plan.warnings = warnings;
+        planned.plan.inputs = Some(inputs);
+        let mut approved = args.auto_approve;
+        if let (Some(file), Some(saved)) = (&args.plan, &saved) {
+            check_saved(file, saved, &planned)?;
+            planned.plan.id = saved.salt.clone();
+            // A reviewed saved plan counts as approval, as in terraform.
+            approved = true;
+        }
+        execute(
+            cloud.clone(),
+            planned,
+            approved,
+            args.parallelism.into(),
+            "Apply",
+            settings,
+        )
+        .await
+    }
+    .await;
     give_back(&*cloud, &held).await;
     result
 }
 
-async fn apply_locked(
-    cloud: Arc<crate::cloud::aws::AwsCloud>,
-    m: &crate::manifest::Manifest,
-    layer_zip: Vec<u8>,
-    warnings: Vec<crate::plan::Warning>,
-    settings: &Settings,
-    args: &ApplyArgs,
-) -> anyhow::Result<ExitStatus> {
-    let mut planned =
-        pipeline::plan_workflow(cloud.clone(), m, Some(layer_zip), false, settings).await?;
-    planned.plan.warnings = warnings;
-    let mut approved = args.auto_approve;
-    if let Some(file) = &args.plan {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read the saved plan `{}`: {e}", file.display()))?;
-        let saved: render::json::PlanDoc = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "`{}` is not a scar plan: {e}\nhint: save one with `scar plan --out FILE`",
-                file.display()
-            )
-        })?;
-        if let Some(why) = crate::plan::staleness(&saved, &planned.plan) {
+/// Reads a plan saved by `scar plan --out FILE`.
+fn read_saved(file: &Path) -> anyhow::Result<render::json::PlanDoc> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the saved plan `{}`: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "`{}` is not a scar plan: {e}\nhint: save one with `scar plan --out FILE`",
+            file.display()
+        )
+    })
+}
+
+/// Refuses a saved plan that was applied already, or that no longer says
+/// what apply would do (the manifests or the account changed since).
+fn check_saved(
+    file: &Path,
+    saved: &render::json::PlanDoc,
+    planned: &pipeline::Planned,
+) -> anyhow::Result<()> {
+    let id = saved.salt.as_deref().map(|s| {
+        s.chars()
+            .take(crate::model::applied::PLAN_ID_LEN)
+            .collect::<String>()
+    });
+    if let Some(id) = id {
+        let applied = planned.observed.resources.values().find(|o| {
+            o.facts
+                .get(crate::model::FACT_APPLIED_PLAN)
+                .and_then(|v| v.as_str())
+                == Some(id.as_str())
+        });
+        if let Some(o) = applied {
             anyhow::bail!(
-                "Saved plan is stale: {why}\nhint: the account or the manifests changed since `{}` was made; run `scar plan --out FILE` again and review it",
-                file.display()
+                "Saved plan `{}` was applied already ({} carries its record): a saved plan applies once\nhint: make a new plan with `scar plan --out FILE` and review it",
+                file.display(),
+                o.addr
             );
         }
-        // A reviewed saved plan counts as approval, as in terraform.
-        approved = true;
     }
-    execute(
-        cloud,
-        planned,
-        approved,
-        args.parallelism.into(),
-        "Apply",
-        settings,
-    )
-    .await
+    if let Some(why) = crate::plan::staleness(saved, &planned.plan) {
+        anyhow::bail!(
+            "Saved plan is stale: {why}; nothing was changed\nhint: run `scar plan --out FILE` again and review it",
+        );
+    }
+    Ok(())
 }
 
 pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<ExitStatus> {

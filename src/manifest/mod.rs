@@ -78,6 +78,9 @@ pub struct Manifest {
     /// Where apply and destroy lock the workflow (`lock:`), the key's
     /// `{workflow}` filled in.
     pub lock: Option<types::LockConfig>,
+    /// Each manifest file read (its path as given, in reading order) and
+    /// the SHA-256 of its text: a saved plan names what it was made from.
+    pub files: Vec<(String, String)>,
     pub workflow_origin: WorkflowOrigin,
     pub functions: Vec<FunctionDef>,
     /// OSCAR services: parsed, not deployed.
@@ -633,6 +636,12 @@ fn assemble(
         l
     });
     Some(Manifest {
+        files: loaded
+            .sources
+            .files()
+            .iter()
+            .map(|f| (f.name.clone(), crate::hash::hex_sha256(f.text.as_bytes())))
+            .collect(),
         lock,
         workflow,
         workflow_origin,

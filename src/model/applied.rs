@@ -143,17 +143,25 @@ pub fn is_record_tag(key: &str) -> bool {
             .is_some_and(|n| n.parse::<u32>().is_ok())
 }
 
-/// The tags that hold a record.
-pub fn to_tags(applied: &Applied) -> BTreeMap<String, String> {
+/// The tags that hold a record; `plan`: the id of the saved plan that
+/// wrote it, if one did (its first [`PLAN_ID_LEN`] characters are kept).
+pub fn to_tags(applied: &Applied, plan: Option<&str>) -> BTreeMap<String, String> {
     let tokens: Vec<String> = applied
         .iter()
         .map(|(k, v)| format!("{k}={}", v.token()))
         .collect();
-    // Room for the `v1/NN ` header in the first tag.
+    let plan: Option<String> = plan.map(|p| {
+        p.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(PLAN_ID_LEN)
+            .collect()
+    });
+    let header_room = 7 + plan.as_ref().map_or(0, |p| p.len() + 1);
+    // Room for the `v1/NN@plan ` header in the first tag.
     let mut chunks: Vec<String> = vec![String::new()];
     for t in tokens {
         let room = if chunks.len() == 1 {
-            TAG_VALUE_MAX - 7
+            TAG_VALUE_MAX - header_room
         } else {
             TAG_VALUE_MAX
         };
@@ -173,7 +181,8 @@ pub fn to_tags(applied: &Applied) -> BTreeMap<String, String> {
         .enumerate()
         .map(|(i, c)| {
             if i == 0 {
-                let value = format!("v1/{n} {c}");
+                let at = plan.as_ref().map(|p| format!("@{p}")).unwrap_or_default();
+                let value = format!("v1/{n}{at} {c}");
                 (TAG_APPLIED.to_string(), value.trim_end().to_string())
             } else {
                 (format!("{TAG_APPLIED}:{}", i + 1), c)
@@ -188,7 +197,12 @@ pub fn to_tags(applied: &Applied) -> BTreeMap<String, String> {
 pub fn from_tags(tags: &BTreeMap<String, String>) -> Option<Applied> {
     let first = tags.get(TAG_APPLIED)?;
     let (header, rest) = first.split_once(' ').unwrap_or((first.as_str(), ""));
-    let n: usize = header.strip_prefix("v1/")?.parse().ok()?;
+    let count = header.strip_prefix("v1/")?;
+    let n: usize = count
+        .split_once('@')
+        .map_or(count, |(n, _)| n)
+        .parse()
+        .ok()?;
     let mut text = rest.to_string();
     for i in 2..=n {
         text.push(' ');
@@ -200,6 +214,18 @@ pub fn from_tags(tags: &BTreeMap<String, String>) -> Option<Applied> {
         applied.insert(k.to_string(), Recorded::parse(v)?);
     }
     Some(applied)
+}
+
+/// How much of a saved plan's id a record keeps.
+pub const PLAN_ID_LEN: usize = 16;
+
+/// The saved plan whose apply wrote the record in these tags, if one did
+/// (its id shortened to [`PLAN_ID_LEN`]).
+pub fn plan_of(tags: &BTreeMap<String, String>) -> Option<String> {
+    let first = tags.get(TAG_APPLIED)?;
+    let header = first.split(' ').next()?;
+    let (_, plan) = header.strip_prefix("v1/")?.split_once('@')?;
+    Some(plan.to_string())
 }
 
 fn is_token_char(c: char) -> bool {
@@ -277,7 +303,7 @@ mod tests {
             many.push((n.as_str(), json!("some-value-of-twenty")));
         }
         let a = record(&attrs(&many));
-        let tags = to_tags(&a);
+        let tags = to_tags(&a, Some("0123456789abcdef0123"));
         assert!(tags.len() > 1, "a long record spans several tags");
         for (k, v) in &tags {
             assert!(is_record_tag(k), "{k}");
@@ -290,6 +316,7 @@ mod tests {
             assert!(!v.contains("s3cret"), "{v}");
         }
         assert_eq!(from_tags(&tags), Some(a.clone()));
+        assert_eq!(plan_of(&tags).as_deref(), Some("0123456789abcdef"));
         // The record's own tags are not part of what it records.
         assert!(a["tags"].matches(Some(&json!({"scar:workflow": "wf"}))));
     }
@@ -309,8 +336,9 @@ mod tests {
 
     #[test]
     fn a_missing_or_edited_record_reads_as_unknown() {
-        let tags = to_tags(&record(&attrs(&[("memory", json!(512))])));
+        let tags = to_tags(&record(&attrs(&[("memory", json!(512))])), None);
         assert_eq!(tags[TAG_APPLIED], "v1/1 memory=512");
+        assert_eq!(plan_of(&tags), None);
         assert!(from_tags(&BTreeMap::new()).is_none());
         let edited = BTreeMap::from([(TAG_APPLIED.to_string(), "v1/2 memory=512".to_string())]);
         assert!(from_tags(&edited).is_none(), "its second tag is missing");

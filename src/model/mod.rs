@@ -207,6 +207,11 @@ pub const FACT_USED_BY: &str = "used_by";
 /// workflow uses (an observed fact): it is deleted.
 pub const FACT_UNUSED_LAYER: &str = "unused_layer_version";
 
+/// The saved plan whose apply last wrote a resource's applied record (an
+/// observed fact: its id, shortened): the same saved plan is refused a
+/// second time.
+pub const FACT_APPLIED_PLAN: &str = "applied_by_plan";
+
 /// The tag keys of ownership.
 pub const TAG_WORKFLOW: &str = "scar:workflow";
 pub const TAG_MANAGED: &str = "scar:managed";

@@ -14,7 +14,7 @@ use crate::secrets::{MASK, MASK_CHANGED};
 
 /// Version of the JSON plan format: a minor bump adds fields, a major bump
 /// breaks them.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// A plan as data.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -33,6 +33,35 @@ pub struct PlanDoc {
     /// another plan. Absent in documents of format 1.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// What the plan was made from (format 1.2): `apply --plan` reads the
+    /// same manifests again when given no `-f`, and refuses the plan when
+    /// one of them changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<InputsDoc>,
+}
+
+/// What a saved plan was made from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InputsDoc {
+    /// The `-f` paths as given (files or folders), relative to the folder
+    /// scar ran in.
+    pub paths: Vec<String>,
+    /// Each manifest file read.
+    pub files: Vec<InputFileDoc>,
+    /// The `--allow-files-in` folders.
+    #[serde(default)]
+    pub allow_files_in: Vec<String>,
+    /// Whether warnings counted as errors (`--strict`).
+    #[serde(default)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InputFileDoc {
+    pub path: String,
+    /// The SHA-256 of its text, salted with the document's `salt` (the
+    /// text may hold secrets).
+    pub digest: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -126,6 +155,19 @@ fn salted(salt: &str, text: &str) -> String {
 pub fn to_doc_salted(plan: &Plan, salt: &str) -> PlanDoc {
     let s = plan.summary();
     PlanDoc {
+        inputs: plan.inputs.as_ref().map(|i| InputsDoc {
+            paths: i.paths.clone(),
+            files: i
+                .files
+                .iter()
+                .map(|(path, sha)| InputFileDoc {
+                    path: path.clone(),
+                    digest: salted(salt, sha),
+                })
+                .collect(),
+            allow_files_in: i.allow_files_in.clone(),
+            strict: i.strict,
+        }),
         salt: Some(salt.to_string()),
         warnings: plan.warnings.clone(),
         format_version: FORMAT_VERSION.into(),

@@ -21,6 +21,8 @@ pub fn one_update(diffs: Vec<AttrDiff>) -> Plan {
             depends_on: Vec::new(),
             fingerprint: Some("ab".into()),
         }],
+        id: None,
+        inputs: None,
         warnings: Vec::new(),
     }
 }

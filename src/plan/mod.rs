@@ -83,9 +83,29 @@ impl Change {
 pub struct Plan {
     pub workflow: String,
     pub changes: Vec<Change>,
+    /// The id of the saved plan this is (`apply --plan`): apply writes it
+    /// into the applied records, so that the same saved plan is refused
+    /// the second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What the plan was made from, for saved plans.
+    #[serde(skip)]
+    pub inputs: Option<Inputs>,
     /// The manifests' warnings and notes, shown with the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+}
+
+/// What a plan was made from: the command line's manifest paths and
+/// options, and each manifest file read with the SHA-256 of its text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// The `-f` paths as given (files or folders).
+    pub paths: Vec<String>,
+    /// (path, SHA-256 hex) of each manifest file read.
+    pub files: Vec<(String, String)>,
+    pub allow_files_in: Vec<String>,
+    pub strict: bool,
 }
 
 /// A warning or note about the manifests, as plans carry it (secrets
@@ -263,6 +283,8 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     Plan {
         workflow: desired.workflow.clone(),
         changes,
+        id: None,
+        inputs: None,
         warnings: Vec::new(),
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::doc::{to_doc_salted, AttrDoc, PlanDoc, ResourceChange};
+use super::doc::{to_doc_salted, AttrDoc, InputsDoc, PlanDoc, ResourceChange};
 use super::Plan;
 
 /// Why a saved plan no longer describes what apply would do, if it does
@@ -38,6 +38,11 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
             saved.workflow, now.workflow
         ));
     }
+    if let (Some(was), Some(is)) = (&saved.inputs, &now.inputs) {
+        if let Some(why) = inputs_changed(was, is) {
+            return Some(why);
+        }
+    }
     let key = |c: &ResourceChange| (c.address.clone(), c.action, c.fingerprint.clone());
     let mut a: Vec<_> = saved.resource_changes.iter().map(key).collect();
     let mut b: Vec<_> = now.resource_changes.iter().map(key).collect();
@@ -54,15 +59,59 @@ pub fn staleness(saved: &PlanDoc, fresh: &Plan) -> Option<String> {
         }
         return Some("the planned attribute values differ".into());
     }
-    let first = a
+    // The first address whose change differs, and how.
+    let saved_of = |addr: &str| a.iter().find(|x| x.0 == addr);
+    let now_of = |addr: &str| b.iter().find(|x| x.0 == addr);
+    let mut addrs: Vec<&String> = a.iter().chain(b.iter()).map(|x| &x.0).collect();
+    addrs.sort();
+    addrs.dedup();
+    for addr in addrs {
+        match (saved_of(addr), now_of(addr)) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(x), Some(y)) if x.1 == y.1 => {
+                return Some(format!(
+                    "`{addr}` changed in the account since the plan was made"
+                ))
+            }
+            (Some(x), Some(y)) => {
+                return Some(format!(
+                    "`{addr}` now needs {}, the plan says {}",
+                    action_name(y.1),
+                    action_name(x.1)
+                ))
+            }
+            (Some(_), None) => return Some(format!("`{addr}` needs no change any more")),
+            (None, _) => return Some(format!("`{addr}` needs a change the plan does not have")),
+        }
+    }
+    Some("the planned changes differ".into())
+}
+
+fn action_name(a: super::doc::ActionDoc) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Which manifest file changed between the saved plan and now, if one did.
+fn inputs_changed(was: &InputsDoc, is: &InputsDoc) -> Option<String> {
+    for f in &was.files {
+        match is.files.iter().find(|g| g.path == f.path) {
+            None => return Some(format!("the manifest `{}` is no longer read", f.path)),
+            Some(g) if g.digest != f.digest => {
+                return Some(format!(
+                    "the manifest `{}` changed since the plan was made",
+                    f.path
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    is.files
         .iter()
-        .zip(b.iter())
-        .find(|(x, y)| x != y)
-        .map(|(x, _)| x.0.clone())
-        .or_else(|| a.get(b.len()).map(|x| x.0.clone()))
-        .or_else(|| b.get(a.len()).map(|x| x.0.clone()))
-        .unwrap_or_default();
-    Some(format!("`{first}` changed since the plan was made"))
+        .find(|g| !was.files.iter().any(|f| f.path == g.path))
+        .map(|g| format!("the manifest `{}` is new since the plan was made", g.path))
 }
 
 #[cfg(test)]
@@ -95,6 +144,49 @@ mod tests {
         assert_eq!(
             staleness(&saved, &plan("newer=", Some("echo one\n"))).as_deref(),
             Some("the planned attribute values differ")
+        );
+    }
+
+    #[test]
+    fn a_saved_plan_names_the_manifest_that_changed_appeared_or_went() {
+        let with = |files: &[(&str, &str)]| {
+            let mut p = plan("new=", None);
+            p.inputs = Some(crate::plan::Inputs {
+                paths: vec!["m".into()],
+                files: files
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+                ..Default::default()
+            });
+            p
+        };
+        let saved = to_doc_salted(&with(&[("m/a.yaml", "1"), ("m/b.yaml", "2")]), "s");
+        let stale = |files: &[(&str, &str)]| staleness(&saved, &with(files));
+        assert_eq!(stale(&[("m/a.yaml", "1"), ("m/b.yaml", "2")]), None);
+        assert_eq!(
+            stale(&[("m/a.yaml", "1"), ("m/b.yaml", "3")]).as_deref(),
+            Some("the manifest `m/b.yaml` changed since the plan was made")
+        );
+        assert_eq!(
+            stale(&[("m/a.yaml", "1")]).as_deref(),
+            Some("the manifest `m/b.yaml` is no longer read")
+        );
+        assert_eq!(
+            stale(&[("m/a.yaml", "1"), ("m/b.yaml", "2"), ("m/c.yaml", "4")]).as_deref(),
+            Some("the manifest `m/c.yaml` is new since the plan was made")
+        );
+        let digests: Vec<&str> = saved
+            .inputs
+            .as_ref()
+            .unwrap()
+            .files
+            .iter()
+            .map(|f| f.digest.as_str())
+            .collect();
+        assert!(
+            digests.len() == 2 && !digests.contains(&"1") && !digests.contains(&"2"),
+            "salted: {digests:?}"
         );
     }
 

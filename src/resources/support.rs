@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cloud::{CloudError, ErrorKind, Tags};
 use crate::manifest::checks::{split_path, split_provider};
 use crate::manifest::FunctionDef;
-use crate::model::{applied, owner_of, Addr, Attrs, Observed, Owner, Resource};
+use crate::model::{applied, owner_of, Addr, Attrs, Observed, Owner, Resource, FACT_APPLIED_PLAN};
 
 /// A kind's typed attributes as the plan's attribute map (normalized JSON
 /// values, by name). The one way attributes are written.
@@ -79,9 +79,19 @@ pub fn observed_tagged<T: Serialize>(
     owner: Owner,
     tags: Option<&Tags>,
 ) -> Observed {
-    Observed {
-        applied: tags.and_then(applied::from_tags),
-        ..observed(addr, attrs, owner)
+    let mut o = observed(addr, attrs, owner);
+    read_record(&mut o, tags);
+    o
+}
+
+/// Reads a resource's applied record from its tags into `applied`, and
+/// the saved plan that wrote it into the fact [`FACT_APPLIED_PLAN`].
+pub fn read_record(o: &mut Observed, tags: Option<&Tags>) {
+    let Some(tags) = tags else { return };
+    o.applied = applied::from_tags(tags);
+    if let Some(plan) = applied::plan_of(tags) {
+        o.facts
+            .insert(FACT_APPLIED_PLAN.to_string(), Value::String(plan));
     }
 }
 

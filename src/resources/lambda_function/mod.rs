@@ -22,8 +22,8 @@ pub use previous::previous_packages;
 use super::lambda_layer::{self, RUNTIME};
 use super::s3_bucket::{self, bucket_use_tag};
 use super::support::{
-    arn_output, check_owner, found_or_conflict, from_attrs, s3_reads, s3_writes, scar_tags,
-    to_attrs, triggers, vanished, wanted,
+    arn_output, check_owner, found_or_conflict, from_attrs, read_record, s3_reads, s3_writes,
+    scar_tags, to_attrs, triggers, vanished, wanted,
 };
 use super::{iam_role, Context, Desire, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
@@ -451,14 +451,16 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
         vpc_security_group_ids: has_vpc.then(|| sorted(&f.vpc_security_group_ids)),
         file_systems: (!f.file_systems.is_empty()).then(|| f.file_systems.clone()),
     };
-    Observed {
+    let mut o = Observed {
         addr: addr(&f.name),
         attrs: to_attrs(&attrs),
         owner: owner_of(tags.as_ref(), workflow),
         outputs: arn_output(f.arn.clone()),
         facts: BTreeMap::new(),
-        applied: tags.as_ref().and_then(crate::model::applied::from_tags),
-    }
+        applied: None,
+    };
+    read_record(&mut o, tags.as_ref());
+    o
 }
 
 pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {

@@ -15,6 +15,8 @@ fn tools_cfg() {
     println!("cargo::rustc-check-cfg=cfg(scar_no_registry)");
     println!("cargo::rustc-check-cfg=cfg(scar_no_sandbox_tools)");
     println!("cargo::rustc-check-cfg=cfg(scar_dns_port_unavailable)");
+    println!("cargo::rustc-check-cfg=cfg(scar_no_actionlint)");
+    println!("cargo::rerun-if-env-changed=ACTIONLINT");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let on_path = |name: &str| {
         std::env::var_os("PATH").is_some_and(|paths| {
@@ -25,6 +27,18 @@ fn tools_cfg() {
     };
     if ci {
         return;
+    }
+    // actionlint and shellcheck (the GitHub Actions workflows' check):
+    // `ACTIONLINT`, PATH, or the venv `.ci/run` installs them into.
+    let venv = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join(".tools/actionlint-venv/bin");
+    let actionlint = std::env::var_os("ACTIONLINT")
+        .is_some_and(|p| std::path::Path::new(&p).is_file())
+        || on_path("actionlint")
+        || venv.join("actionlint").is_file();
+    let shellcheck = on_path("shellcheck") || venv.join("shellcheck").is_file();
+    if !(actionlint && shellcheck) {
+        println!("cargo::rustc-cfg=scar_no_actionlint");
     }
     if !on_path("docker-registry") {
         println!("cargo::rustc-cfg=scar_no_registry");

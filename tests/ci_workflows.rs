@@ -11,12 +11,6 @@
 //! `actions/github-script`, artifacts, OIDC) cannot be run here: those are
 //! checked by actionlint and by their content only.
 
-// `cfg(scar_no_actionlint)` is not declared by build-support/tools.rs yet:
-// until it is, this keeps the undeclared cfg from failing clippy, and the
-// actionlint test runs everywhere (failing with the install hint where
-// actionlint is missing). Remove it with that change.
-#![allow(unexpected_cfgs)]
-
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -568,6 +562,37 @@ fn apply_step_refuses_without_a_reviewed_plan_unless_unreviewed_applies_are_allo
     let (o, _) = run_step(&scratch, &wf, "scar apply", &unreviewed);
     assert!(o.status.success(), "{}", common::out(&o));
     scratch.expect(0, &["plan", "-f", "scar", "--detailed-exitcode"]);
+}
+
+#[test]
+fn apply_step_applies_the_reviewed_plan_once() {
+    let scratch = common::Scratch::new();
+    copy_example(&scratch);
+    let wf = workflow("scar-apply.yml");
+    // The plan workflow's artifact, as the download step leaves it.
+    std::fs::create_dir_all(scratch.path().join(".scar-plan")).unwrap();
+    scratch.ok(&["plan", "-f", "scar", "--out", ".scar-plan/plan.json"]);
+    let reviewed = [
+        ("FOUND", "true"),
+        ("SCAR_LOCK_BUCKET", ""),
+        ("SCAR_APPLY_UNREVIEWED", ""),
+    ];
+    let (o, _) = run_step(&scratch, &wf, "scar apply", &reviewed);
+    assert!(o.status.success(), "{}", common::out(&o));
+    assert!(
+        common::stdout(&o).contains("Apply complete!"),
+        "{}",
+        common::out(&o)
+    );
+    scratch.expect(0, &["plan", "-f", "scar", "--detailed-exitcode"]);
+    // A re-run of the same workflow run does not apply it twice.
+    let (o, _) = run_step(&scratch, &wf, "scar apply", &reviewed);
+    assert_eq!(o.status.code(), Some(1), "{}", common::out(&o));
+    assert!(
+        common::out(&o).contains("was applied already"),
+        "{}",
+        common::out(&o)
+    );
 }
 
 #[test]

@@ -68,6 +68,8 @@ impl Env {
     /// A fresh account and a manifest of `n` functions.
     fn reset(&self, n: usize) -> Vec<Function> {
         self.s.moto.reset();
+        // An earlier attempt's kill may have left its lock.
+        let _ = std::fs::remove_file(self.s.path().join(format!(".scar-{WORKFLOW}.lock")));
         let dir = self.wf_dir();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -460,6 +462,23 @@ enum Point {
 
 /// Applies, killed at `point`; checks the partial state; re-applies; checks
 /// convergence and no orphans; destroys.
+/// A run killed for real leaves its lock (the lock file here, as no lock
+/// bucket is named): the next run is refused naming it, and
+/// `force-unlock` with its id removes it.
+fn force_unlock_after_kill(env: &Env, command: &str) {
+    let lock = env.s.path().join(format!(".scar-{WORKFLOW}.lock"));
+    let text = std::fs::read_to_string(&lock).expect("the killed run's lock is left");
+    let info: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(info["command"], command, "{text}");
+    let id = info["id"].as_str().unwrap();
+    let o = env.scar(&[command, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains(&format!("lock id {id}")), "{}", out(&o));
+    let o = env.scar(&["force-unlock", id]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(!lock.exists());
+}
+
 async fn apply_killed_at(point: Point) {
     let started = Instant::now();
     let env = Env::new().await;
@@ -559,7 +578,9 @@ async fn apply_killed_at(point: Point) {
     eprintln!("{point:?}: after the kill, plan: {add} to add, {change} to change");
     assert!(add < total, "the killed run created nothing?\n{}", out(&o));
 
-    // Re-run: converges.
+    // Re-run: refused while the killed run's lock is there; converges once
+    // it is removed by its id.
+    force_unlock_after_kill(&env, "apply");
     let o = env.scar(&["apply", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let summary = format!("Apply complete! Resources: {add} added, {change} changed, 0 destroyed.");
@@ -665,6 +686,7 @@ async fn destroy_killed_midway_then_rerun_leaves_nothing() {
         bad.join("\n")
     );
 
+    force_unlock_after_kill(&env, "destroy");
     let o = env.scar(&["destroy", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(stdout(&o).contains("Destroy complete!"), "{}", out(&o));

@@ -140,6 +140,10 @@ pub struct PlanArgs {
     /// Treat the manifests' warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Plan only this resource and what it needs (repeat for several):
+    /// for exceptional cases; the rest of the workflow is not planned.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +167,10 @@ pub struct ApplyArgs {
     pub strict: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    /// Plan only this resource and what it needs (repeat for several):
+    /// for exceptional cases; the rest of the workflow is not planned.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
 }
 
 /// Where the workflow's lock is, and how long to wait for it.
@@ -206,6 +214,10 @@ pub struct DestroyArgs {
     pub strict: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    /// Plan only this resource and what it needs (repeat for several):
+    /// for exceptional cases; the rest of the workflow is not planned.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -90,6 +90,8 @@ const DEPLOY_ONLY: &[&str] = &[
     "run_script",
     "c_args",
     "extra_payload",
+    "prevent_destroy",
+    "ignore_changes",
 ];
 
 /// The function config the supervisor reads: SCAR's `lambda` block with

@@ -89,6 +89,7 @@ pub fn inputs(
     paths: &[PathBuf],
     args: &crate::cli::ManifestArgs,
     strict: bool,
+    targets: &[String],
     m: &Manifest,
 ) -> crate::plan::Inputs {
     let text = |p: &PathBuf| p.display().to_string();
@@ -97,7 +98,37 @@ pub fn inputs(
         files: m.files.clone(),
         allow_files_in: args.allow_files_in.iter().map(text).collect(),
         strict,
+        targets: targets.to_vec(),
     }
+}
+
+/// Narrows a plan to `--target` addresses and what they need, with a
+/// warning on stderr and in the plan that the rest was not planned.
+pub fn apply_targets(plan: &mut Plan, targets: &[String]) -> anyhow::Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let mut addrs = Vec::new();
+    for t in targets {
+        let a = crate::model::Addr::parse(t).with_context(|| {
+            format!("`--target {t}` is not a resource address\nhint: give one as plan shows it, e.g. `lambda_function.NAME` or `s3_bucket.NAME`")
+        })?;
+        addrs.push(a);
+    }
+    plan::target(plan, &addrs).map_err(|e| anyhow::anyhow!(e))?;
+    let message = format!(
+        "resource targeting is in effect: only {} and what they need were planned; the rest of the workflow was not, so this plan may be incomplete. Use --target for exceptional cases only",
+        targets.join(", ")
+    );
+    eprintln!("warning: {message}");
+    plan.warnings.push(Warning {
+        severity: "warning".into(),
+        code: "targeted".into(),
+        message,
+        location: None,
+        hint: None,
+    });
+    Ok(())
 }
 
 /// Finds the supervisor layer zip: `--supervisor-layer` (`given`), else
@@ -261,6 +292,7 @@ pub async fn plan_workflow_with<C: Cloud>(
         DesiredState {
             workflow: m.workflow.clone(),
             layer_names: desired::layer_names(m),
+            protected: crate::resources::protected(m),
             ..Default::default()
         }
     } else {

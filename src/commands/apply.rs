@@ -43,8 +43,13 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
             args.strict,
         ),
     };
+    // A targeted saved plan is planned again with its targets.
+    let targets = match named {
+        Some(i) if args.targets.is_empty() => i.targets.clone(),
+        _ => args.targets.clone(),
+    };
     let (m, warnings) = pipeline::load_manifest(&paths, &manifests, strict)?;
-    let inputs = pipeline::inputs(&paths, &manifests, strict, &m);
+    let inputs = pipeline::inputs(&paths, &manifests, strict, &targets, &m);
     let layer_zip = pipeline::read_layer(args.layer.supervisor_layer.as_deref(), settings)?;
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
@@ -53,6 +58,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
         let mut planned =
             pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
         planned.plan.warnings = warnings;
+        pipeline::apply_targets(&mut planned.plan, &targets)?;
         planned.plan.inputs = Some(inputs);
         let mut approved = args.auto_approve;
         if let (Some(file), Some(saved)) = (&args.plan, &saved) {
@@ -131,6 +137,7 @@ pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<
     let result = async {
         let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
         planned.plan.warnings = warnings;
+        pipeline::apply_targets(&mut planned.plan, &args.targets)?;
         execute(
             cloud.clone(),
             planned,

@@ -16,7 +16,14 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitSta
     let cloud = Arc::new(connect(settings).await?);
     let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false, settings).await?;
     planned.plan.warnings = warnings;
-    planned.plan.inputs = Some(pipeline::inputs(&paths, &args.manifests, args.strict, &m));
+    pipeline::apply_targets(&mut planned.plan, &args.targets)?;
+    planned.plan.inputs = Some(pipeline::inputs(
+        &paths,
+        &args.manifests,
+        args.strict,
+        &args.targets,
+        &m,
+    ));
     let plan = &planned.plan;
     let drift = crate::drift::drift(&planned.desired, &planned.observed);
     match args.output {

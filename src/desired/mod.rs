@@ -24,6 +24,7 @@ pub fn desire(m: &Manifest, ctx: &Context) -> DesiredState {
     let mut d = DesiredState {
         workflow: m.workflow.clone(),
         layer_names: layer_names(m),
+        protected: crate::resources::protected(m),
         ..Default::default()
     };
     let mut deployable: Vec<&FunctionDef> = Vec::new();

@@ -161,12 +161,7 @@ pub fn drift(desired: &DesiredState, observed: &ObservedState) -> Report {
             });
             continue;
         };
-        let found = match &have.owner {
-            Owner::Workflow => Found::Adopt(None),
-            Owner::OtherWorkflow(w) => rules(addr.kind).other_workflow(w),
-            Owner::Unmanaged => rules(addr.kind).unmanaged(),
-        };
-        match found {
+        match crate::resources::found(have) {
             // Used as it is (a foreign bucket): nothing of it is scar's.
             Found::Keep(_) => {
                 in_sync += 1;
@@ -184,9 +179,18 @@ pub fn drift(desired: &DesiredState, observed: &ObservedState) -> Report {
             }
             Found::Adopt(_) => {}
         }
-        let resolved = resolve(&want.attrs, observed, &BTreeSet::new());
+        let mut resolved = resolve(&want.attrs, observed, &BTreeSet::new());
+        // What another system manages is neither drift nor pending.
+        resolved.retain(|k, _| !want.ignore_changes.contains(k));
         let before = findings.len();
-        compare(addr, have, &resolved, &sensitive, &mut findings);
+        compare(
+            addr,
+            have,
+            &resolved,
+            &want.ignore_changes,
+            &sensitive,
+            &mut findings,
+        );
         if findings.len() == before {
             in_sync += 1;
         }
@@ -242,6 +246,7 @@ fn compare(
     addr: &Addr,
     have: &Observed,
     resolved: &Attrs,
+    ignored: &BTreeSet<String>,
     sensitive: &dyn Fn(&str) -> Vec<String>,
     out: &mut Vec<Finding>,
 ) {
@@ -250,6 +255,7 @@ fn compare(
     if let Some(r) = &record {
         names.extend(r.keys().map(String::as_str));
     }
+    names.retain(|n| !ignored.contains(*n));
     let (mut drifted, mut pending, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
     for name in names {
         if PACKAGE_ATTRS.contains(&name) {

@@ -16,6 +16,7 @@ pub mod suggest;
 pub mod types;
 pub mod yaml;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,8 @@ pub struct Manifest {
     /// Each manifest file read (its path as given, in reading order) and
     /// the SHA-256 of its text: a saved plan names what it was made from.
     pub files: Vec<(String, String)>,
+    /// The `buckets:` settings of every file.
+    pub buckets: BTreeMap<String, types::BucketSettings>,
     pub workflow_origin: WorkflowOrigin,
     pub functions: Vec<FunctionDef>,
     /// OSCAR services: parsed, not deployed.
@@ -376,6 +379,7 @@ fn dir_name(dir: &Path) -> String {
 struct ManifestParts {
     workflow: Option<String>,
     lock: Option<types::LockConfig>,
+    buckets: BTreeMap<String, types::BucketSettings>,
     functions: Vec<(usize, AwsFunction)>,
     oscar: usize,
     storage_providers: StorageProviders,
@@ -459,6 +463,10 @@ fn to_parts(
     let lock = obj
         .remove("lock")
         .and_then(|v| serde_json::from_value(v).ok());
+    let buckets = obj
+        .remove("buckets")
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
     let storage_providers = obj
         .remove("storage_providers")
         .map(|v| serde_json::from_value(v).unwrap_or_default())
@@ -516,6 +524,7 @@ fn to_parts(
     Some(ManifestParts {
         workflow,
         lock,
+        buckets,
         functions,
         oscar,
         storage_providers,
@@ -553,6 +562,7 @@ fn assemble(
 ) -> Option<Manifest> {
     let mut workflow: Option<(String, usize)> = None;
     let mut lock: Option<(types::LockConfig, usize)> = None;
+    let mut buckets: BTreeMap<String, types::BucketSettings> = BTreeMap::new();
     let mut functions = Vec::new();
     let mut oscar = Vec::new();
     let mut providers = StorageProviders::default();
@@ -577,6 +587,11 @@ fn assemble(
                 }
                 Some(_) => {}
             }
+        }
+        for (name, settings) in parts.buckets {
+            // A bucket is protected if any file says so.
+            let b = buckets.entry(name).or_default();
+            b.prevent_destroy |= settings.prevent_destroy;
         }
         if let Some(l) = parts.lock {
             match &lock {
@@ -636,6 +651,7 @@ fn assemble(
         l
     });
     Some(Manifest {
+        buckets,
         files: loaded
             .sources
             .files()

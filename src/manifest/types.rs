@@ -47,6 +47,20 @@ pub struct ManifestDoc {
     /// warns in CI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockConfig>,
+
+    /// (scar) Settings of the S3 buckets the functions use, by bucket name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub buckets: BTreeMap<String, BucketSettings>,
+}
+
+/// (scar) What scar may do with one bucket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSettings {
+    /// No plan may delete this bucket (even an empty one no manifest uses
+    /// any more): one that would fails before any change, naming it.
+    #[serde(default)]
+    pub prevent_destroy: bool,
 }
 
 /// (scar) The lock of a workflow: an object in an S3 bucket of the
@@ -240,10 +254,52 @@ pub struct Lambda {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_list: Option<Vec<String>>,
 
+    /// (scar) No plan may delete or replace this function: one that would
+    /// (a destroy, its removal from the manifests, a change that forces a
+    /// replacement) fails before any change, naming it. Remove the key to
+    /// delete the function.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
+
+    /// (scar) Attributes of the function that another system manages: scar
+    /// neither shows nor writes their differences, and `drift` does not
+    /// report them (a new function is still created as the manifest says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_changes: Vec<FunctionAttribute>,
+
     /// Keys SCAR does not know are passed through to the supervisor's
     /// function config, as SCAR does (a warning names each one).
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// (scar) A function attribute `ignore_changes` can name: as `plan` shows
+/// them.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionAttribute {
+    Memory,
+    Timeout,
+    Description,
+    Environment,
+    Role,
+    Layers,
+    Tags,
+    VpcSubnetIds,
+    VpcSecurityGroupIds,
+    FileSystems,
+}
+
+impl FunctionAttribute {
+    /// The attribute's name in plans.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
 }
 
 impl Lambda {
@@ -691,11 +747,18 @@ pub struct Ecr {
     /// Delete the function's ECR repository with the function.
     #[serde(default = "default_true")]
     pub delete_image: bool,
+    /// (scar) No plan may delete the function's ECR repository: one that
+    /// would fails before any change, naming it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
 }
 
 impl Default for Ecr {
     fn default() -> Self {
-        Ecr { delete_image: true }
+        Ecr {
+            delete_image: true,
+            prevent_destroy: false,
+        }
     }
 }
 

@@ -21,6 +21,9 @@ macro_rules! kinds {
         }
 
         impl Kind {
+            /// Every kind, in creation order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant,)*];
+
             /// The kind's name in addresses (`lambda_function`).
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -56,6 +59,16 @@ impl Addr {
             kind,
             name: name.into(),
         }
+    }
+}
+
+impl Addr {
+    /// An address as plans show it (`lambda_function.scar-x`), if it names
+    /// a kind.
+    pub fn parse(s: &str) -> Option<Addr> {
+        let (kind, name) = s.split_once('.')?;
+        let kind = Kind::ALL.iter().find(|k| k.as_str() == kind)?;
+        (!name.is_empty()).then(|| Addr::new(*kind, name))
     }
 }
 
@@ -119,6 +132,9 @@ pub struct Resource {
     pub sensitive: BTreeSet<String>,
     /// Attributes that cannot change in place (a change replaces).
     pub force_new: BTreeSet<String>,
+    /// Attributes another system manages (`ignore_changes`): never a
+    /// difference of an existing resource, never written to one.
+    pub ignore_changes: BTreeSet<String>,
 }
 
 impl Resource {
@@ -129,6 +145,7 @@ impl Resource {
             deps: BTreeSet::new(),
             sensitive: BTreeSet::new(),
             force_new: BTreeSet::new(),
+            ignore_changes: BTreeSet::new(),
         }
     }
 
@@ -153,6 +170,9 @@ pub enum Owner {
     OtherWorkflow(String),
     /// Not tagged by scar.
     Unmanaged,
+    /// Managed by a CloudFormation stack (tag `aws:cloudformation:stack-name`,
+    /// and no scar tag): foreign, whatever its name.
+    Stack(String),
 }
 
 /// A resource as found in the account, normalized like the desired ones.
@@ -224,12 +244,18 @@ pub fn ownership_tags(workflow: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The tag CloudFormation puts on what a stack manages.
+pub const TAG_CLOUDFORMATION_STACK: &str = "aws:cloudformation:stack-name";
+
 /// The owner a tag set says.
 pub fn owner_of(tags: Option<&BTreeMap<String, String>>, workflow: &str) -> Owner {
     match tags.and_then(|t| t.get(TAG_WORKFLOW)) {
         Some(w) if w == workflow => Owner::Workflow,
         Some(w) => Owner::OtherWorkflow(w.clone()),
-        None => Owner::Unmanaged,
+        None => match tags.and_then(|t| t.get(TAG_CLOUDFORMATION_STACK)) {
+            Some(stack) => Owner::Stack(stack.clone()),
+            None => Owner::Unmanaged,
+        },
     }
 }
 
@@ -258,6 +284,8 @@ mod tests {
             Owner::OtherWorkflow("wf".into())
         );
         assert_eq!(owner_of(None, "wf"), Owner::Unmanaged);
+        let stack = BTreeMap::from([(TAG_CLOUDFORMATION_STACK.to_string(), "photos".to_string())]);
+        assert_eq!(owner_of(Some(&stack), "wf"), Owner::Stack("photos".into()));
     }
 }
 
@@ -272,6 +300,9 @@ pub struct DesiredState {
     pub layer_names: BTreeSet<String>,
     /// (function name, why it is not deployable yet).
     pub unsupported: Vec<(String, String)>,
+    /// What the manifests say no plan may delete or replace
+    /// (`prevent_destroy`), also when nothing is desired (destroy).
+    pub protected: BTreeSet<Addr>,
 }
 
 impl DesiredState {

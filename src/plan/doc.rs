@@ -54,6 +54,10 @@ pub struct InputsDoc {
     /// Whether warnings counted as errors (`--strict`).
     #[serde(default)]
     pub strict: bool,
+    /// The `--target` addresses: only they, and what they need, were
+    /// planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -167,6 +171,7 @@ pub fn to_doc_salted(plan: &Plan, salt: &str) -> PlanDoc {
                 .collect(),
             allow_files_in: i.allow_files_in.clone(),
             strict: i.strict,
+            targets: i.targets.clone(),
         }),
         salt: Some(salt.to_string()),
         warnings: plan.warnings.clone(),

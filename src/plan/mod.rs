@@ -106,6 +106,8 @@ pub struct Inputs {
     pub files: Vec<(String, String)>,
     pub allow_files_in: Vec<String>,
     pub strict: bool,
+    /// The `--target` addresses, if any.
+    pub targets: Vec<String>,
 }
 
 /// A warning or note about the manifests, as plans carry it (secrets
@@ -223,12 +225,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                     .collect();
             }
             Some(h) => {
-                let found = match &h.owner {
-                    Owner::Workflow => Found::Adopt(None),
-                    Owner::OtherWorkflow(w) => rules(addr.kind).other_workflow(w),
-                    Owner::Unmanaged => rules(addr.kind).unmanaged(),
-                };
-                match found {
+                match crate::resources::found(h) {
                     Found::Keep(why) => {
                         change.action = Action::Keep;
                         change.reason = why;
@@ -239,6 +236,16 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                     }
                     Found::Adopt(why) => {
                         diff_into(&mut change, &resolved, h, want);
+                        // What another system manages is written back as
+                        // the account has it.
+                        if let Some(after) = change.after.as_mut() {
+                            for k in &want.ignore_changes {
+                                match h.attrs.get(k) {
+                                    Some(v) => after.insert(k.clone(), v.clone()),
+                                    None => after.remove(k),
+                                };
+                            }
+                        }
                         if let (Action::Update, Some(why)) = (change.action, why) {
                             change.reason = why.into();
                         }
@@ -278,6 +285,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             ..Change::new(addr.clone(), action, reason)
         });
     }
+    protect(&mut changes, desired);
     order_deletes(&mut changes, observed);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
@@ -286,6 +294,61 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
         id: None,
         inputs: None,
         warnings: Vec::new(),
+    }
+}
+
+/// Keeps only the changes to `targets` and what they need (`--target`):
+/// the changes each depends on, transitively. Fails naming a target that
+/// is no resource of the plan.
+pub fn target(plan: &mut Plan, targets: &[Addr]) -> Result<(), String> {
+    for t in targets {
+        if !plan.changes.iter().any(|c| &c.address == t) {
+            let known: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let hint = crate::manifest::suggest::did_you_mean(&t.to_string(), &known)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`--target {t}` names no resource of this workflow's plan{hint}"
+            ));
+        }
+    }
+    let mut keep: BTreeSet<Addr> = targets.iter().cloned().collect();
+    loop {
+        let before = keep.len();
+        let needed: Vec<Addr> = plan
+            .changes
+            .iter()
+            .filter(|c| keep.contains(&c.address))
+            .flat_map(|c| c.depends_on.iter().cloned())
+            .collect();
+        keep.extend(needed);
+        if keep.len() == before {
+            break;
+        }
+    }
+    plan.changes.retain(|c| keep.contains(&c.address));
+    Ok(())
+}
+
+/// A change that would delete or replace what the manifests protect
+/// (`prevent_destroy`) is blocked, and with it the whole plan.
+fn protect(changes: &mut [Change], desired: &DesiredState) {
+    for c in changes.iter_mut() {
+        if matches!(c.action, Action::Delete | Action::Replace)
+            && desired.protected.contains(&c.address)
+        {
+            let what = if c.action == Action::Delete {
+                "delete"
+            } else {
+                "replace"
+            };
+            c.reason = format!(
+                "`prevent_destroy` is set on it in the manifests, and this plan would {what} it ({}); remove `prevent_destroy` first if that is what you want",
+                c.reason
+            );
+            c.action = Action::Blocked;
+        }
     }
 }
 
@@ -330,6 +393,9 @@ fn diff_into(
     let mut diffs = Vec::new();
     for (k, v) in resolved {
         if PACKAGE_ATTRS.contains(&k.as_str()) && !have.attrs.contains_key(k) {
+            continue;
+        }
+        if want.ignore_changes.contains(k) {
             continue;
         }
         let before = have.attrs.get(k);

@@ -67,6 +67,14 @@ const FACT_FOREIGN_IMAGES: &str = "foreign_images";
 const NAMED_IMAGES: usize = 3;
 
 impl KindRules for EcrRepository {
+    fn protected(&self, m: &crate::manifest::Manifest) -> Vec<Addr> {
+        m.functions
+            .iter()
+            .filter(|f| f.spec.ecr.prevent_destroy)
+            .map(|f| addr(&repository_name(f.name())))
+            .collect()
+    }
+
     fn unmanaged(&self) -> Found {
         Found::Block("exists and scar did not create it (SCAR's or made by hand): scar never pushes into a repository it does not own; delete it, or use its image as is with `container.image: <its URI>` and `create_image: false`".into())
     }

@@ -31,8 +31,10 @@ use tokio::sync::Semaphore;
 
 use crate::cloud::{Cloud, CloudError, Code, CodeArtifact, NotificationConfig, Tags};
 use crate::image::registry::Registries;
-use crate::manifest::FunctionDef;
-use crate::model::{Action, Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Resource};
+use crate::manifest::{FunctionDef, Manifest};
+use crate::model::{
+    Action, Addr, Attrs, DesiredState, Kind, Observed, ObservedState, Owner, Resource,
+};
 
 pub use lambda_function::previous_packages;
 #[cfg(test)]
@@ -106,6 +108,26 @@ pub enum Fingerprint {
     Content,
 }
 
+/// What the planner does with `have`, found where the manifests want a
+/// resource, as its owner and its kind's rules say.
+pub fn found(have: &Observed) -> Found {
+    let kind = rules(have.addr.kind);
+    match &have.owner {
+        Owner::Workflow => Found::Adopt(None),
+        Owner::OtherWorkflow(w) => kind.other_workflow(w),
+        Owner::Stack(s) => kind.in_stack(s),
+        Owner::Unmanaged => kind.unmanaged(),
+    }
+}
+
+/// Everything the manifests protect from deletion, of every kind.
+pub fn protected(m: &Manifest) -> std::collections::BTreeSet<Addr> {
+    Kind::ALL
+        .iter()
+        .flat_map(|k| rules(*k).protected(m))
+        .collect()
+}
+
 /// What the planner knows when it asks a kind.
 pub struct PlanContext<'a> {
     pub desired: &'a DesiredState,
@@ -129,6 +151,11 @@ pub trait KindRules: Sync {
     /// One of another workflow's.
     fn other_workflow(&self, workflow: &str) -> Found {
         Found::Block(format!("belongs to workflow `{workflow}`; scar never changes another workflow's resources (rename it, or remove it from that workflow first)"))
+    }
+
+    /// One that a CloudFormation stack manages.
+    fn in_stack(&self, stack: &str) -> Found {
+        Found::Block(format!("is managed by the CloudFormation stack `{stack}`; scar never changes a stack's resources (remove it from the stack, or give it another name in the manifest)"))
     }
 
     /// One that no scar workflow owns.
@@ -160,6 +187,11 @@ pub trait KindRules: Sync {
     /// Changes the attributes cannot show, given the names of those that
     /// differ: (attribute, shown before, shown after), added to the plan.
     fn unseen_changes(&self, _changed: &[&str], _have: &Observed) -> Vec<(String, Value, Value)> {
+        Vec::new()
+    }
+
+    /// The ones the manifests protect from deletion (`prevent_destroy`).
+    fn protected(&self, _m: &Manifest) -> Vec<Addr> {
         Vec::new()
     }
 

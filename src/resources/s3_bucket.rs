@@ -36,12 +36,26 @@ pub struct BucketAttrs {
 const FACT_HAS_OBJECTS: &str = "has_objects";
 
 impl KindRules for S3Bucket {
+    fn protected(&self, m: &crate::manifest::Manifest) -> Vec<Addr> {
+        m.buckets
+            .iter()
+            .filter(|(_, b)| b.prevent_destroy)
+            .map(|(name, _)| addr(name))
+            .collect()
+    }
+
     fn other_workflow(&self, workflow: &str) -> Found {
         Found::Keep(format!("owned by workflow `{workflow}`: used as is"))
     }
 
     fn unmanaged(&self) -> Found {
         Found::Keep("exists and was not created by scar: used as is, never deleted".into())
+    }
+
+    fn in_stack(&self, stack: &str) -> Found {
+        Found::Keep(format!(
+            "is managed by the CloudFormation stack `{stack}`: used as is, never changed or deleted"
+        ))
     }
 
     fn replacement(&self) -> Replacement {

@@ -115,6 +115,7 @@ pub fn check_owner(addr: &Addr, tags: Option<&Tags>, workflow: &str) -> Result<(
         Owner::Workflow => return Ok(()),
         Owner::OtherWorkflow(w) => format!("it belongs to workflow `{w}`"),
         Owner::Unmanaged => "it was not created by scar".to_string(),
+        Owner::Stack(s) => format!("it is managed by the CloudFormation stack `{s}`"),
     };
     Err(CloudError::with_kind(
         format!("creating {addr}"),

@@ -104,6 +104,14 @@ pub enum CodeAttrs {
 }
 
 impl KindRules for LambdaFunction {
+    fn protected(&self, m: &crate::manifest::Manifest) -> Vec<Addr> {
+        m.functions
+            .iter()
+            .filter(|f| f.spec.lambda.prevent_destroy)
+            .map(|f| addr(f.name()))
+            .collect()
+    }
+
     fn blocked_by(&self, want: &Resource, observed: &ObservedState) -> Option<String> {
         let role = from_attrs::<FunctionAttrs>(&want.addr, &want.attrs)
             .ok()?
@@ -261,6 +269,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             }),
         };
         let mut r = wanted(addr(name), &attrs);
+        r.ignore_changes = l.ignore_changes.iter().map(|a| a.name()).collect();
         if let CodeAttrs::Zip { .. } = attrs.code {
             r = r.dep(supervisor.clone());
         } else {

@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 profile="${1:-release}"
 case "$profile" in
-  release) dir=release ;;
+  release) profile=release-supervisor dir=release-supervisor ;;
   dev) dir=debug ;;
   *) echo "usage: build-static.sh [release|dev]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,9 @@
 # any version, musl (Alpine), or none at all (busybox-static, distroless).
 # Prints the binary's path on stdout; cargo's progress goes to stderr.
 #   supervisor/build-static.sh [release|dev]      # default release
+# `release` is the root Cargo.toml's `release-supervisor` profile (size-
+# optimized, fat LTO: the shipped binary), so the output is
+# <target>/x86_64-unknown-linux-gnu/release-supervisor/scar-supervisor.
 # Env: CARGO_TARGET_DIR (default target).
 #
 # The explicit --target matters: with it, the target rustflags below apply to

@@ -23,9 +23,9 @@ pub use dns::HostResolver;
 /// (hyper + rustls on aws-lc, proxy from the environment), with names
 /// resolved by `resolver` and the trust store of [`roots::trust_store`].
 pub fn aws_http_client(resolver: HostResolver) -> SharedHttpClient {
-    // The trust store is read once, when the first connection is set up, so
-    // a run that never speaks TLS (an emulator over http) never reads the
-    // image's certificate folders.
+    // The trust store is read once, when the first connector is built (on
+    // the first request, http or https alike: one connector serves both),
+    // and shared by the connectors built later.
     let tls_context: Arc<OnceLock<TlsContext>> = Arc::default();
     Builder::new().build_with_connector_fn(move |settings, runtime_components| {
         let context = tls_context

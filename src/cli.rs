@@ -66,6 +66,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Remove a workflow's lock left by a run that died, given its id.
     ForceUnlock(ForceUnlockArgs),
+    /// Retag in place everything workflow OLD owns as workflow NEW's (after
+    /// renaming the workflow in the manifests, or moving them).
+    RenameWorkflow(RenameWorkflowArgs),
     /// Print the JSON Schema of the manifest format (or of plans).
     Schema(SchemaArgs),
     /// Run a function on this machine, in its image (`scar local invoke`).
@@ -218,6 +221,19 @@ pub struct DestroyArgs {
     /// for exceptional cases; the rest of the workflow is not planned.
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameWorkflowArgs {
+    /// The workflow's name in the account now.
+    pub old: String,
+    /// Its new name.
+    pub new: String,
+    /// Do not ask for confirmation (pipelines).
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

@@ -358,7 +358,17 @@ pub async fn plan_workflow_with<C: Cloud>(
         .await
         .context("reading the account")?;
     observe::previous_packages(cloud, &desired, &mut observed, cache).await;
-    let plan = plan::plan(&desired, &observed);
+    let mut plan = plan::plan(&desired, &observed);
+    if let Some(hint) = plan::rename_hint(&desired, &observed) {
+        eprintln!("warning: {hint}");
+        plan.warnings.push(Warning {
+            severity: "warning".into(),
+            code: "workflow-renamed".into(),
+            message: hint,
+            location: None,
+            hint: None,
+        });
+    }
     Ok(Planned {
         desired,
         observed,

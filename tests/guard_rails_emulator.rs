@@ -284,3 +284,112 @@ async fn a_function_a_cloudformation_stack_manages_is_foreign() {
         "left as the stack made it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_workflow_is_said_so_and_retagged_in_place() {
+    let env = Env::new();
+    env.write("run.sh", "#!/bin/sh\ntrue\n");
+    let path = env.write("scar.yaml", &manifest("", "", 256));
+    let m = path.to_str().unwrap();
+    let conf = env.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let s3 = common::s3(&conf);
+    env.ok(&["apply", "--auto-approve", "-f", m]);
+
+    // Renamed in the manifest: the plan says what happened instead of
+    // planning to recreate everything.
+    std::fs::write(
+        &path,
+        manifest("", "", 256).replace("workflow: guarded", "workflow: shielded"),
+    )
+    .unwrap();
+    let o = env.expect(1, &["plan", "-f", m]);
+    assert!(
+        out(&o).contains("no resource of workflow `shielded` exists, but 6 of the resources its manifests declare belong to workflow `guarded`")
+            && out(&o).contains("run `scar rename-workflow guarded shielded`"),
+        "{}",
+        out(&o)
+    );
+    // The functions and log groups are blocked, not planned anew.
+    assert!(
+        stdout(&o).contains("# lambda_function.scar-guarded-a is blocked"),
+        "{}",
+        out(&o)
+    );
+
+    // A wrong old name, or a new name already taken, changes nothing.
+    let o = env.expect(
+        1,
+        &["rename-workflow", "nosuch", "shielded", "--auto-approve"],
+    );
+    assert!(
+        out(&o).contains("workflow `nosuch` owns nothing"),
+        "{}",
+        out(&o)
+    );
+
+    let o = env.ok(&["rename-workflow", "guarded", "shielded", "--auto-approve"]);
+    common::assert_lines(
+        &stdout(&o),
+        &[
+            "# lambda_function.scar-guarded-a will be updated in-place",
+            "retagged from workflow `guarded` to `shielded`",
+            "Workflow `guarded` is now `shielded`",
+        ],
+    );
+    assert!(!stdout(&o).contains("will be destroyed"), "{}", out(&o));
+    let arn = lambda
+        .get_function()
+        .function_name("scar-guarded-a")
+        .send()
+        .await
+        .unwrap()
+        .configuration()
+        .unwrap()
+        .function_arn()
+        .unwrap()
+        .to_string();
+    let tags = lambda.list_tags().resource(&arn).send().await.unwrap();
+    assert_eq!(
+        tags.tags()
+            .unwrap()
+            .get("scar:workflow")
+            .map(String::as_str),
+        Some("shielded")
+    );
+    let ids: Vec<String> = common::notification_entries(&s3, "scar-guarded-in")
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("scar-shielded-scar-guarded-")),
+        "{ids:?}"
+    );
+
+    // The next plan replaces only the role (IAM roles cannot be renamed).
+    let o = env.expect(2, &["plan", "--detailed-exitcode", "-f", m]);
+    let text = stdout(&o);
+    common::assert_lines(
+        &text,
+        &[
+            "# iam_role.scar-shielded will be created",
+            "# iam_role.scar-guarded will be destroyed",
+        ],
+    );
+    assert!(
+        !text.contains("lambda_function.scar-guarded-a will be created"),
+        "{text}"
+    );
+    // The new role is no role "deleted outside scar": the functions'
+    // records name the old one.
+    assert!(
+        !text.contains("Objects have changed outside of scar"),
+        "{text}"
+    );
+    env.ok(&["apply", "--auto-approve", "-f", m]);
+    env.expect(0, &["plan", "--detailed-exitcode", "-f", m]);
+    env.expect(0, &["drift", "-f", m]);
+}

@@ -15,10 +15,13 @@ use crate::apply::{self, Event, Outcome};
 use crate::cli::{ApplyArgs, DestroyArgs};
 use crate::lock;
 use crate::model::Addr;
+use crate::model::DesiredState;
+use crate::observe;
 use crate::pipeline;
 use crate::plan::{Action, Summary};
 use crate::render;
 use crate::settings::Settings;
+use anyhow::Context as _;
 
 pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let saved = match &args.plan {
@@ -57,7 +60,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let result = async {
         let mut planned =
             pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
-        planned.plan.warnings = warnings;
+        planned.plan.warnings.splice(0..0, warnings);
         pipeline::apply_targets(&mut planned.plan, &targets)?;
         planned.plan.inputs = Some(inputs);
         let mut approved = args.auto_approve;
@@ -136,7 +139,7 @@ pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<
     let held = take_lock(&*cloud, &m, &args.lock, settings, "destroy").await?;
     let result = async {
         let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
-        planned.plan.warnings = warnings;
+        planned.plan.warnings.splice(0..0, warnings);
         pipeline::apply_targets(&mut planned.plan, &args.targets)?;
         execute(
             cloud.clone(),
@@ -178,8 +181,17 @@ pub async fn force_unlock(
 /// Where the workflow's lock is: `--lock-bucket`, else the manifest's
 /// `lock:` block, else a lock file in the working folder.
 fn lock_store(m: &crate::manifest::Manifest, bucket: Option<&str>) -> lock::Store {
-    let key = || crate::manifest::types::DEFAULT_LOCK_KEY.replace("{workflow}", &m.workflow);
-    match (bucket, &m.lock) {
+    lock_store_of(&m.workflow, m.lock.as_ref(), bucket)
+}
+
+/// [`lock_store`] of a workflow by name.
+fn lock_store_of(
+    workflow: &str,
+    configured: Option<&crate::manifest::types::LockConfig>,
+    bucket: Option<&str>,
+) -> lock::Store {
+    let key = || crate::manifest::types::DEFAULT_LOCK_KEY.replace("{workflow}", workflow);
+    match (bucket, configured) {
         (Some(b), Some(l)) => lock::Store::Bucket {
             bucket: b.to_string(),
             key: l.key.clone(),
@@ -192,7 +204,7 @@ fn lock_store(m: &crate::manifest::Manifest, bucket: Option<&str>) -> lock::Stor
             bucket: l.bucket.clone(),
             key: l.key.clone(),
         },
-        (None, None) => lock::Store::file_in(std::path::Path::new("."), &m.workflow),
+        (None, None) => lock::Store::file_in(std::path::Path::new("."), workflow),
     }
 }
 
@@ -214,14 +226,25 @@ async fn take_lock<C: crate::cloud::S3Api>(
     command: &str,
 ) -> anyhow::Result<lock::Held> {
     let store = lock_store(m, args.lock_bucket.as_deref());
+    lock_workflow(cloud, &m.workflow, &store, args, settings, command).await
+}
+
+/// Takes the lock of `workflow` at `store`.
+async fn lock_workflow<C: crate::cloud::S3Api>(
+    cloud: &C,
+    workflow: &str,
+    store: &lock::Store,
+    args: &crate::cli::LockArgs,
+    settings: &Settings,
+    command: &str,
+) -> anyhow::Result<lock::Held> {
     if settings.in_ci && matches!(store, lock::Store::File(_)) {
         eprintln!(
-            "warning: no lock bucket: workflow `{}` is locked with {} on this machine only, which does not stop a run on another CI runner\nhint: name a bucket with --lock-bucket or a `lock:` block in the manifest",
-            m.workflow,
+            "warning: no lock bucket: workflow `{workflow}` is locked with {} on this machine only, which does not stop a run on another CI runner\nhint: name a bucket with --lock-bucket or a `lock:` block in the manifest",
             store.describe()
         );
     }
-    let info = lock::LockInfo::new(&m.workflow, command, &settings.lock_owner);
+    let info = lock::LockInfo::new(workflow, command, &settings.lock_owner);
     let on_wait = |holder: &lock::LockInfo| {
         eprintln!(
             "Waiting for the lock of workflow `{}`, held by {}...",
@@ -229,9 +252,88 @@ async fn take_lock<C: crate::cloud::S3Api>(
             holder.describe()
         );
     };
-    lock::acquire(cloud, &store, info, args.lock_timeout, &on_wait)
+    lock::acquire(cloud, store, info, args.lock_timeout, &on_wait)
         .await
         .map_err(lock_error)
+}
+
+/// `scar rename-workflow OLD NEW`: retags in place what workflow `OLD`
+/// owns as `NEW`'s, under both workflows' locks.
+pub async fn rename_workflow(
+    settings: &Settings,
+    args: &crate::cli::RenameWorkflowArgs,
+) -> anyhow::Result<ExitStatus> {
+    let (old, new) = (args.old.as_str(), args.new.as_str());
+    let valid = regex::Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$").expect("a valid pattern");
+    for name in [old, new] {
+        if !valid.is_match(name) {
+            anyhow::bail!("`{name}` is not a workflow name\nhint: letters, digits, `-` and `_`, at most 40, starting with a letter or digit");
+        }
+    }
+    if old == new {
+        anyhow::bail!("the old and the new name are both `{old}`");
+    }
+    let cloud = Arc::new(connect(settings).await?);
+    // Both locks, in name order, so two renames never wait on each other.
+    let mut names = [old, new];
+    names.sort();
+    let mut held = Vec::new();
+    for wf in names {
+        let store = lock_store_of(wf, None, args.lock.lock_bucket.as_deref());
+        match lock_workflow(&*cloud, wf, &store, &args.lock, settings, "rename-workflow").await {
+            Ok(h) => held.push(h),
+            Err(e) => {
+                for h in &held {
+                    give_back(&*cloud, h).await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let result = async {
+        let owned = |wf: &str| DesiredState {
+            workflow: wf.to_string(),
+            ..Default::default()
+        };
+        let theirs = observe::observe_with(cloud.clone(), &owned(new), None)
+            .await
+            .context("reading the account")?;
+        if let Some(o) = theirs
+            .resources
+            .values()
+            .find(|o| o.owner == crate::model::Owner::Workflow)
+        {
+            anyhow::bail!(
+                "workflow `{new}` already has resources ({} among them): scar does not merge workflows\nhint: choose another name, or destroy workflow `{new}` first",
+                o.addr
+            );
+        }
+        let observed = observe::observe_with(cloud.clone(), &owned(old), None)
+            .await
+            .context("reading the account")?;
+        let plan = crate::plan::rename(&observed, old, new);
+        if plan.changes.is_empty() {
+            anyhow::bail!("workflow `{old}` owns nothing in this account (no resource carries `scar:workflow={old}`)");
+        }
+        let planned = pipeline::Planned {
+            desired: owned(old),
+            observed,
+            plan,
+            artifacts: Arc::new(apply::Artifacts::default()),
+        };
+        let status = execute(cloud.clone(), planned, args.auto_approve, 10, "Rename", settings).await?;
+        if status == ExitStatus::Success {
+            println!(
+                "Workflow `{old}` is now `{new}`. Name it `workflow: {new}` in the manifests, then run `scar plan`: the workflow's IAM role `scar-{old}` is replaced by `scar-{new}` (IAM roles cannot be renamed)."
+            );
+        }
+        Ok(status)
+    }
+    .await;
+    for h in &held {
+        give_back(&*cloud, h).await;
+    }
+    result
 }
 
 /// Releases the lock; a failure leaves it for `force-unlock`, and says so.

@@ -15,7 +15,7 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitSta
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
     let mut planned = pipeline::plan_workflow(cloud, &m, Some(layer_zip), false, settings).await?;
-    planned.plan.warnings = warnings;
+    planned.plan.warnings.splice(0..0, warnings);
     pipeline::apply_targets(&mut planned.plan, &args.targets)?;
     planned.plan.inputs = Some(pipeline::inputs(
         &paths,

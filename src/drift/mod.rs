@@ -332,6 +332,34 @@ fn applied_value(
     })
 }
 
+/// Whether `have` was applied as the manifests want `want` now, so that
+/// what `want` depends on was there when it was: its id or content says
+/// so, or its record matches what the manifests want (a record of other
+/// values, say another role, proves nothing of this one).
+fn applied_as_wanted(
+    want: &crate::model::Resource,
+    have: &Observed,
+    observed: &ObservedState,
+) -> bool {
+    if rules(have.addr.kind).fingerprint() != Fingerprint::Tags {
+        return true;
+    }
+    if have.applied.is_none() {
+        return false;
+    }
+    let resolved = resolve(&want.attrs, observed, &BTreeSet::new());
+    let mut found = Vec::new();
+    compare(
+        &want.addr,
+        have,
+        &resolved,
+        &want.ignore_changes,
+        &|_| Vec::new(),
+        &mut found,
+    );
+    !found.iter().any(|f| f.status == Status::Pending)
+}
+
 /// A wanted resource missing from the account was applied (and so was
 /// deleted behind scar's back) if something the manifests make depend on
 /// it is there with its record, or is missing for the same reason: scar
@@ -353,9 +381,7 @@ fn evidence(
     for dependent in desired.resources.values().filter(|r| r.deps.contains(addr)) {
         match observed.resources.get(&dependent.addr) {
             Some(h) if h.owner == Owner::Workflow => {
-                let recorded =
-                    rules(h.addr.kind).fingerprint() != Fingerprint::Tags || h.applied.is_some();
-                if recorded {
+                if applied_as_wanted(dependent, h, observed) {
                     return Some(dependent.addr.clone());
                 }
             }

@@ -297,6 +297,83 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     }
 }
 
+/// The plan of `scar rename-workflow OLD NEW`: whatever `old` owns that
+/// names its workflow (tags, notification entry ids; each kind says,
+/// [`crate::resources::KindRules::renamed`]) is written again for `new`,
+/// in place. Nothing is created or deleted.
+pub fn rename(observed: &ObservedState, old: &str, new: &str) -> Plan {
+    let mut changes = Vec::new();
+    for have in observed.resources.values() {
+        if have.owner != Owner::Workflow {
+            continue;
+        }
+        let Some(after) = rules(have.addr.kind).renamed(have, old, new) else {
+            continue;
+        };
+        let diffs: Vec<AttrDiff> = after
+            .iter()
+            .filter(|(k, v)| have.attrs.get(*k) != Some(*v))
+            .map(|(k, v)| attr_diff(k, have.attrs.get(k).cloned(), v, &BTreeSet::new(), false))
+            .collect();
+        if diffs.is_empty() {
+            continue;
+        }
+        changes.push(Change {
+            diffs,
+            after: Some(after),
+            outputs: have.outputs.clone(),
+            fingerprint: Some(have.fingerprint()),
+            ..Change::new(
+                have.addr.clone(),
+                Action::Update,
+                format!("retagged from workflow `{old}` to `{new}`"),
+            )
+        });
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    Plan {
+        workflow: old.to_string(),
+        changes,
+        ..Plan::default()
+    }
+}
+
+/// Whether the manifests' workflow looks renamed: it owns nothing in the
+/// account, while resources its manifests declare belong to one other
+/// workflow. Says so, with what to run.
+pub fn rename_hint(desired: &DesiredState, observed: &ObservedState) -> Option<String> {
+    if observed
+        .resources
+        .values()
+        .any(|o| o.owner == Owner::Workflow)
+    {
+        return None;
+    }
+    let mut others: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut existing = 0;
+    for addr in desired.resources.keys() {
+        match observed.resources.get(addr) {
+            Some(Observed {
+                owner: Owner::OtherWorkflow(w),
+                ..
+            }) => *others.entry(w.as_str()).or_default() += 1,
+            Some(_) => {}
+            None => continue,
+        }
+        existing += 1;
+    }
+    let (old, n) = others.into_iter().max_by_key(|(_, n)| *n)?;
+    // Most of what exists is that workflow's: a rename, not a clash of a
+    // name or two.
+    if n < 2 || n * 2 <= existing {
+        return None;
+    }
+    Some(format!(
+        "no resource of workflow `{new}` exists, but {n} of the resources its manifests declare belong to workflow `{old}`: if the workflow was renamed (its `workflow:` key, or the manifest's file name or place, which make the default name), run `scar rename-workflow {old} {new}` to retag them in place instead of recreating them",
+        new = desired.workflow
+    ))
+}
+
 /// Keeps only the changes to `targets` and what they need (`--target`):
 /// the changes each depends on, transitively. Fails naming a target that
 /// is no resource of the plan.

@@ -19,7 +19,7 @@ use super::{lambda_function, Context, Desire, KindRules, Observation, Outputs, S
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, Tags};
 use crate::manifest::FunctionDef;
-use crate::model::{owner_of, Action, Addr, DesiredState, Kind};
+use crate::model::{owner_of, Action, Addr, DesiredState, Kind, Owner};
 
 pub struct IamRole;
 
@@ -139,22 +139,40 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
             o.out.missing.insert(arn);
         }
     }
-    let Some(role) = o.cloud.get_role(&role_name(o.workflow)).await? else {
-        return Ok(());
-    };
-    let attrs = RoleAttrs {
-        assume_role_policy: parse_json(&role.assume_role_policy),
-        policy: role.inline_policies.get(ROLE_POLICY).map(|p| parse_json(p)),
-        tags: scar_tags(Some(&role.tags)),
-    };
-    let mut found = observed_tagged(
-        Addr::new(Kind::IamRole, &role.name),
-        &attrs,
-        owner_of(Some(&role.tags), o.workflow),
-        Some(&role.tags),
-    );
-    found.outputs = arn_output(role.arn);
-    o.insert(found);
+    // The workflow's role, and any other role of the workflow that its
+    // functions still run as (one a rename left behind: IAM roles cannot
+    // be renamed, so it goes once the functions have moved).
+    let own = role_name(o.workflow);
+    let mut names = BTreeSet::from([own.clone()]);
+    for role in lambda_function::owned_roles(&o.out) {
+        if let Some(name) = role.rsplit_once(":role/").map(|(_, n)| n) {
+            if name.starts_with("scar-") {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    for name in names {
+        let Some(role) = o.cloud.get_role(&name).await? else {
+            continue;
+        };
+        let owner = owner_of(Some(&role.tags), o.workflow);
+        if name != own && owner != Owner::Workflow {
+            continue;
+        }
+        let attrs = RoleAttrs {
+            assume_role_policy: parse_json(&role.assume_role_policy),
+            policy: role.inline_policies.get(ROLE_POLICY).map(|p| parse_json(p)),
+            tags: scar_tags(Some(&role.tags)),
+        };
+        let mut found = observed_tagged(
+            Addr::new(Kind::IamRole, &role.name),
+            &attrs,
+            owner,
+            Some(&role.tags),
+        );
+        found.outputs = arn_output(role.arn);
+        o.insert(found);
+    }
     Ok(())
 }
 

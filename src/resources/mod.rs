@@ -195,6 +195,17 @@ pub trait KindRules: Sync {
         Vec::new()
     }
 
+    /// What to write to `have` so that it belongs to workflow `new` instead
+    /// of `old` (`scar rename-workflow`), if anything: by default its
+    /// `scar:workflow` tag.
+    fn renamed(&self, have: &Observed, _old: &str, new: &str) -> Option<Attrs> {
+        let mut attrs = have.attrs.clone();
+        let tags = attrs.get_mut("tags")?.as_object_mut()?;
+        tags.get(crate::model::TAG_WORKFLOW)?;
+        tags.insert(crate::model::TAG_WORKFLOW.into(), Value::String(new.into()));
+        Some(attrs)
+    }
+
     /// Where it keeps what scar applied to it.
     fn fingerprint(&self) -> Fingerprint {
         Fingerprint::Tags

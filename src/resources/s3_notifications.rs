@@ -43,6 +43,31 @@ impl KindRules for S3Notifications {
         Fingerprint::InId
     }
 
+    /// Each entry of `old` gets the id `new` would give it (the id names
+    /// the workflow).
+    fn renamed(&self, have: &Observed, old: &str, new: &str) -> Option<Attrs> {
+        let attrs: NotificationsAttrs = serde_json::from_value(serde_json::Value::Object(
+            have.attrs.clone().into_iter().collect(),
+        ))
+        .ok()?;
+        let prefix = format!("scar-{old}-");
+        let entries = attrs
+            .entries
+            .into_iter()
+            .map(|mut e| {
+                let function =
+                    e.id.strip_prefix(&prefix)
+                        .and_then(|rest| rest.rsplit_once('-'))
+                        .map(|(f, _)| f.to_string());
+                if let Some(function) = function {
+                    e.id = notification_id(new, &function, e.prefix.as_deref().unwrap_or(""));
+                }
+                e
+            })
+            .collect();
+        Some(to_attrs(&NotificationsAttrs { entries }))
+    }
+
     /// The entries that are there, each as the manifests want it under its
     /// id (an id they no longer want: as it is), so that an entry edited
     /// behind scar's back is drift and a trigger the manifests changed

@@ -472,6 +472,21 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
     o
 }
 
+/// The roles (ARNs) the observed functions this workflow owns run as.
+pub fn owned_roles(observed: &ObservedState) -> BTreeSet<String> {
+    observed
+        .resources
+        .values()
+        .filter(|f| f.addr.kind == Kind::LambdaFunction && f.owner == Owner::Workflow)
+        .filter_map(|f| {
+            f.attrs
+                .get("role")
+                .and_then(|r| r.as_str())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
     retry(|| cloud.delete_function(&s.addr.name)).await?;
     Ok(())
@@ -484,14 +499,18 @@ pub async fn write<C: Cloud>(
 ) -> Result<Outputs, CloudError> {
     let name = s.addr.name.as_str();
     let spec = function_spec(name, &want);
-    let code = s.artifacts.code.get(name).ok_or_else(|| {
-        CloudError::with_kind(
-            format!("deploying {}", s.addr),
-            ErrorKind::Invalid,
-            "no code was built for it",
-        )
-    })?;
+    // Needed only to create it or change its code (a retag needs none).
+    let code = || {
+        s.artifacts.code.get(name).ok_or_else(|| {
+            CloudError::with_kind(
+                format!("deploying {}", s.addr),
+                ErrorKind::Invalid,
+                "no code was built for it",
+            )
+        })
+    };
     let arn = if s.action == Action::Create {
+        let code = code()?;
         // Ok: created now; Err: found there.
         let created = match create_function(cloud, &spec, code, false).await {
             Err(e) if found_or_conflict(&e) => {
@@ -540,6 +559,7 @@ pub async fn write<C: Cloud>(
         wait_ready(cloud, name).await?;
     }
     if s.changed.keys().any(|n| CODE_ATTRS.contains(n)) {
+        let code = code()?;
         retry(|| cloud.update_function_code(name, code)).await?;
         wait_ready(cloud, name).await?;
     }

@@ -64,6 +64,11 @@ pub enum Command {
     Drift(DriftArgs),
     /// Delete everything the workflow owns (buckets holding objects are kept).
     Destroy(DestroyArgs),
+    /// Take existing resources into the workflow, in place: functions
+    /// deployed by SCAR 4.x, and resources made by hand, that the
+    /// manifests declare. Shows what it takes and what plan would then
+    /// change; asks first.
+    Import(ImportArgs),
     /// Remove a workflow's lock left by a run that died, given its id.
     ForceUnlock(ForceUnlockArgs),
     /// Retag in place everything workflow OLD owns as workflow NEW's (after
@@ -197,6 +202,10 @@ pub struct DriftArgs {
     /// Output format (json: schemas/drift.schema.json).
     #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
+    /// Also report what looks like SCAR's in the account (SCAR 4.x's
+    /// `createdby: scar` tag, or a `scar-` name) and belongs to no workflow.
+    #[arg(long)]
+    pub all: bool,
     /// Treat the manifests' warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -221,6 +230,22 @@ pub struct DestroyArgs {
     /// for exceptional cases; the rest of the workflow is not planned.
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// Do not ask for confirmation (pipelines).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

@@ -74,6 +74,7 @@ async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<com
         cli::Command::Drift(args) => commands::drift::run(settings, args).await,
         cli::Command::Destroy(args) => commands::apply::destroy(settings, args).await,
         cli::Command::ForceUnlock(args) => commands::apply::force_unlock(settings, args).await,
+        cli::Command::Import(args) => commands::import::run(settings, args).await,
         cli::Command::RenameWorkflow(args) => {
             commands::apply::rename_workflow(settings, args).await
         }

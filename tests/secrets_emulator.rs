@@ -1,8 +1,10 @@
 //! Secrets and warnings through the `scar` binary against the AWS emulator
 //! (moto): a manifest that carries secrets in every place a manifest can
 //! hold one goes through validate → plan (text, JSON, Markdown, `--out`) →
-//! apply `-v` → a secret-only change → destroy `-v`, and no output, saved
-//! plan or cache file ever holds a secret's value; a saved plan whose
+//! apply `-vv` under a bucket lock → drift (text, JSON, Markdown, `-vv`) →
+//! a secret-only change → destroy `-v`, and no output, log line, saved
+//! plan, lock object, applied record or cache file ever holds a secret's
+//! value; a saved plan whose
 //! secret changed after review is stale; plan and apply print the
 //! manifests' warnings and honour `--strict`.
 
@@ -133,8 +135,75 @@ async fn no_output_saved_plan_or_cache_file_ever_holds_a_secret() {
     scar("plan markdown", &["plan", "-o", "markdown", "-f", &m]);
     scar("plan --out", &["plan", "--out", &saved, "-f", &m]);
     assert_clean("the saved plan", &std::fs::read_to_string(&saved).unwrap());
-    let o = scar("apply -v", &["apply", "-v", "--auto-approve", "-f", &m]);
+    // Applied under a lock in a bucket: the lock object, caught while the
+    // apply holds it, holds no secret either.
+    let conf = env.sdk().await;
+    let s3 = common::s3(&conf);
+    s3.create_bucket()
+        .bucket("scar-secret-locks")
+        .send()
+        .await
+        .unwrap();
+    let mut cmd = env.command(&[
+        "apply",
+        "-vv",
+        "--auto-approve",
+        "--lock-bucket",
+        "scar-secret-locks",
+        "-f",
+        &m,
+    ]);
+    cmd.env("SCAR_CACHE_DIR", &cache_env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let mut lock_body = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lock_body.is_none() && std::time::Instant::now() < deadline {
+        if let Ok(o) = s3
+            .get_object()
+            .bucket("scar-secret-locks")
+            .key("scar/locks/secrets.lock")
+            .send()
+            .await
+        {
+            let bytes = o.body.collect().await.unwrap().into_bytes();
+            lock_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_clean("apply -vv", &out(&o));
+    let lock_body = lock_body.expect("the lock object was seen while the apply ran");
+    assert!(lock_body.contains("\"command\": \"apply\""), "{lock_body}");
+    assert_clean("the lock object", &lock_body);
+    // Nor does the applied record on the function.
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let f = lambda
+        .get_function()
+        .function_name("scar-secrets-f")
+        .send()
+        .await
+        .unwrap();
+    let tags = lambda
+        .list_tags()
+        .resource(f.configuration().unwrap().function_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let record = format!("{:?}", tags.tags());
+    assert!(record.contains("scar:applied"), "{record}");
+    assert_clean("the function's tags", &record);
+    for (what, format) in [
+        ("drift", "text"),
+        ("drift json", "json"),
+        ("drift markdown", "markdown"),
+    ] {
+        let o = scar(what, &["drift", "-vv", "-o", format, "-f", &m]);
+        assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    }
 
     // The secrets change, and only they: the plan says so without
     // showing either value.
@@ -161,6 +230,16 @@ async fn no_output_saved_plan_or_cache_file_ever_holds_a_secret() {
         "plan --out after rotation",
         &["plan", "--out", &saved, "-f", &m],
     );
+    // drift reports the rotation as pending, masked, in every format.
+    for (what, format) in [
+        ("drift after rotation", "text"),
+        ("drift json after rotation", "json"),
+        ("drift markdown after rotation", "markdown"),
+    ] {
+        let o = scar(what, &["drift", "-vv", "-o", format, "-f", &m]);
+        assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+        assert!(out(&o).contains("(sensitive value changed)"), "{}", out(&o));
+    }
     assert_clean("the saved plan", &std::fs::read_to_string(&saved).unwrap());
 
     // A saved plan whose secret changes after review is stale.

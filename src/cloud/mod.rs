@@ -259,6 +259,8 @@ pub trait S3Api {
         name: &str,
         tags: &Tags,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Sets scar's tags of a bucket (those starting `scar:`: the ones given,
+    /// and no others); tags that are not scar's are kept.
     fn put_bucket_tags(
         &self,
         name: &str,

@@ -218,7 +218,7 @@ fn lock_error(e: lock::LockError) -> anyhow::Error {
 
 /// Takes the workflow's lock before the account is read, waiting as
 /// `--lock-timeout` says.
-async fn take_lock<C: crate::cloud::S3Api>(
+pub(super) async fn take_lock<C: crate::cloud::S3Api>(
     cloud: &C,
     m: &crate::manifest::Manifest,
     args: &crate::cli::LockArgs,
@@ -337,7 +337,7 @@ pub async fn rename_workflow(
 }
 
 /// Releases the lock; a failure leaves it for `force-unlock`, and says so.
-async fn give_back<C: crate::cloud::S3Api>(cloud: &C, held: &lock::Held) {
+pub(super) async fn give_back<C: crate::cloud::S3Api>(cloud: &C, held: &lock::Held) {
     if let Err(e) = lock::release(cloud, held).await {
         eprintln!(
             "warning: the lock at {} could not be released: {e}\nhint: remove it with `scar force-unlock {}`",
@@ -347,7 +347,7 @@ async fn give_back<C: crate::cloud::S3Api>(cloud: &C, held: &lock::Held) {
     }
 }
 
-async fn execute<C: crate::cloud::Cloud>(
+pub(super) async fn execute<C: crate::cloud::Cloud>(
     cloud: Arc<C>,
     planned: pipeline::Planned,
     auto_approve: bool,

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod drift;
+pub mod import;
 pub mod local;
 pub mod plan;
 pub mod schema;

@@ -341,13 +341,18 @@ fn applied_as_wanted(
     have: &Observed,
     observed: &ObservedState,
 ) -> bool {
-    if rules(have.addr.kind).fingerprint() != Fingerprint::Tags {
-        return true;
+    let kind = rules(have.addr.kind);
+    let resolved = resolve(&want.attrs, observed, &BTreeSet::new());
+    match kind.fingerprint() {
+        Fingerprint::Content => return true,
+        // What is there under the wanted ids is all the manifests want
+        // (an entry of another id, say SCAR's, proves nothing).
+        Fingerprint::InId => return kind.applied_by_id(have, &resolved) == resolved,
+        Fingerprint::Tags => {}
     }
     if have.applied.is_none() {
         return false;
     }
-    let resolved = resolve(&want.attrs, observed, &BTreeSet::new());
     let mut found = Vec::new();
     compare(
         &want.addr,

@@ -232,6 +232,10 @@ pub const FACT_UNUSED_LAYER: &str = "unused_layer_version";
 /// second time.
 pub const FACT_APPLIED_PLAN: &str = "applied_by_plan";
 
+/// Who deployed a resource that no scar workflow owns, where its tags say
+/// (an observed fact: `SCAR 4.x` for SCAR's `createdby: scar`).
+pub const FACT_DEPLOYED_BY: &str = "deployed_by";
+
 /// The tag keys of ownership.
 pub const TAG_WORKFLOW: &str = "scar:workflow";
 pub const TAG_MANAGED: &str = "scar:managed";

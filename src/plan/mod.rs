@@ -297,6 +297,74 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     }
 }
 
+/// What `scar import` does, and what `plan` shows once it is done.
+pub struct Import {
+    /// The takeover: each resource the manifests declare that exists with
+    /// no scar workflow's tag (and no stack's) gets the workflow's
+    /// ownership tags, nothing else.
+    pub plan: Plan,
+    /// The plan as it would be once they are the workflow's.
+    pub after: Plan,
+}
+
+/// Plans `scar import`: the resources of kinds that carry tags, that the
+/// manifests declare and that no workflow owns, are taken over in place.
+pub fn import(desired: &DesiredState, observed: &ObservedState) -> Import {
+    let mut changes = Vec::new();
+    let mut taken = observed.clone();
+    for addr in desired.resources.keys() {
+        let Some(have) = observed.resources.get(addr) else {
+            continue;
+        };
+        if have.owner != Owner::Unmanaged
+            || rules(addr.kind).fingerprint() != crate::resources::Fingerprint::Tags
+        {
+            continue;
+        }
+        let mut after = have.attrs.clone();
+        let mut tags = match after.get("tags") {
+            Some(Value::Object(t)) => t.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in crate::model::ownership_tags(&desired.workflow) {
+            tags.insert(k, Value::String(v));
+        }
+        after.insert("tags".into(), Value::Object(tags));
+        let by = have
+            .facts
+            .get(crate::model::FACT_DEPLOYED_BY)
+            .and_then(Value::as_str)
+            .map(|b| format!("deployed by {b}"))
+            .unwrap_or_else(|| "made outside scar".into());
+        changes.push(Change {
+            diffs: vec![attr_diff(
+                "tags",
+                have.attrs.get("tags").cloned(),
+                &after["tags"],
+                &BTreeSet::new(),
+                false,
+            )],
+            after: Some(after.clone()),
+            outputs: have.outputs.clone(),
+            fingerprint: Some(have.fingerprint()),
+            ..Change::new(addr.clone(), Action::Update, format!("imported: {by}"))
+        });
+        if let Some(t) = taken.resources.get_mut(addr) {
+            t.owner = Owner::Workflow;
+            t.attrs = after;
+        }
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    Import {
+        plan: Plan {
+            workflow: desired.workflow.clone(),
+            changes,
+            ..Plan::default()
+        },
+        after: plan(desired, &taken),
+    }
+}
+
 /// The plan of `scar rename-workflow OLD NEW`: whatever `old` owns that
 /// names its workflow (tags, notification entry ids; each kind says,
 /// [`crate::resources::KindRules::renamed`]) is written again for `new`,

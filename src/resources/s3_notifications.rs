@@ -193,10 +193,13 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
 
 /// The workflow's entries in the configurations `s3_bucket` read.
 pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
+    let functions = lambda_function::owned_arns(&o.out);
     let found: Vec<Observed> = o
         .notifications
         .iter()
-        .filter_map(|(bucket, config)| notifications_observed(bucket, config, o.workflow))
+        .filter_map(|(bucket, config)| {
+            notifications_observed(bucket, config, o.workflow, &functions)
+        })
         .collect();
     for f in found {
         o.insert(f);
@@ -207,16 +210,24 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
 /// The workflow's entries of a bucket's notification configuration, as
 /// desire writes them; `None` if it has none. Ownership is exact
 /// ([`is_own_notification`]): another workflow's entries are never taken
-/// for this one's, whatever their ids start with.
+/// for this one's, whatever their ids start with. An entry of another id
+/// that triggers one of the workflow's own functions (`functions`: their
+/// ARNs), as SCAR 4.x wrote them before an import, is the workflow's too:
+/// apply rewrites it under scar's id.
 fn notifications_observed(
     bucket: &str,
     config: &NotificationConfig,
     workflow: &str,
+    functions: &BTreeSet<String>,
 ) -> Option<Observed> {
     let mut entries: Vec<Entry> = config
         .lambda
         .iter()
-        .filter(|n| is_own_notification(workflow, &n.id, n.prefix.as_deref()))
+        .filter(|n| {
+            is_own_notification(workflow, &n.id, n.prefix.as_deref())
+                || (functions.contains(&n.function_arn)
+                    && notification_workflow(&n.id, n.prefix.as_deref()).is_none())
+        })
         .map(|n| {
             let mut events = n.events.clone();
             events.sort();
@@ -276,9 +287,15 @@ pub async fn write<C: Cloud>(
     let name = s.addr.name.as_str();
     // Read-modify-write: only this workflow's entries change.
     let mut config = retry(|| cloud.get_notifications(name)).await?;
-    config
-        .lambda
-        .retain(|n| !is_own_notification(s.workflow, &n.id, n.prefix.as_deref()));
+    // This workflow's entries go, and so does any entry that triggers one
+    // of the wanted functions on the same filter (SCAR 4.x's, taken over
+    // by an import): S3 refuses two entries that overlap.
+    config.lambda.retain(|n| {
+        !is_own_notification(s.workflow, &n.id, n.prefix.as_deref())
+            && !want.entries.iter().any(|e| {
+                e.function_arn == n.function_arn && e.prefix == n.prefix && e.suffix == n.suffix
+            })
+    });
     config
         .lambda
         .extend(want.entries.into_iter().map(|e| LambdaNotification {

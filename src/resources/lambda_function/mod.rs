@@ -469,7 +469,27 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
         applied: None,
     };
     read_record(&mut o, tags.as_ref());
+    if tags
+        .as_ref()
+        .and_then(|t| t.get("createdby"))
+        .is_some_and(|v| v == "scar")
+    {
+        o.facts.insert(
+            crate::model::FACT_DEPLOYED_BY.into(),
+            Value::String("SCAR 4.x (tag `createdby: scar`)".into()),
+        );
+    }
     o
+}
+
+/// The ARNs of the observed functions this workflow owns.
+pub fn owned_arns(observed: &ObservedState) -> BTreeSet<String> {
+    observed
+        .resources
+        .values()
+        .filter(|f| f.addr.kind == Kind::LambdaFunction && f.owner == Owner::Workflow)
+        .filter_map(|f| f.outputs.get("arn").cloned())
+        .collect()
 }
 
 /// The roles (ARNs) the observed functions this workflow owns run as.

@@ -153,10 +153,13 @@ async fn no_output_saved_plan_or_cache_file_ever_holds_a_secret() {
         "-f",
         &m,
     ]);
+    // Its output goes to files: -vv writes more than a pipe holds before
+    // the lock is even taken, and nothing reads the pipe while polling.
+    let (stdout_path, stderr_path) = (env.path().join("apply.out"), env.path().join("apply.err"));
     cmd.env("SCAR_CACHE_DIR", &cache_env)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let mut child = cmd.spawn().unwrap();
     let mut lock_body = None;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while lock_body.is_none() && std::time::Instant::now() < deadline {
@@ -173,9 +176,18 @@ async fn no_output_saved_plan_or_cache_file_ever_holds_a_secret() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    assert_clean("apply -vv", &out(&o));
+    let status = child.wait().unwrap();
+    let logged = format!(
+        "--- stdout\n{}--- stderr\n{}",
+        std::fs::read_to_string(&stdout_path).unwrap(),
+        std::fs::read_to_string(&stderr_path).unwrap()
+    );
+    assert_eq!(status.code(), Some(0), "{logged}");
+    assert_clean("apply -vv", &logged);
+    assert!(
+        logged.contains("TRACE") || logged.contains("DEBUG"),
+        "-vv logs: {logged}"
+    );
     let lock_body = lock_body.expect("the lock object was seen while the apply ran");
     assert!(lock_body.contains("\"command\": \"apply\""), "{lock_body}");
     assert_clean("the lock object", &lock_body);

@@ -380,3 +380,77 @@ fn drift_on_bad_manifests_exits_1_with_the_place() {
     let o = env.expect(1, &["drift", "-f", p.to_str().unwrap()]);
     assert!(out(&o).contains("scar.yaml:5"), "{}", out(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_all_reports_what_looks_like_scars_and_belongs_to_no_workflow() {
+    let env = Env::new();
+    env.write("run.sh", "#!/bin/sh\ntrue\n");
+    let path = env.write("scar.yaml", &manifest(512, 300));
+    let m = path.to_str().unwrap();
+    let conf = env.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    env.ok(&["apply", "--auto-approve", "-f", m]);
+    let role = "arn:aws:iam::123456789012:role/scar-nightly";
+    let create = |name: &'static str, scar4: bool| {
+        let lambda = lambda.clone();
+        async move {
+            let mut c = lambda
+                .create_function()
+                .function_name(name)
+                .runtime(aws_sdk_lambda::types::Runtime::Python312)
+                .handler("x.handler")
+                .role(role)
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .zip_file(aws_sdk_lambda::primitives::Blob::new(common::EMPTY_ZIP))
+                        .build(),
+                );
+            if scar4 {
+                c = c.tags("createdby", "scar").tags("owner", "someone");
+            }
+            c.send().await.unwrap();
+        }
+    };
+    create("legacy-thumbs", true).await;
+    create("scar-forgotten", false).await;
+    create("unrelated", false).await;
+    logs.create_log_group()
+        .log_group_name("/aws/lambda/legacy-thumbs")
+        .tags("createdby", "scar")
+        .send()
+        .await
+        .unwrap();
+
+    // Without --all: the workflow is in sync.
+    assert_eq!(drift(&env, m).code, Some(0));
+    let o = env.expect(2, &["drift", "--all", "-o", "json", "-f", m]);
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let unowned: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "unowned")
+        .map(|f| f["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unowned,
+        [
+            "lambda_function.legacy-thumbs",
+            "lambda_function.scar-forgotten",
+            "log_group./aws/lambda/legacy-thumbs"
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["unowned"], 3);
+    let o = env.expect(2, &["drift", "--all", "-f", m]);
+    common::assert_lines(
+        &stdout(&o),
+        &[
+            "Looking like SCAR's, in no workflow (unowned)",
+            "deployed by SCAR 4.x (tag `createdby: scar`)",
+            "scar import",
+        ],
+    );
+    assert!(!stdout(&o).contains("unrelated"), "{}", out(&o));
+}

@@ -19,7 +19,10 @@ pub async fn run(settings: &Settings, args: &DriftArgs) -> anyhow::Result<ExitSt
     let cloud = Arc::new(connect(settings).await?);
     let planned =
         pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
-    let report = crate::drift::drift(&planned.desired, &planned.observed);
+    let mut report = crate::drift::drift(&planned.desired, &planned.observed);
+    if args.all {
+        report.add_strays(crate::resources::strays(&*cloud).await?, &planned.desired);
+    }
     let requests = crate::cloud::Cloud::requests(&*cloud).total();
     match args.output {
         PlanFormat::Text => print!("{}", render::drift::text(&report, requests)),

@@ -27,7 +27,8 @@ pub struct DriftDoc {
     /// Per resource: what changed outside scar (`drift`), what the
     /// manifests changed (`pending`), what carries the workflow's tags and
     /// no manifest declares (`unmanaged`), and differences whose origin is
-    /// unknown (`origin_unknown`). A resource may have several.
+    /// unknown (`origin_unknown`), and with `--all` what looks like SCAR's
+    /// and belongs to no workflow (`unowned`). A resource may have several.
     pub findings: Vec<FindingDoc>,
     /// AWS requests the report took.
     pub aws_requests: u64,
@@ -39,6 +40,9 @@ pub struct DriftSummary {
     pub pending: usize,
     pub unmanaged: usize,
     pub origin_unknown: usize,
+    /// What looks like SCAR's and belongs to no workflow (`--all`).
+    #[serde(default)]
+    pub unowned: usize,
     /// Resources compared and found in sync.
     pub in_sync: usize,
 }
@@ -68,6 +72,7 @@ pub enum StatusDoc {
     Pending,
     Unmanaged,
     OriginUnknown,
+    Unowned,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -101,6 +106,7 @@ impl From<Status> for StatusDoc {
             Status::Pending => StatusDoc::Pending,
             Status::Unmanaged => StatusDoc::Unmanaged,
             Status::OriginUnknown => StatusDoc::OriginUnknown,
+            Status::Unowned => StatusDoc::Unowned,
         }
     }
 }
@@ -129,6 +135,7 @@ pub fn to_doc(report: &Report, aws_requests: u64) -> DriftDoc {
             pending: report.count(Status::Pending),
             unmanaged: report.count(Status::Unmanaged),
             origin_unknown: report.count(Status::OriginUnknown),
+            unowned: report.count(Status::Unowned),
             in_sync: report.in_sync,
         },
         findings: report

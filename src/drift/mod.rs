@@ -41,6 +41,8 @@ pub enum Status {
     /// It differs from the manifests and its record is gone: drift or
     /// pending, nobody can tell.
     OriginUnknown,
+    /// It looks like SCAR's and belongs to no workflow (`drift --all`).
+    Unowned,
 }
 
 impl Status {
@@ -51,6 +53,7 @@ impl Status {
             Status::Pending => "pending",
             Status::Unmanaged => "unmanaged",
             Status::OriginUnknown => "changed, origin unknown",
+            Status::Unowned => "unowned",
         }
     }
 }
@@ -227,6 +230,27 @@ pub fn drift(desired: &DesiredState, observed: &ObservedState) -> Report {
         workflow: desired.workflow.clone(),
         findings,
         in_sync,
+    }
+}
+
+impl Report {
+    /// Adds what looks like SCAR's and belongs to no workflow (`drift
+    /// --all`), but what the manifests declare (reported already).
+    pub fn add_strays(&mut self, strays: Vec<(Addr, String)>, desired: &DesiredState) {
+        for (address, reason) in strays {
+            if desired.resources.contains_key(&address) {
+                continue;
+            }
+            self.findings.push(Finding {
+                address,
+                status: Status::Unowned,
+                change: Change::Kept,
+                reason,
+                attributes: Vec::new(),
+            });
+        }
+        self.findings
+            .sort_by(|a, b| (&a.address, a.status).cmp(&(&b.address, b.status)));
     }
 }
 

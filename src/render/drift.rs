@@ -42,14 +42,16 @@ fn heading(status: Status) -> &'static str {
         Status::OriginUnknown => {
             "Differing from the manifests, origin unknown (their applied record is gone: in the account -> wanted)"
         }
+        Status::Unowned => "Looking like SCAR's, in no workflow (unowned)",
     }
 }
 
-const STATUSES: [Status; 4] = [
+const STATUSES: [Status; 5] = [
     Status::Drift,
     Status::OriginUnknown,
     Status::Pending,
     Status::Unmanaged,
+    Status::Unowned,
 ];
 
 /// How a finding's change reads (`changed`, `deleted`, ...).
@@ -110,8 +112,17 @@ pub fn text(report: &Report, aws_requests: u64) -> String {
 fn summary_line(doc: &DriftDoc) -> String {
     let s = &doc.summary;
     format!(
-        "Drift: {} drifted, {} pending, {} unmanaged, {} of unknown origin; {} in sync.",
-        s.drift, s.pending, s.unmanaged, s.origin_unknown, s.in_sync
+        "Drift: {} drifted, {} pending, {} unmanaged, {} of unknown origin{}; {} in sync.",
+        s.drift,
+        s.pending,
+        s.unmanaged,
+        s.origin_unknown,
+        if s.unowned > 0 {
+            format!(", {} unowned", s.unowned)
+        } else {
+            String::new()
+        },
+        s.in_sync
     )
 }
 

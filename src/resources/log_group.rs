@@ -95,6 +95,24 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     Ok(())
 }
 
+/// Log groups SCAR 4.x tagged (`createdby: scar`) that carry no scar
+/// workflow's tag (`drift --all`).
+pub async fn strays<C: Cloud>(cloud: &C) -> Result<Vec<(Addr, String)>, CloudError> {
+    Ok(cloud
+        .resources_with_tag("createdby", Some("scar"), &["logs"])
+        .await?
+        .into_iter()
+        .filter(|r| !r.tags.contains_key(crate::model::TAG_WORKFLOW))
+        .filter_map(|r| {
+            let name = r.arn.split_once(":log-group:")?.1.trim_end_matches(":*");
+            Some((
+                Addr::new(Kind::LogGroup, name),
+                "made by SCAR 4.x (tag `createdby: scar`) and in no scar workflow".to_string(),
+            ))
+        })
+        .collect())
+}
+
 pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError> {
     retry(|| cloud.delete_log_group(&s.addr.name)).await?;
     Ok(())

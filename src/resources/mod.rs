@@ -120,6 +120,16 @@ pub fn found(have: &Observed) -> Found {
     }
 }
 
+/// What looks like SCAR's in the account and belongs to no workflow
+/// (`drift --all`): functions (SCAR 4.x's tag, or a `scar-` name) and
+/// log groups (SCAR 4.x's tag), with why each looks so.
+pub async fn strays<C: Cloud>(cloud: &C) -> Result<Vec<(Addr, String)>, CloudError> {
+    let mut found = lambda_function::strays(cloud).await?;
+    found.extend(log_group::strays(cloud).await?);
+    found.sort();
+    Ok(found)
+}
+
 /// Everything the manifests protect from deletion, of every kind.
 pub fn protected(m: &Manifest) -> std::collections::BTreeSet<Addr> {
     Kind::ALL

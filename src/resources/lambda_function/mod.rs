@@ -482,6 +482,39 @@ pub fn function_observed(f: &FunctionState, tags: Option<Tags>, workflow: &str) 
     o
 }
 
+/// Functions that look like SCAR's (its `createdby: scar` tag, or a
+/// `scar-` name) and carry no scar workflow's tag (`drift --all`).
+pub async fn strays<C: Cloud>(cloud: &C) -> Result<Vec<(Addr, String)>, CloudError> {
+    let owned: BTreeSet<String> = cloud
+        .resources_with_tag(TAG_WORKFLOW, None, &["lambda"])
+        .await?
+        .into_iter()
+        .map(|r| r.arn)
+        .collect();
+    let scar4: BTreeSet<String> = cloud
+        .resources_with_tag("createdby", Some("scar"), &["lambda"])
+        .await?
+        .into_iter()
+        .map(|r| r.arn)
+        .collect();
+    Ok(cloud
+        .list_functions()
+        .await?
+        .into_iter()
+        .filter(|f| !owned.contains(&f.arn))
+        .filter_map(|f| {
+            let why = if scar4.contains(&f.arn) {
+                "deployed by SCAR 4.x (tag `createdby: scar`) and in no scar workflow: take it into one with `scar import`, or delete it"
+            } else if f.name.starts_with("scar-") {
+                "named like scar's (`scar-`) and carrying no scar workflow's tag"
+            } else {
+                return None;
+            };
+            Some((addr(&f.name), why.to_string()))
+        })
+        .collect())
+}
+
 /// The ARNs of the observed functions this workflow owns.
 pub fn owned_arns(observed: &ObservedState) -> BTreeSet<String> {
     observed

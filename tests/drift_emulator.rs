@@ -211,6 +211,15 @@ async fn drift_tells_changes_outside_scar_from_manifest_edits_and_from_lost_reco
     let actions = text.find("scar will perform").expect(&text);
     assert!(outside < actions, "{text}");
     assert!(text.contains("memory: 512 -> 1024"), "{text}");
+    // And in a pull-request comment.
+    let p = env.ok(&["plan", "-o", "markdown", "-f", m]);
+    let md = stdout(&p);
+    assert!(
+        md.starts_with("**Objects have changed outside of scar**")
+            && md.contains("memory: 512 -> 1024"),
+        "{md}"
+    );
+    assert!(!md.contains(SECRET), "{md}");
 
     // 3. Both at once on the same attribute: the manifest now wants 2048.
     std::fs::write(&path, manifest(2048, 300)).unwrap();

@@ -33,7 +33,11 @@ pub async fn run(settings: &Settings, args: &PlanArgs) -> anyhow::Result<ExitSta
             render::text::render(plan)
         ),
         PlanFormat::Json => println!("{}", render::json::render(plan)),
-        PlanFormat::Markdown => print!("{}", render::markdown::render(plan)),
+        PlanFormat::Markdown => print!(
+            "{}{}",
+            render::drift::outside_markdown(&drift),
+            render::markdown::render(plan)
+        ),
     }
     if let Some(out) = &args.out {
         std::fs::write(out, render::json::render(plan))

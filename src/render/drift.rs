@@ -194,3 +194,13 @@ pub fn outside_section(report: &Report) -> String {
     out.push_str("\nUnless the manifests are changed to match, the plan below undoes them.\n\n");
     out
 }
+
+/// The same section for a Markdown plan (a pull-request comment): empty
+/// when nothing changed outside scar.
+pub fn outside_markdown(report: &Report) -> String {
+    let text = outside_section(report);
+    if text.is_empty() {
+        return text;
+    }
+    format!("**Objects have changed outside of scar** (the plan below undoes them unless the manifests follow):\n\n```\n{text}```\n\n")
+}

@@ -14,24 +14,13 @@
 //! comparison with the applied records. Plan and drift alternate, 5 runs
 //! each after one warm-up of each; medians.
 
-use std::sync::Arc;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use aws_sdk_s3::config::Credentials;
-use scar::apply::{self, Event};
-use scar::cloud::aws::AwsCloud;
-use scar::manifest::load_texts;
 use scar::pipeline::plan_workflow_in;
-
-fn manifest(n: usize) -> String {
-    let mut y = format!("workflow: drift{n}\nfunctions:\n  aws:\n");
-    for i in 0..n {
-        y += &format!(
-            "  - lambda:\n      name: drift{n}-fn{i:04}\n      memory: 256\n      input:\n      - storage_provider: s3\n        path: scar-drift-{n}/in{i:04}\n      output:\n      - storage_provider: s3\n        path: scar-drift-{n}-out/fn{i:04}\n"
-        );
-    }
-    y
-}
+use support::{apply_all, emulator, manifest, LAYER};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -44,35 +33,10 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(500);
-    let moto = testkit::Moto::start();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
-        .load()
-        .await;
-    let cloud = Arc::new(AwsCloud::new(&conf).await.expect("connect to the emulator"));
-    let text = manifest(n);
-    let m = load_texts(&[("bench.yaml", &text)])
-        .manifest
-        .expect("a valid manifest");
-    let layer = b"stand-in layer: moto never runs code".to_vec();
-    let first = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
-        .await
-        .expect("plan");
-    let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
-    let results = apply::apply(
-        cloud.clone(),
-        &first.plan,
-        first.artifacts.clone(),
-        10,
-        quiet,
-    )
-    .await;
-    assert!(
-        results.iter().all(|r| r.2 == apply::Outcome::Done),
-        "apply failed"
-    );
+    let (_moto, cloud) = emulator().await;
+    let m = manifest("drift", n);
+    let layer = LAYER.to_vec();
+    apply_all(&cloud, &m).await;
     let plan_once = || async {
         let before = cloud.requests().total();
         let t = Instant::now();

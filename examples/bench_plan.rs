@@ -9,24 +9,13 @@
 //! a log group and its permission: the common shape of a SCAR workflow.
 //! The time is the median of 5 plans after one warm-up plan.
 
-use std::sync::Arc;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use aws_sdk_s3::config::Credentials;
-use scar::apply::{self, Event};
-use scar::cloud::aws::AwsCloud;
-use scar::manifest::load_texts;
 use scar::pipeline::plan_workflow_in;
-
-fn manifest(n: usize) -> String {
-    let mut y = format!("workflow: bench{n}\nfunctions:\n  aws:\n");
-    for i in 0..n {
-        y += &format!(
-            "  - lambda:\n      name: bench{n}-fn{i:04}\n      memory: 256\n      input:\n      - storage_provider: s3\n        path: scar-bench-{n}/in{i:04}\n      output:\n      - storage_provider: s3\n        path: scar-bench-{n}-out/fn{i:04}\n"
-        );
-    }
-    y
-}
+use support::{apply_all, emulator, manifest, LAYER};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -39,14 +28,7 @@ async fn main() {
     } else {
         sizes
     };
-    let moto = testkit::Moto::start();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
-        .load()
-        .await;
-    let cloud = Arc::new(AwsCloud::new(&conf).await.expect("connect to the emulator"));
+    let (_moto, cloud) = emulator().await;
     println!("plan of a no-change workflow against moto (median of 5 plans)");
     println!(
         "{:>9} | {:>11} | {:>13} | {:>20}",
@@ -54,27 +36,9 @@ async fn main() {
     );
     println!("{:-<9}-+-{:-<11}-+-{:-<13}-+-{:-<20}", "", "", "", "");
     for n in sizes {
-        let text = manifest(n);
-        let m = load_texts(&[("bench.yaml", &text)])
-            .manifest
-            .expect("a valid manifest");
-        let layer = b"stand-in layer: moto never runs code".to_vec();
-        let first = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
-            .await
-            .expect("plan");
-        let quiet: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(|_| {});
-        let results = apply::apply(
-            cloud.clone(),
-            &first.plan,
-            first.artifacts.clone(),
-            10,
-            quiet,
-        )
-        .await;
-        assert!(
-            results.iter().all(|r| r.2 == apply::Outcome::Done),
-            "apply failed"
-        );
+        let m = manifest("bench", n);
+        let layer = LAYER.to_vec();
+        apply_all(&cloud, &m).await;
         // Warm-up, then timed plans.
         let warm = plan_workflow_in(cloud.clone(), &m, Some(layer.clone()), false, None)
             .await

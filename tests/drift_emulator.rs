@@ -161,18 +161,7 @@ async fn drift_tells_changes_outside_scar_from_manifest_edits_and_from_lost_reco
     // The record is on the function, and holds no secret.
     let tags = lambda
         .list_tags()
-        .resource(
-            lambda
-                .get_function()
-                .function_name("scar-nightly-f")
-                .send()
-                .await
-                .unwrap()
-                .configuration()
-                .unwrap()
-                .function_arn()
-                .unwrap(),
-        )
+        .resource(common::function_arn(&lambda, "scar-nightly-f").await)
         .send()
         .await
         .unwrap();
@@ -264,17 +253,7 @@ async fn drift_tells_changes_outside_scar_from_manifest_edits_and_from_lost_reco
     assert_eq!(drift(&env, m).code, Some(0));
 
     // 5. The record removed by hand, then a change: origin unknown.
-    let arn = lambda
-        .get_function()
-        .function_name("scar-nightly-f")
-        .send()
-        .await
-        .unwrap()
-        .configuration()
-        .unwrap()
-        .function_arn()
-        .unwrap()
-        .to_string();
+    let arn = common::function_arn(&lambda, "scar-nightly-f").await;
     lambda
         .untag_resource()
         .resource(&arn)

@@ -19,15 +19,6 @@ fn manifest(extra: &str, top: &str, memory_b: u32) -> String {
     )
 }
 
-async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
-    lambda
-        .get_function()
-        .function_name(name)
-        .send()
-        .await
-        .is_ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prevent_destroy_blocks_deleting_a_function_or_a_bucket() {
     let env = Env::new();
@@ -57,8 +48,8 @@ async fn prevent_destroy_blocks_deleting_a_function_or_a_bucket() {
             "nothing was changed",
         ],
     );
-    assert!(function_exists(&lambda, "scar-guarded-a").await);
-    assert!(function_exists(&lambda, "scar-guarded-b").await);
+    assert!(common::function_exists(&lambda, "scar-guarded-a").await);
+    assert!(common::function_exists(&lambda, "scar-guarded-b").await);
     assert!(s3
         .head_bucket()
         .bucket("scar-guarded-out")
@@ -93,7 +84,7 @@ async fn prevent_destroy_blocks_deleting_a_function_or_a_bucket() {
     );
     std::fs::write(&path, manifest("", "", 256)).unwrap();
     env.ok(&["destroy", "--auto-approve", "-f", m]);
-    assert!(!function_exists(&lambda, "scar-guarded-a").await);
+    assert!(!common::function_exists(&lambda, "scar-guarded-a").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,8 +191,8 @@ async fn target_plans_one_resource_and_what_it_needs() {
         "-f",
         m,
     ]);
-    assert!(function_exists(&lambda, "scar-guarded-a").await);
-    assert!(!function_exists(&lambda, "scar-guarded-b").await);
+    assert!(common::function_exists(&lambda, "scar-guarded-a").await);
+    assert!(!common::function_exists(&lambda, "scar-guarded-b").await);
     // The rest is still to do.
     let o = env.expect(2, &["plan", "--detailed-exitcode", "-f", m]);
     assert!(
@@ -338,17 +329,7 @@ async fn a_renamed_workflow_is_said_so_and_retagged_in_place() {
         ],
     );
     assert!(!stdout(&o).contains("will be destroyed"), "{}", out(&o));
-    let arn = lambda
-        .get_function()
-        .function_name("scar-guarded-a")
-        .send()
-        .await
-        .unwrap()
-        .configuration()
-        .unwrap()
-        .function_arn()
-        .unwrap()
-        .to_string();
+    let arn = common::function_arn(&lambda, "scar-guarded-a").await;
     let tags = lambda.list_tags().resource(&arn).send().await.unwrap();
     assert_eq!(
         tags.tags()

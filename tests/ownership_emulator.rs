@@ -54,15 +54,6 @@ async fn bucket_exists(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
     s3.head_bucket().bucket(bucket).send().await.is_ok()
 }
 
-async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
-    lambda
-        .get_function()
-        .function_name(name)
-        .send()
-        .await
-        .is_ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
     let env = Env::new();
@@ -108,14 +99,14 @@ async fn destroying_a_workflow_keeps_a_bucket_another_workflow_still_uses() {
         !bucket_exists(&s3, "alpha-out").await,
         "alpha's own bucket goes"
     );
-    assert!(!function_exists(&lambda, "scar-alpha-f").await);
+    assert!(!common::function_exists(&lambda, "scar-alpha-f").await);
     // beta's trigger and function are intact, and beta has nothing to do.
     let left = entries(&s3, "shared-in").await;
     assert_eq!(left.len(), 1, "{left:?}");
     let (arn, prefix) = left.values().next().unwrap();
     assert!(arn.ends_with(":function:scar-beta-f"), "{arn}");
     assert_eq!(prefix, "pb/");
-    assert!(function_exists(&lambda, "scar-beta-f").await);
+    assert!(common::function_exists(&lambda, "scar-beta-f").await);
     env.ok(&["plan", "--detailed-exitcode", "-f", beta]);
 
     // Once beta is gone too, nobody uses the bucket: alpha's next destroy
@@ -211,7 +202,7 @@ async fn another_workflows_log_group_is_never_adopted() {
         "lga's log group was re-tagged"
     );
     assert!(
-        !function_exists(&lambda, "scar-lg-f").await,
+        !common::function_exists(&lambda, "scar-lg-f").await,
         "nothing was applied"
     );
 }

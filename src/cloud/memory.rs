@@ -758,14 +758,7 @@ impl S3Api for MemoryCloud {
             .buckets
             .get_mut(name)
             .ok_or_else(|| not_found(OP, name))?;
-        let mut all: Tags = bucket
-            .tags
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("scar:"))
-            .collect();
-        all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let all = super::with_scar_tags(bucket.tags.take(), tags);
         bucket.tags = (!all.is_empty()).then_some(all);
         Ok(())
     }

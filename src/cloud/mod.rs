@@ -312,6 +312,18 @@ pub trait S3Api {
     ) -> impl Future<Output = CloudResult<bool>> + Send;
 }
 
+/// A bucket's tags once scar's are set to `ours`: the tags of `current`
+/// that are not scar's (`scar:`), and `ours`.
+pub fn with_scar_tags(current: Option<Tags>, ours: &Tags) -> Tags {
+    let mut all: Tags = current
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("scar:"))
+        .collect();
+    all.extend(ours.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
 /// IAM roles with inline policies.
 pub trait IamApi {
     /// The role with its tags and inline policies; `None` if it does not exist.

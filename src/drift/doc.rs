@@ -55,35 +55,14 @@ pub struct FindingDoc {
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
-    pub status: StatusDoc,
-    pub change: ChangeDoc,
+    pub status: Status,
+    pub change: Change,
     /// Why, for people.
     pub reason: String,
     /// drift: before = applied, after = observed; pending: before =
     /// applied, after = wanted; origin_unknown: before = observed, after =
     /// wanted.
     pub attributes: Vec<DriftAttrDoc>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusDoc {
-    Drift,
-    Pending,
-    Unmanaged,
-    OriginUnknown,
-    Unowned,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeDoc {
-    Changed,
-    Deleted,
-    Create,
-    Delete,
-    Kept,
-    Blocked,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -97,31 +76,6 @@ pub struct DriftAttrDoc {
     /// Keys whose values are masked (`""`: the whole value).
     #[serde(default)]
     pub sensitive: Vec<String>,
-}
-
-impl From<Status> for StatusDoc {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Drift => StatusDoc::Drift,
-            Status::Pending => StatusDoc::Pending,
-            Status::Unmanaged => StatusDoc::Unmanaged,
-            Status::OriginUnknown => StatusDoc::OriginUnknown,
-            Status::Unowned => StatusDoc::Unowned,
-        }
-    }
-}
-
-impl From<Change> for ChangeDoc {
-    fn from(c: Change) -> Self {
-        match c {
-            Change::Changed => ChangeDoc::Changed,
-            Change::Deleted => ChangeDoc::Deleted,
-            Change::Create => ChangeDoc::Create,
-            Change::Delete => ChangeDoc::Delete,
-            Change::Kept => ChangeDoc::Kept,
-            Change::Blocked => ChangeDoc::Blocked,
-        }
-    }
 }
 
 /// The report as a JSON document, secrets masked.
@@ -145,8 +99,8 @@ pub fn to_doc(report: &Report, aws_requests: u64) -> DriftDoc {
                 address: f.address.to_string(),
                 kind: f.address.kind.as_str().into(),
                 name: f.address.name.clone(),
-                status: f.status.into(),
-                change: f.change.into(),
+                status: f.status,
+                change: f.change,
                 reason: f.reason.clone(),
                 attributes: f
                     .attributes

@@ -20,7 +20,7 @@ pub mod doc;
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::applied::{self, Applied, Recorded};
@@ -29,7 +29,9 @@ use crate::plan::{masked_keys, resolve, UNKNOWN};
 use crate::resources::{rules, Fingerprint, Found, PlanContext, Removal};
 
 /// What a finding says of its resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The account changed since scar applied it.
@@ -59,7 +61,7 @@ impl Status {
 }
 
 /// What happened to the resource, or what apply would do with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Its attributes differ (drift, pending, origin unknown).

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::text::compact;
-use crate::drift::doc::{to_doc, DriftAttrDoc, DriftDoc, FindingDoc, StatusDoc};
+use crate::drift::doc::{to_doc, DriftAttrDoc, DriftDoc, FindingDoc};
 use crate::drift::{Report, Status};
 
 /// The report as a JSON document.
@@ -63,8 +63,7 @@ fn change_text(f: &FindingDoc) -> String {
 }
 
 fn of_status(doc: &DriftDoc, status: Status) -> Vec<&FindingDoc> {
-    let want = StatusDoc::from(status);
-    doc.findings.iter().filter(|f| f.status == want).collect()
+    doc.findings.iter().filter(|f| f.status == status).collect()
 }
 
 fn finding_lines(out: &mut String, f: &FindingDoc, indent: &str) {
@@ -180,7 +179,7 @@ pub fn outside_section(report: &Report) -> String {
     let outside: Vec<&FindingDoc> = doc
         .findings
         .iter()
-        .filter(|f| matches!(f.status, StatusDoc::Drift | StatusDoc::OriginUnknown))
+        .filter(|f| matches!(f.status, Status::Drift | Status::OriginUnknown))
         .collect();
     if outside.is_empty() {
         return String::new();

@@ -113,6 +113,30 @@ impl Scratch {
     }
 }
 
+/// Whether the function exists.
+pub async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
+    lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The ARN of a function that exists.
+pub async fn function_arn(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
+    lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetFunction {name}: {e:?}"))
+        .configuration()
+        .and_then(|c| c.function_arn())
+        .unwrap_or_else(|| panic!("{name} has no ARN"))
+        .to_string()
+}
+
 /// Fails, showing all of `text`, unless it contains every one of `lines`.
 pub fn assert_lines(text: &str, lines: &[&str]) {
     for line in lines {

@@ -83,17 +83,8 @@ impl S3Api for AwsCloud {
         let op = format!("PutBucketTagging {name}");
         // PutBucketTagging replaces the whole set: keep the tags that are
         // not scar's (a bucket made by hand, then imported, keeps its own).
-        let mut all: Tags = match self.get_bucket(name).await? {
-            Some(b) => b
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(k, _)| !k.starts_with("scar:"))
-                .collect(),
-            None => Tags::new(),
-        };
-        all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let tag_set = tag_set(&all, &op)?;
+        let current = self.get_bucket(name).await?.and_then(|b| b.tags);
+        let tag_set = tag_set(&crate::cloud::with_scar_tags(current, tags), &op)?;
         let tagging = Tagging::builder()
             .set_tag_set(Some(tag_set))
             .build()

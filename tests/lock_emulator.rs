@@ -331,3 +331,53 @@ fn a_lock_bucket_that_does_not_exist_is_named_before_any_change() {
     );
     assert!(!stdout(&o).contains("will be created"), "{}", out(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_interrupted_by_ctrl_c_releases_its_lock() {
+    let (env, m, s3) = setup(24).await;
+    let mut child = env
+        .command(&[
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+            "--lock-bucket",
+            LOCKS,
+            "-f",
+            &m,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, reader) = common::stderr_lines(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the apply reports its first finished change");
+        if line.contains("done") {
+            break;
+        }
+    }
+    assert!(lock_object(&s3).await.is_some(), "held while it runs");
+    // Ctrl-C, as a terminal sends it.
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.iter().collect();
+    let _ = reader.join();
+    assert_eq!(status.code(), Some(1), "{rest:#?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted: the changes under way were cancelled")),
+        "{rest:#?}"
+    );
+    assert!(lock_object(&s3).await.is_none(), "released on Ctrl-C");
+    // The next apply needs no force-unlock, and converges.
+    env.ok(&["apply", "--auto-approve", "--lock-bucket", LOCKS, "-f", &m]);
+    env.expect(0, &["plan", "--detailed-exitcode", "-f", &m]);
+}

@@ -57,7 +57,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
     let held = take_lock(&*cloud, &m, &args.lock, settings, "apply").await?;
-    let result = async {
+    let result = super::until_interrupted(async {
         let mut planned =
             pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
         planned.plan.warnings.splice(0..0, warnings);
@@ -79,7 +79,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
             settings,
         )
         .await
-    }
+    })
     .await;
     give_back(&*cloud, &held).await;
     result
@@ -137,7 +137,7 @@ pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<
     let (m, warnings) = pipeline::load_manifest(&paths, &args.manifests, args.strict)?;
     let cloud = Arc::new(connect(settings).await?);
     let held = take_lock(&*cloud, &m, &args.lock, settings, "destroy").await?;
-    let result = async {
+    let result = super::until_interrupted(async {
         let mut planned = pipeline::plan_workflow(cloud.clone(), &m, None, true, settings).await?;
         planned.plan.warnings.splice(0..0, warnings);
         pipeline::apply_targets(&mut planned.plan, &args.targets)?;
@@ -150,7 +150,7 @@ pub async fn destroy(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<
             settings,
         )
         .await
-    }
+    })
     .await;
     give_back(&*cloud, &held).await;
     result
@@ -290,7 +290,7 @@ pub async fn rename_workflow(
             }
         }
     }
-    let result = async {
+    let result = super::until_interrupted(async {
         let owned = |wf: &str| DesiredState {
             workflow: wf.to_string(),
             ..Default::default()
@@ -328,7 +328,7 @@ pub async fn rename_workflow(
             );
         }
         Ok(status)
-    }
+    })
     .await;
     for h in &held {
         give_back(&*cloud, h).await;

@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitS
     let settings = &settings.with_supervisor(args.layer.supervisor.as_deref());
     let cloud = Arc::new(connect(settings).await?);
     let held = take_lock(&*cloud, &m, &args.lock, settings, "import").await?;
-    let result = async {
+    let result = super::until_interrupted(async {
         let mut planned =
             pipeline::plan_workflow(cloud.clone(), &m, Some(layer_zip), false, settings).await?;
         planned.plan.warnings.splice(0..0, warnings);
@@ -43,7 +43,7 @@ pub async fn run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitS
         );
         planned.plan = taken.plan;
         execute(cloud.clone(), planned, args.auto_approve, 10, "Import", settings).await
-    }
+    })
     .await;
     give_back(&*cloud, &held).await;
     result

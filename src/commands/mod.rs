@@ -33,6 +33,30 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
+/// Runs `work` unless Ctrl-C (SIGINT) or SIGTERM (a CI run cancelled)
+/// comes first: then `work` is cancelled where it is, as a killed run
+/// would be (every step is idempotent, and the next apply converges), but
+/// the caller still releases its lock.
+pub async fn until_interrupted<F>(work: F) -> anyhow::Result<ExitStatus>
+where
+    F: std::future::Future<Output = anyhow::Result<ExitStatus>>,
+{
+    let interrupted = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    };
+    tokio::select! {
+        r = work => r,
+        () = interrupted => Err(anyhow::anyhow!(
+            "interrupted: the changes under way were cancelled, and some of them may have been made\nhint: run `scar plan` to see where the account stands; `scar apply` again converges"
+        )),
+    }
+}
+
 /// The manifest paths to read: those given, else `scar.yaml` here.
 pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     if !given.is_empty() {

@@ -745,13 +745,20 @@ impl S3Api for MemoryCloud {
             }
             state.buckets.insert(name.to_string(), Bucket::default());
         }
+        // As the AWS adapter: a new bucket is tagged with no read first.
         if !tags.is_empty() {
-            self.put_bucket_tags(name, tags).await?;
+            let mut state = self.call("PutBucketTagging", name)?;
+            if let Some(b) = state.buckets.get_mut(name) {
+                b.tags = Some(tags.clone());
+            }
         }
         Ok(())
     }
 
     async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        // As the AWS adapter: the current tags are read first, to keep
+        // others'.
+        drop(self.call("GetBucketTagging", name)?);
         const OP: &str = "PutBucketTagging";
         let mut state = self.call(OP, name)?;
         let bucket = state

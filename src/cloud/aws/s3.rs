@@ -73,32 +73,19 @@ impl S3Api for AwsCloud {
             .map_err(|e| self.sdk_error(op, e))?;
         // moto 5.2.5 ignores tags given at creation: set them again (a
         // no-op on AWS, where they are already there).
+        // A new bucket has no tags of others to keep.
         if !tags.is_empty() {
-            self.put_bucket_tags(name, tags).await?;
+            self.write_bucket_tags(name, tags).await?;
         }
         Ok(())
     }
 
     async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> CloudResult<()> {
-        let op = format!("PutBucketTagging {name}");
         // PutBucketTagging replaces the whole set: keep the tags that are
         // not scar's (a bucket made by hand, then imported, keeps its own).
         let current = self.get_bucket(name).await?.and_then(|b| b.tags);
-        let tag_set = tag_set(&crate::cloud::with_scar_tags(current, tags), &op)?;
-        let tagging = Tagging::builder()
-            .set_tag_set(Some(tag_set))
-            .build()
-            .map_err(|e| build_error(&op, e))?;
-        self.record("PutBucketTagging")?;
-        self.s3
-            .put_bucket_tagging()
-            .bucket(name)
-            .tagging(tagging)
-            .send()
-            .guarded(self, "PutBucketTagging")
-            .await?
-            .map_err(|e| self.sdk_error(op, e))?;
-        Ok(())
+        self.write_bucket_tags(name, &crate::cloud::with_scar_tags(current, tags))
+            .await
     }
 
     async fn bucket_has_objects(&self, name: &str) -> CloudResult<bool> {
@@ -333,6 +320,28 @@ impl S3Api for AwsCloud {
             Err(e) if is_not_found(&e) => Ok(true),
             Err(e) => Err(self.sdk_error(format!("DeleteObject (if match) {bucket}/{key}"), e)),
         }
+    }
+}
+
+impl AwsCloud {
+    /// PutBucketTagging: the bucket's whole tag set becomes `tags`.
+    async fn write_bucket_tags(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        let op = format!("PutBucketTagging {name}");
+        let tag_set = tag_set(tags, &op)?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|e| build_error(&op, e))?;
+        self.record("PutBucketTagging")?;
+        self.s3
+            .put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging)
+            .send()
+            .guarded(self, "PutBucketTagging")
+            .await?
+            .map_err(|e| self.sdk_error(op, e))?;
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@
 # as ignored with their reason; under CI=true they fail.
 set -euo pipefail
 need=()
-for pkg in docker-registry bubblewrap busybox-static dnsmasq-base; do
+for pkg in docker-registry bubblewrap busybox-static dnsmasq-base openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -206,9 +206,17 @@ async fn two_applies_started_at_once_leave_the_account_consistent() {
     env.expect(0, &["plan", "--detailed-exitcode", "-f", &m]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_left_by_a_killed_apply_is_reported_and_removed_by_its_id() {
-    let (env, m, s3) = setup(24).await;
+/// Starts an apply of `m` under the bucket lock, one change at a time,
+/// and returns once it reports its first finished change: the child, the
+/// rest of its stderr lines, and their reader.
+fn apply_until_first_change(
+    env: &Env,
+    m: &str,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<()>,
+) {
     let mut child = env
         .command(&[
             "apply",
@@ -218,14 +226,13 @@ async fn a_lock_left_by_a_killed_apply_is_reported_and_removed_by_its_id() {
             "--lock-bucket",
             LOCKS,
             "-f",
-            &m,
+            m,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let (lines, reader) = common::stderr_lines(&mut child);
-    // Killed for real once it is changing the account.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let line = lines
@@ -235,6 +242,14 @@ async fn a_lock_left_by_a_killed_apply_is_reported_and_removed_by_its_id() {
             break;
         }
     }
+    (child, lines, reader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_left_by_a_killed_apply_is_reported_and_removed_by_its_id() {
+    let (env, m, s3) = setup(24).await;
+    // Killed for real once it is changing the account.
+    let (mut child, lines, reader) = apply_until_first_change(&env, &m);
     child.kill().unwrap();
     child.wait().unwrap();
     drop(lines);
@@ -341,31 +356,7 @@ fn a_lock_bucket_that_does_not_exist_is_named_before_any_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_interrupted_by_ctrl_c_releases_its_lock() {
     let (env, m, s3) = setup(24).await;
-    let mut child = env
-        .command(&[
-            "apply",
-            "--auto-approve",
-            "--parallelism",
-            "1",
-            "--lock-bucket",
-            LOCKS,
-            "-f",
-            &m,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines, reader) = common::stderr_lines(&mut child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let line = lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the apply reports its first finished change");
-        if line.contains("done") {
-            break;
-        }
-    }
+    let (mut child, lines, reader) = apply_until_first_change(&env, &m);
     assert!(lock_object(&s3).await.is_some(), "held while it runs");
     // Ctrl-C, as a terminal sends it.
     let kill = std::process::Command::new("kill")

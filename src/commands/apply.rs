@@ -264,7 +264,8 @@ pub async fn rename_workflow(
     args: &crate::cli::RenameWorkflowArgs,
 ) -> anyhow::Result<ExitStatus> {
     let (old, new) = (args.old.as_str(), args.new.as_str());
-    let valid = regex::Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$").expect("a valid pattern");
+    let valid =
+        regex::Regex::new(crate::manifest::types::WORKFLOW_PATTERN).expect("a valid pattern");
     for name in [old, new] {
         if !valid.is_match(name) {
             anyhow::bail!("`{name}` is not a workflow name\nhint: letters, digits, `-` and `_`, at most 40, starting with a letter or digit");

@@ -12,6 +12,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// What a workflow name may be (the schema checks `workflow:` with it;
+/// `rename-workflow` checks its arguments with it).
+pub const WORKFLOW_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$";
+
 /// One manifest file: SCAR function definitions for AWS Lambda and AWS Batch.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "scar manifest")]
@@ -25,7 +29,7 @@ pub struct ManifestDoc {
     /// path), so that two projects never share a name. Every file of one
     /// workflow must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"))]
+    #[schemars(regex(pattern = WORKFLOW_PATTERN))]
     pub workflow: Option<String>,
 
     /// The functions, per provider.

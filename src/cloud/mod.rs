@@ -2,7 +2,9 @@
 //! own types. Only `cloud::aws` names `aws_sdk_*` types; the rest of scar
 //! talks to these traits.
 
+mod apigateway;
 pub mod aws;
+mod batch;
 pub mod memory;
 mod requests;
 pub mod retry;
@@ -10,6 +12,8 @@ pub mod types;
 
 use std::future::Future;
 
+pub use apigateway::ApiGatewayApi;
+pub use batch::BatchApi;
 pub use requests::RequestCounter;
 pub use types::*;
 
@@ -445,7 +449,17 @@ pub trait TaggingApi {
 
 /// Everything the reconciler needs from the cloud.
 pub trait Cloud:
-    LambdaApi + LogsApi + S3Api + IamApi + EcrApi + TaggingApi + Send + Sync + 'static
+    LambdaApi
+    + LogsApi
+    + S3Api
+    + IamApi
+    + EcrApi
+    + TaggingApi
+    + BatchApi
+    + ApiGatewayApi
+    + Send
+    + Sync
+    + 'static
 {
     /// The account id (for ARNs).
     fn account_id(&self) -> &str;

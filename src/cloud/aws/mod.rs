@@ -9,6 +9,8 @@
 //! later one fails at once, so a silent endpoint ends a command at most one
 //! `--timeout` after it stopped answering, not one `--timeout` per call.
 
+mod apigateway;
+mod batch;
 mod cloud;
 pub mod download;
 mod ecr;

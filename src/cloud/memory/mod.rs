@@ -15,6 +15,9 @@
 //! test can assert how many AWS requests a change costs, and it can be told
 //! to fail the next calls of an operation ([`MemoryCloud::fail_next`]).
 
+mod apigateway;
+mod batch;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -79,6 +82,8 @@ pub struct MemoryCloud {
     account_id: String,
     region: String,
     state: Mutex<State>,
+    batch: Mutex<batch::BatchState>,
+    apigateway: Mutex<apigateway::ApiGatewayState>,
     requests: RequestCounter,
 }
 
@@ -99,6 +104,8 @@ impl MemoryCloud {
             account_id: account_id.to_string(),
             region: region.to_string(),
             state: Mutex::new(State::default()),
+            batch: Mutex::default(),
+            apigateway: Mutex::default(),
             requests: RequestCounter::default(),
         }
     }

@@ -1,0 +1,6 @@
+//! `ApiGatewayApi` over the API Gateway (v1) SDK.
+
+use super::cloud::AwsCloud;
+use crate::cloud::ApiGatewayApi;
+
+impl ApiGatewayApi for AwsCloud {}

@@ -1,0 +1,6 @@
+//! `BatchApi` over the AWS Batch SDK.
+
+use super::cloud::AwsCloud;
+use crate::cloud::BatchApi;
+
+impl BatchApi for AwsCloud {}

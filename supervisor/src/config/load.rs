@@ -135,13 +135,23 @@ pub fn parse(text: &str, source_name: &str) -> Result<FunctionConfig, ConfigErro
     })
 }
 
-/// `LOG_LEVEL` and `EXECUTION_MODE` override the file, as in faas-supervisor.
+/// `LOG_LEVEL` and `EXECUTION_MODE` override the file, as in faas-supervisor;
+/// `BATCH_JOB_QUEUE` and `BATCH_JOB_DEFINITION` name where Batch jobs go (scar
+/// sets them in the function's environment: the job definition is pinned by
+/// ARN and revision, which the image's config file cannot hold, since the job
+/// definition names the image).
 fn apply_env_overrides(
     config: &mut FunctionConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     if let Some(level) = env("LOG_LEVEL").filter(|v| !v.is_empty()) {
         config.log_level = Some(level);
+    }
+    if let Some(queue) = env("BATCH_JOB_QUEUE").filter(|v| !v.is_empty()) {
+        config.batch.job_queue = Some(queue);
+    }
+    if let Some(definition) = env("BATCH_JOB_DEFINITION").filter(|v| !v.is_empty()) {
+        config.batch.job_definition = Some(definition);
     }
     if let Some(mode) = env("EXECUTION_MODE").filter(|v| !v.is_empty()) {
         config.execution_mode = match mode.to_ascii_lowercase().as_str() {
@@ -221,6 +231,19 @@ mod tests {
         .unwrap();
         assert!(c.output.is_empty() && c.storage_providers.s3.is_empty());
         assert_eq!(c.execution_mode, ExecutionMode::Lambda);
+    }
+
+    #[test]
+    fn the_environment_names_the_batch_queue_and_job_definition() {
+        let mut c = parse("name: f\nbatch:\n  job_queue: q\n", "t").unwrap();
+        let arn = "arn:aws:batch:us-east-1:123456789012:job-definition/f:3".to_string();
+        let env = env_of(&[("BATCH_JOB_DEFINITION", arn.clone())]);
+        apply_env_overrides(&mut c, &env).unwrap();
+        assert_eq!(c.batch.job_definition.as_deref(), Some(arn.as_str()));
+        assert_eq!(c.batch.job_queue.as_deref(), Some("q"), "unset: the file's");
+        let env = env_of(&[("BATCH_JOB_QUEUE", "other".into())]);
+        apply_env_overrides(&mut c, &env).unwrap();
+        assert_eq!(c.batch.job_queue.as_deref(), Some("other"));
     }
 
     #[test]

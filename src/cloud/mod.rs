@@ -13,7 +13,7 @@ pub mod types;
 use std::future::Future;
 
 pub use apigateway::ApiGatewayApi;
-pub use batch::BatchApi;
+pub use batch::*;
 pub use requests::RequestCounter;
 pub use types::*;
 

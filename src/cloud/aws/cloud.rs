@@ -382,8 +382,10 @@ pub(super) fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
 
 /// The kind of a failure, from the AWS error code, else the HTTP status.
 ///
-/// The message is read in the two places where AWS gives one code to
+/// The message is read in the places where AWS gives one code to
 /// failures that call for different handling, and nowhere else:
+/// - AWS Batch's `ClientException` is every refusal: "already exists",
+///   "does not exist", and invalid requests;
 /// - Lambda's `ResourceConflictException` is both "already exists" (a
 ///   duplicate CreateFunction, "Function already exist: f"; a duplicate
 ///   AddPermission Sid, "The statement id (s) provided already exists")
@@ -412,6 +414,13 @@ pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) 
         | "RepositoryAlreadyExistsException"
         | "ImageAlreadyExistsException" => ErrorKind::AlreadyExists,
         "BucketAlreadyExists" => ErrorKind::NameTaken,
+        // AWS Batch gives one code to every refusal: the message tells.
+        "ClientException" if message.contains("already exist") => ErrorKind::AlreadyExists,
+        "ClientException" if message.contains("does not exist") || message.contains("not found") => {
+            ErrorKind::NotFound
+        }
+        "ClientException" => ErrorKind::Invalid,
+        "ServerException" => ErrorKind::Transient,
         "ResourceConflictException"
         | "ResourceInUseException"
         | "OperationAbortedException"

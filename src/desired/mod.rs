@@ -58,14 +58,8 @@ fn unsupported(f: &FunctionDef) -> Option<String> {
     if l.container.image.is_none() && l.runtime.as_deref() == Some("image") {
         return Some("`runtime: image` needs a `container.image`".into());
     }
-    if l.execution_mode.uses_batch() {
-        return Some(format!(
-            "`execution_mode: {}` (AWS Batch) is not supported yet",
-            serde_json::to_value(l.execution_mode)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        ));
+    if l.execution_mode.uses_batch() && l.container.image.is_none() {
+        return Some("AWS Batch runs the function's container image: `execution_mode: batch` and `lambda-batch` need a `container.image`".into());
     }
     if f.spec
         .api_gateway

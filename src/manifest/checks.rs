@@ -11,7 +11,9 @@ use regex::Regex;
 use super::diag::{Diagnostic, SourceSet};
 use super::files::{self, FileKey};
 use super::yaml::PathSeg;
-use super::{FunctionDef, Locator, Manifest, WorkflowOrigin, LOG_RETENTION_DAYS};
+use super::{
+    ComputeResourceType, FunctionDef, Locator, Manifest, WorkflowOrigin, LOG_RETENTION_DAYS,
+};
 use crate::image::reference::ImageRef;
 use crate::p;
 
@@ -786,7 +788,7 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
         );
     }
     if b.vcpus > c.max_v_cpus {
-        let (span, path) = at_path(p!["vcpus"]);
+        let (span, path) = at_path(p!["batch", "vcpus"]);
         out.push(
             Diagnostic::error(
                 "batch-vcpus-exceed",
@@ -877,6 +879,7 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    batch_platform(f, at, out);
     let mnp = &b.multi_node_parallel;
     if mnp.enabled && mnp.main_node_index >= mnp.number_nodes {
         let (span, path) = at_path(p!["multi_node_parallel", "main_node_index"]);
@@ -894,6 +897,105 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
             .path(path)
             .hint("use an index below `number_nodes`, usually 0"),
         );
+    }
+}
+
+/// The memory (MiB) Fargate allows with `vcpus` vCPUs: (least, most,
+/// step); `None` for a vCPU count it does not offer.
+pub fn fargate_memory(vcpus: u32) -> Option<(u32, u32, u32)> {
+    match vcpus {
+        1 => Some((2048, 8192, 1024)),
+        2 => Some((4096, 16384, 1024)),
+        4 => Some((8192, 30720, 1024)),
+        8 => Some((16384, 61440, 4096)),
+        16 => Some((32768, 122880, 8192)),
+        _ => None,
+    }
+}
+
+/// What the Batch platform takes: the function's image (Batch runs it),
+/// and on Fargate no GPU, no multi-node job, and one of its vCPU and
+/// memory pairs.
+fn batch_platform(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
+    let b = &f.spec.batch;
+    let l = &f.spec.lambda;
+    let at_path = |p: Vec<PathSeg>| {
+        let p = [f.path(), p].concat();
+        (at.span(f.file, &p), super::yaml::path_string(&p))
+    };
+    if l.container.image.is_none() {
+        let (span, path) = at_path(p!["lambda", "execution_mode"]);
+        out.push(
+            Diagnostic::error(
+                "batch-needs-image",
+                "AWS Batch runs the function's container image, and this function names none".to_string(),
+            )
+            .at(f.file, span)
+            .path(path)
+            .hint("set `container.image` (scar adds the supervisor to it and runs it on Lambda and on Batch), or use `execution_mode: lambda`"),
+        );
+    }
+    let fargate = matches!(
+        b.compute_resources.resource_type,
+        ComputeResourceType::Fargate | ComputeResourceType::FargateSpot
+    );
+    if !fargate {
+        return;
+    }
+    if b.enable_gpu {
+        let (span, path) = at_path(p!["batch", "enable_gpu"]);
+        out.push(
+            Diagnostic::error("batch-gpu-on-fargate", "Fargate offers no GPUs".to_string())
+                .at(f.file, span)
+                .path(path)
+                .hint("use `compute_resources.type: EC2` (with a GPU instance type such as `g4dn.xlarge`), or remove `enable_gpu`"),
+        );
+    }
+    if b.multi_node_parallel.enabled {
+        let (span, path) = at_path(p!["batch", "multi_node_parallel", "enabled"]);
+        out.push(
+            Diagnostic::error(
+                "batch-multinode-on-fargate",
+                "Fargate does not run multi-node parallel jobs".to_string(),
+            )
+            .at(f.file, span)
+            .path(path)
+            .hint("use `compute_resources.type: EC2`, or turn `multi_node_parallel` off"),
+        );
+    }
+    match fargate_memory(b.vcpus) {
+        None => {
+            let (span, path) = at_path(p!["batch", "vcpus"]);
+            out.push(
+                Diagnostic::error(
+                    "batch-fargate-vcpus",
+                    format!("Fargate offers 1, 2, 4, 8 or 16 vCPUs, not {}", b.vcpus),
+                )
+                .at(f.file, span)
+                .path(path)
+                .hint("use one of 1, 2, 4, 8, 16"),
+            );
+        }
+        Some((least, most, step))
+            if b.memory < least || b.memory > most || (b.memory - least) % step != 0 =>
+        {
+            let (span, path) = at_path(p!["batch", "memory"]);
+            out.push(
+                Diagnostic::error(
+                    "batch-fargate-memory",
+                    format!(
+                        "with {} vCPUs Fargate takes {least}–{most} MiB in steps of {step}, not {}",
+                        b.vcpus, b.memory
+                    ),
+                )
+                .at(f.file, span)
+                .path(path)
+                .hint(format!(
+                    "set `batch.memory` to {least}, or another value of that range"
+                )),
+            );
+        }
+        Some(_) => {}
     }
 }
 

@@ -15,7 +15,7 @@ use super::support::{
     arn_output, check_owner, found_or_conflict, observed_tagged, parse_json, s3_reads, s3_writes,
     scar_tags, vanished, wanted,
 };
-use super::{lambda_function, Context, Desire, KindRules, Observation, Outputs, Step};
+use super::{batch, lambda_function, Context, Desire, KindRules, Observation, Outputs, Step};
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, Tags};
 use crate::manifest::FunctionDef;
@@ -48,8 +48,10 @@ pub fn addr(workflow: &str) -> Addr {
     Addr::new(Kind::IamRole, role_name(workflow))
 }
 
-/// The workflow's role, if some function names no `iam.role`.
+/// The workflow's role, if some function names no `iam.role`, and the
+/// Batch service role, if a Batch function names none.
 pub fn desire(d: &Desire, out: &mut DesiredState) {
+    desire_batch_service_role(d, out);
     let users: Vec<&FunctionDef> = d
         .functions
         .iter()
@@ -60,12 +62,32 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         return;
     }
     let a = addr(d.workflow);
+    let mut trust = lambda_trust_policy();
+    if batch::functions(&users).next().is_some() {
+        // Its Batch jobs run as the function's role too.
+        trust["Statement"][0]["Principal"]["Service"] =
+            json!(["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]);
+    }
     let attrs = RoleAttrs {
-        assume_role_policy: lambda_trust_policy(),
+        assume_role_policy: trust,
         policy: Some(least_privilege_policy(d.ctx, &users)),
         tags: d.ownership_tags(),
     };
     out.add(wanted(a, &attrs));
+}
+
+/// The Batch service role, if a Batch function names no
+/// `batch.service_role`.
+fn desire_batch_service_role(d: &Desire, out: &mut DesiredState) {
+    if !batch::functions(d.functions).any(|f| f.spec.batch.service_role.is_none()) {
+        return;
+    }
+    let attrs = RoleAttrs {
+        assume_role_policy: batch::service_trust_policy(),
+        policy: Some(batch::service_policy()),
+        tags: d.ownership_tags(),
+    };
+    out.add(wanted(batch::service_role(d.workflow), &attrs));
 }
 
 /// The trust policy of roles scar creates: Lambda may assume them.
@@ -119,6 +141,57 @@ fn least_privilege_policy(ctx: &Context, functions: &[&FunctionDef]) -> Value {
             "Resource": writes.into_iter().collect::<Vec<_>>(),
         }));
     }
+    let (region, account) = (&ctx.region, &ctx.account_id);
+    let mut submit = BTreeSet::new();
+    let mut pulls = BTreeSet::new();
+    for f in batch::functions(functions) {
+        submit.insert(batch::arn(region, account, "job-queue", f.name()));
+        submit.insert(batch::arn(region, account, "job-definition", f.name()));
+        submit.insert(batch::arn(
+            region,
+            account,
+            "job-definition",
+            &format!("{}:*", f.name()),
+        ));
+        if batch::on_fargate(f) {
+            pulls.insert(format!(
+                "arn:aws:ecr:{region}:{account}:repository/{}",
+                super::repository_name(f.name())
+            ));
+        }
+    }
+    if !submit.is_empty() {
+        // The Lambda side hands events to its own queue and job
+        // definition, and nothing else.
+        statements.push(json!({
+            "Sid": "SubmitToOwnBatchQueue",
+            "Effect": "Allow",
+            "Action": ["batch:SubmitJob"],
+            "Resource": submit.into_iter().collect::<Vec<_>>(),
+        }));
+    }
+    if !pulls.is_empty() {
+        // On Fargate the role is also the job definition's execution role:
+        // it pulls the function's image and writes the job's logs.
+        statements.push(json!({
+            "Sid": "FargateToken",
+            "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken"],
+            "Resource": "*",
+        }));
+        statements.push(json!({
+            "Sid": "FargatePull",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            "Resource": pulls.into_iter().collect::<Vec<_>>(),
+        }));
+        statements.push(json!({
+            "Sid": "FargateJobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [format!("arn:aws:logs:{region}:{account}:log-group:/aws/batch/job:*")],
+        }));
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -143,7 +216,9 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     // functions still run as (one a rename left behind: IAM roles cannot
     // be renamed, so it goes once the functions have moved).
     let own = role_name(o.workflow);
+    let wanted = o.wanted(Kind::IamRole);
     let mut names = BTreeSet::from([own.clone()]);
+    names.extend(wanted.iter().cloned());
     for role in lambda_function::owned_roles(&o.out) {
         if let Some(name) = role.rsplit_once(":role/").map(|(_, n)| n) {
             if name.starts_with("scar-") {
@@ -156,7 +231,7 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
             continue;
         };
         let owner = owner_of(Some(&role.tags), o.workflow);
-        if name != own && owner != Owner::Workflow {
+        if name != own && !wanted.contains(&name) && owner != Owner::Workflow {
             continue;
         }
         let attrs = RoleAttrs {

@@ -12,6 +12,10 @@
 //! phases are generic over it, and a kind is matched nowhere else
 //! (`tests/kinds_stay_in_their_modules.rs` checks).
 
+mod batch;
+mod batch_compute_environment;
+mod batch_job_definition;
+mod batch_job_queue;
 mod ecr_repository;
 mod function_image;
 mod iam_role;
@@ -426,6 +430,9 @@ macro_rules! registry {
 
 registry! {
     LambdaFunction => lambda_function::LambdaFunction,
+    BatchComputeEnvironment => batch_compute_environment::BatchComputeEnvironment,
+    BatchJobQueue => batch_job_queue::BatchJobQueue,
+    BatchJobDefinition => batch_job_definition::BatchJobDefinition,
     FunctionImage => function_image::FunctionImage,
     EcrRepository => ecr_repository::EcrRepository,
     LambdaPermission => lambda_permission::LambdaPermission,

@@ -244,7 +244,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             memory: l.memory,
             timeout: l.timeout,
             description: l.description.clone(),
-            environment: l.environment.variables.clone(),
+            environment: environment(f),
             architectures: l
                 .architectures
                 .iter()
@@ -289,8 +289,28 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         for (bucket, _) in triggers(f) {
             r = r.dep(s3_bucket::addr(bucket));
         }
+        if l.execution_mode.uses_batch() {
+            r = r
+                .dep(super::batch_job_queue::addr(name))
+                .dep(super::batch_job_definition::addr(name));
+        }
         out.add(r);
     }
+}
+
+/// A function's Lambda environment: the manifest's, and for a Batch
+/// function where its jobs go (its queue, and its job definition's
+/// revision by ARN, known after apply when a new one is registered).
+fn environment(f: &FunctionDef) -> BTreeMap<String, String> {
+    let mut env = f.spec.lambda.environment.variables.clone();
+    if f.spec.lambda.execution_mode.uses_batch() {
+        env.insert(super::batch::ENV_JOB_QUEUE.into(), f.name().to_string());
+        env.insert(
+            super::batch::ENV_JOB_DEFINITION.into(),
+            reference_text(&super::batch_job_definition::addr(f.name()), "arn"),
+        );
+    }
+    env
 }
 
 /// A reference to another resource's output, as attribute text.

@@ -362,6 +362,38 @@ pub trait IamApi {
     ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a role (its inline policies first); `Ok(false)` if it was gone.
     fn delete_role(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    /// An instance profile with its roles and tags; `None` if it does not
+    /// exist.
+    fn get_instance_profile(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = CloudResult<Option<InstanceProfileState>>> + Send;
+    /// Creates an instance profile with its tags in the same call; its ARN.
+    fn create_instance_profile(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
+    fn add_role_to_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    fn remove_role_from_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Adds or overwrites tags of an instance profile.
+    fn tag_instance_profile(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Deletes an instance profile (its roles removed first); `Ok(false)`
+    /// if it was gone.
+    fn delete_instance_profile(&self, name: &str)
+        -> impl Future<Output = CloudResult<bool>> + Send;
 }
 
 /// ECR repositories: the control plane only (images get there through

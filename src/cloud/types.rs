@@ -325,6 +325,16 @@ pub struct RoleState {
     pub inline_policies: BTreeMap<String, String>,
 }
 
+/// An IAM instance profile (the role EC2 instances run as).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceProfileState {
+    pub name: String,
+    pub arn: String,
+    /// The names of its roles (at most one).
+    pub roles: Vec<String>,
+    pub tags: Tags,
+}
+
 /// An ECR repository as the account reports it (DescribeRepositories).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RepositoryState {

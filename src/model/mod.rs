@@ -37,6 +37,7 @@ macro_rules! kinds {
 kinds! {
     LambdaLayer = "lambda_layer",
     IamRole = "iam_role",
+    IamInstanceProfile = "iam_instance_profile",
     S3Bucket = "s3_bucket",
     EcrRepository = "ecr_repository",
     FunctionImage = "function_image",

@@ -115,7 +115,9 @@ pub struct AttrDoc {
     /// Absent on create.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
-    /// Absent when known only after apply (`after_unknown`) or on delete.
+    /// Absent when known only after apply (`after_unknown`) or on delete;
+    /// a map of which only some values are unknown is given, those values
+    /// as `(known after apply)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
     #[serde(default)]

@@ -605,7 +605,13 @@ fn attr_diff(
     AttrDiff {
         name: name.to_string(),
         before,
-        after: if unknown { None } else { Some(after.clone()) },
+        // A map with some values unknown is shown with the others (an
+        // environment where one variable names a new revision).
+        after: if unknown && !after.is_object() {
+            None
+        } else {
+            Some(after.clone())
+        },
         after_unknown: unknown,
         forces_replacement: force,
         sensitive: masked,

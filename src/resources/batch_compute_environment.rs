@@ -110,11 +110,6 @@ fn sorted(v: &[String]) -> Vec<String> {
     v
 }
 
-/// SCAR's default instance profile (`ecsInstanceRole`).
-pub fn default_instance_role(account: &str) -> String {
-    format!("arn:aws:iam::{account}:instance-profile/ecsInstanceRole")
-}
-
 /// The attributes a function's manifest asks of its environment.
 pub fn attrs_of(d: &Desire, f: &FunctionDef) -> ComputeEnvironmentAttrs {
     let b = &f.spec.batch;
@@ -144,9 +139,12 @@ pub fn attrs_of(d: &Desire, f: &FunctionDef) -> ComputeEnvironmentAttrs {
         subnets: sorted(&cr.subnets),
         security_group_ids: sorted(&cr.security_group_ids),
         instance_role: (!fargate).then(|| {
-            cr.instance_role
-                .clone()
-                .unwrap_or_else(|| default_instance_role(&d.ctx.account_id))
+            cr.instance_role.clone().unwrap_or_else(|| {
+                reference(&super::iam_instance_profile::addr(d.workflow), "arn")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
         }),
         tags: d.ownership_tags(),
     }
@@ -159,6 +157,9 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
         r.ignore_changes.insert("desired_vcpus".into());
         if f.spec.batch.service_role.is_none() {
             r = r.dep(batch::service_role(d.workflow));
+        }
+        if !batch::on_fargate(f) && f.spec.batch.compute_resources.instance_role.is_none() {
+            r = r.dep(super::iam_instance_profile::addr(d.workflow));
         }
         out.add(r);
     }

@@ -52,6 +52,7 @@ pub fn addr(workflow: &str) -> Addr {
 /// Batch service role, if a Batch function names none.
 pub fn desire(d: &Desire, out: &mut DesiredState) {
     desire_batch_service_role(d, out);
+    desire_batch_instance_role(d, out);
     let users: Vec<&FunctionDef> = d
         .functions
         .iter()
@@ -88,6 +89,68 @@ fn desire_batch_service_role(d: &Desire, out: &mut DesiredState) {
         tags: d.ownership_tags(),
     };
     out.add(wanted(batch::service_role(d.workflow), &attrs));
+}
+
+/// The role of the Batch instances, in scar's instance profile, if an EC2
+/// or SPOT environment names no `compute_resources.instance_role`: the
+/// ECS agent's actions, pulling the workflow's function images and
+/// writing the jobs' logs.
+fn desire_batch_instance_role(d: &Desire, out: &mut DesiredState) {
+    if !super::iam_instance_profile::wanted_by(d) {
+        return;
+    }
+    let (region, account) = (&d.ctx.region, &d.ctx.account_id);
+    let repositories: Vec<String> = batch::functions(d.functions)
+        .map(|f| {
+            format!(
+                "arn:aws:ecr:{region}:{account}:repository/{}",
+                super::repository_name(f.name())
+            )
+        })
+        .collect();
+    let attrs = RoleAttrs {
+        assume_role_policy: json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]
+        }),
+        policy: Some(json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EcsAgent",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ecs:CreateCluster", "ecs:DeregisterContainerInstance", "ecs:DiscoverPollEndpoint",
+                        "ecs:Poll", "ecs:RegisterContainerInstance", "ecs:StartTelemetrySession",
+                        "ecs:UpdateContainerInstancesState", "ecs:Submit*", "ecs:TagResource",
+                        "ecr:GetAuthorizationToken"
+                    ],
+                    "Resource": "*"
+                },
+                {
+                    "Sid": "PullFunctionImages",
+                    "Effect": "Allow",
+                    "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                    "Resource": repositories
+                },
+                {
+                    "Sid": "JobLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [format!("arn:aws:logs:{region}:{account}:log-group:/aws/batch/job:*")]
+                }
+            ]
+        })),
+        tags: d.ownership_tags(),
+    };
+    out.add(wanted(
+        Addr::new(Kind::IamRole, super::iam_instance_profile::name(d.workflow)),
+        &attrs,
+    ));
 }
 
 /// The trust policy of roles scar creates: Lambda may assume them.
@@ -219,6 +282,11 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
     let wanted = o.wanted(Kind::IamRole);
     let mut names = BTreeSet::from([own.clone()]);
     names.extend(wanted.iter().cloned());
+    if !batch::names(o).is_empty() {
+        // The Batch roles, also once the manifests dropped the functions.
+        names.insert(batch::service_role_name(o.workflow));
+        names.insert(super::iam_instance_profile::name(o.workflow));
+    }
     for role in lambda_function::owned_roles(&o.out) {
         if let Some(name) = role.rsplit_once(":role/").map(|(_, n)| n) {
             if name.starts_with("scar-") {

@@ -18,6 +18,7 @@ mod batch_job_definition;
 mod batch_job_queue;
 mod ecr_repository;
 mod function_image;
+mod iam_instance_profile;
 mod iam_role;
 mod lambda_function;
 mod lambda_layer;
@@ -440,6 +441,7 @@ registry! {
     S3Bucket => s3_bucket::S3Bucket,
     S3Notifications => s3_notifications::S3Notifications,
     IamRole => iam_role::IamRole,
+    IamInstanceProfile => iam_instance_profile::IamInstanceProfile,
     LambdaLayer => lambda_layer::LambdaLayer,
 }
 

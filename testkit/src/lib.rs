@@ -189,6 +189,37 @@ impl Moto {
         ]
     }
 
+    /// The subnets and the `default` security group of moto's default VPC
+    /// in us-east-1 (their ids are random per server), read with the
+    /// emulator's own boto3, as a user would take them from their account
+    /// for `batch.compute_resources` (scar itself never calls EC2).
+    pub fn default_network(&self) -> (Vec<String>, Vec<String>) {
+        let script = r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+subnets = sorted(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s.get("DefaultForAz"))
+groups = [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "default"]
+print(json.dumps([subnets, groups]))
+"#;
+        let out = Command::new(moto_python())
+            .args(["-c", script, &self.endpoint()])
+            .output()
+            .expect("run the emulator's python");
+        assert!(
+            out.status.success(),
+            "reading moto's default VPC failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (subnets, groups): (Vec<String>, Vec<String>) =
+            serde_json::from_slice(&out.stdout).expect("subnets and groups as JSON");
+        assert!(
+            !subnets.is_empty() && !groups.is_empty(),
+            "moto has no default VPC"
+        );
+        (subnets, groups)
+    }
+
     /// Applies [`Moto::env`] to a command.
     pub fn configure(&self, cmd: &mut Command) {
         cmd.env_remove("AWS_PROFILE")

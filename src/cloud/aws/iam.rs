@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::{Role, Tag};
 
 use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud, Guarded};
-use crate::cloud::{CloudResult, IamApi, RoleState, Tags};
+use crate::cloud::{CloudResult, IamApi, InstanceProfileState, RoleState, Tags};
 
 impl AwsCloud {
     /// The names of a role's inline policies (all pages).
@@ -206,6 +206,136 @@ impl IamApi for AwsCloud {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(self.sdk_error(format!("DeleteRole {name}"), e)),
+        }
+    }
+
+    async fn get_instance_profile(&self, name: &str) -> CloudResult<Option<InstanceProfileState>> {
+        self.record("GetInstanceProfile")?;
+        let p = match self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .guarded(self, "GetInstanceProfile")
+            .await?
+        {
+            Ok(out) => out.instance_profile,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.sdk_error(format!("GetInstanceProfile {name}"), e)),
+        };
+        Ok(p.map(|p| InstanceProfileState {
+            name: p.instance_profile_name().to_string(),
+            arn: p.arn().to_string(),
+            roles: p
+                .roles()
+                .iter()
+                .map(|r| r.role_name().to_string())
+                .collect(),
+            tags: p
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        }))
+    }
+
+    async fn create_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<String> {
+        let op = format!("CreateInstanceProfile {name}");
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(&op, e))?;
+        self.record("CreateInstanceProfile")?;
+        let out = self
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .guarded(self, "CreateInstanceProfile")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
+        Ok(out
+            .instance_profile()
+            .map(|p| p.arn().to_string())
+            .unwrap_or_default())
+    }
+
+    async fn add_role_to_instance_profile(&self, profile: &str, role: &str) -> CloudResult<()> {
+        self.record("AddRoleToInstanceProfile")?;
+        self.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .guarded(self, "AddRoleToInstanceProfile")
+            .await?
+            .map_err(|e| self.sdk_error(format!("AddRoleToInstanceProfile {profile} {role}"), e))?;
+        Ok(())
+    }
+
+    async fn remove_role_from_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> CloudResult<()> {
+        self.record("RemoveRoleFromInstanceProfile")?;
+        match self
+            .iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .guarded(self, "RemoveRoleFromInstanceProfile")
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => {
+                Err(self.sdk_error(format!("RemoveRoleFromInstanceProfile {profile} {role}"), e))
+            }
+        }
+    }
+
+    async fn tag_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        let op = format!("TagInstanceProfile {name}");
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_error(&op, e))?;
+        self.record("TagInstanceProfile")?;
+        self.iam
+            .tag_instance_profile()
+            .instance_profile_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .guarded(self, "TagInstanceProfile")
+            .await?
+            .map_err(|e| self.sdk_error(&op, e))?;
+        Ok(())
+    }
+
+    async fn delete_instance_profile(&self, name: &str) -> CloudResult<bool> {
+        let Some(p) = self.get_instance_profile(name).await? else {
+            return Ok(false);
+        };
+        for role in &p.roles {
+            self.remove_role_from_instance_profile(name, role).await?;
+        }
+        self.record("DeleteInstanceProfile")?;
+        match self
+            .iam
+            .delete_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .guarded(self, "DeleteInstanceProfile")
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(self.sdk_error(format!("DeleteInstanceProfile {name}"), e)),
         }
     }
 }

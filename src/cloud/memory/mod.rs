@@ -23,9 +23,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     BucketState, Cloud, CloudError, CloudResult, CodeArtifact, EcrApi, ErrorKind, FunctionSpec,
-    FunctionState, IamApi, ImageState, LambdaApi, LayerSpec, LayerVersion, LogGroupState, LogsApi,
-    NotificationConfig, PackageFetch, PackageSpec, PermissionStatement, RepositorySpec,
-    RepositoryState, RequestCounter, RoleState, S3Api, TaggedResource, TaggingApi, Tags,
+    FunctionState, IamApi, ImageState, InstanceProfileState, LambdaApi, LayerSpec, LayerVersion,
+    LogGroupState, LogsApi, NotificationConfig, PackageFetch, PackageSpec, PermissionStatement,
+    RepositorySpec, RepositoryState, RequestCounter, RoleState, S3Api, TaggedResource, TaggingApi,
+    Tags,
 };
 
 /// The retention values CloudWatch Logs accepts.
@@ -45,6 +46,7 @@ struct State {
     log_groups: BTreeMap<String, LogGroupState>,
     buckets: BTreeMap<String, Bucket>,
     roles: BTreeMap<String, RoleState>,
+    instance_profiles: BTreeMap<String, InstanceProfileState>,
     repositories: BTreeMap<String, Repository>,
     /// Bucket names another account owns (S3 bucket names are global).
     foreign_buckets: BTreeSet<String>,
@@ -1043,7 +1045,105 @@ impl IamApi for MemoryCloud {
             self.delete_role_policy(name, &policy).await?;
         }
         let mut state = self.call("DeleteRole", name)?;
+        if state
+            .instance_profiles
+            .values()
+            .any(|p| p.roles.iter().any(|r| r == name))
+        {
+            return Err(error(
+                "DeleteRole",
+                name,
+                ErrorKind::InUse,
+                "Cannot delete entity, must remove roles from instance profile first.",
+            ));
+        }
         Ok(state.roles.remove(name).is_some())
+    }
+
+    async fn get_instance_profile(&self, name: &str) -> CloudResult<Option<InstanceProfileState>> {
+        let state = self.call("GetInstanceProfile", name)?;
+        Ok(state.instance_profiles.get(name).cloned())
+    }
+
+    async fn create_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<String> {
+        const OP: &str = "CreateInstanceProfile";
+        let mut state = self.call(OP, name)?;
+        if state.instance_profiles.contains_key(name) {
+            return Err(error(
+                OP,
+                name,
+                ErrorKind::AlreadyExists,
+                "Instance Profile already exists",
+            ));
+        }
+        let arn = format!("arn:aws:iam::{}:instance-profile/{name}", self.account_id);
+        state.instance_profiles.insert(
+            name.to_string(),
+            InstanceProfileState {
+                name: name.to_string(),
+                arn: arn.clone(),
+                roles: Vec::new(),
+                tags: tags.clone(),
+            },
+        );
+        Ok(arn)
+    }
+
+    async fn add_role_to_instance_profile(&self, profile: &str, role: &str) -> CloudResult<()> {
+        const OP: &str = "AddRoleToInstanceProfile";
+        let mut state = self.call(OP, profile)?;
+        if !state.roles.contains_key(role) {
+            return Err(not_found(OP, role));
+        }
+        let p = state
+            .instance_profiles
+            .get_mut(profile)
+            .ok_or_else(|| not_found(OP, profile))?;
+        if !p.roles.is_empty() {
+            return Err(error(
+                OP,
+                profile,
+                ErrorKind::Invalid,
+                "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+            ));
+        }
+        p.roles.push(role.to_string());
+        Ok(())
+    }
+
+    async fn remove_role_from_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> CloudResult<()> {
+        let mut state = self.call("RemoveRoleFromInstanceProfile", profile)?;
+        if let Some(p) = state.instance_profiles.get_mut(profile) {
+            p.roles.retain(|r| r != role);
+        }
+        Ok(())
+    }
+
+    async fn tag_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<()> {
+        const OP: &str = "TagInstanceProfile";
+        let mut state = self.call(OP, name)?;
+        let p = state
+            .instance_profiles
+            .get_mut(name)
+            .ok_or_else(|| not_found(OP, name))?;
+        p.tags
+            .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    async fn delete_instance_profile(&self, name: &str) -> CloudResult<bool> {
+        let Some(p) = self.get_instance_profile(name).await? else {
+            return Ok(false);
+        };
+        for role in &p.roles {
+            self.remove_role_from_instance_profile(name, role).await?;
+        }
+        let mut state = self.call("DeleteInstanceProfile", name)?;
+        Ok(state.instance_profiles.remove(name).is_some())
     }
 }
 

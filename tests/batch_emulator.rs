@@ -1,0 +1,371 @@
+//! AWS Batch functions through the `scar` binary against the AWS emulator
+//! (moto: Batch, Lambda, S3, IAM, ECR's control plane; EC2 for the default
+//! VPC's subnets and security group, which moto's Batch checks) and a real
+//! OCI registry for the function images. What the account holds
+//! afterwards is read back with the AWS SDK, never through scar's code.
+//!
+//! Moto runs no Batch job and no container: what a job would run is
+//! asserted as scar sent it (the job definition's image, role and
+//! resources, the function's `BATCH_JOB_*` variables, the role's
+//! `batch:SubmitJob`). Moto also ignores `computeResources` in
+//! UpdateComputeEnvironment, so the in-place update tested here is the
+//! state (which it applies), and min/max vCPUs are tested against the
+//! in-memory double (`tests/reconcile_memory.rs` style unit tests in
+//! `src/resources`).
+
+mod common;
+use common::images::ImageEnv;
+use common::{out, stdout};
+
+/// A workflow chaining a Batch function `split` (bucket `video/in` →
+/// `video/split`) and a Lambda function `detect` (`video/split` →
+/// `video/out`), with `extra` lines added to `split`'s `batch:` block.
+fn manifest(subnets: &[String], groups: &[String], extra: &str) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|s| format!("\n          - {s}"))
+            .collect::<String>()
+    };
+    format!(
+        "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: split\n      init_script: split.sh\n      execution_mode: batch\n      container:\n        image: grycap/ffmpeg\n      input:\n      - storage_provider: s3\n        path: video/in\n      output:\n      - storage_provider: s3\n        path: video/split\n    batch:\n{extra}      compute_resources:\n        subnets:{}\n        security_group_ids:{}\n  - lambda:\n      name: detect\n      init_script: detect.sh\n      container:\n        image: grycap/darknet\n      input:\n      - storage_provider: s3\n        path: video/split\n      output:\n      - storage_provider: s3\n        path: video/out\n",
+        list(subnets),
+        list(groups)
+    )
+}
+
+async fn batch(env: &ImageEnv) -> aws_sdk_batch::Client {
+    aws_sdk_batch::Client::new(&env.scratch.sdk().await)
+}
+
+/// (state, status, instance types, service role) of a compute environment.
+async fn environment(
+    b: &aws_sdk_batch::Client,
+    name: &str,
+) -> Option<(String, String, Vec<String>, String)> {
+    let out = b
+        .describe_compute_environments()
+        .compute_environments(name)
+        .send()
+        .await
+        .unwrap();
+    out.compute_environments().first().map(|c| {
+        (
+            c.state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            c.status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            c.compute_resources()
+                .map(|r| r.instance_types().to_vec())
+                .unwrap_or_default(),
+            c.service_role().unwrap_or_default().to_string(),
+        )
+    })
+}
+
+/// (state, priority, environment ARNs) of a job queue.
+async fn queue(b: &aws_sdk_batch::Client, name: &str) -> Option<(String, i32, Vec<String>)> {
+    let out = b
+        .describe_job_queues()
+        .job_queues(name)
+        .send()
+        .await
+        .unwrap();
+    out.job_queues().first().map(|q| {
+        (
+            q.state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            q.priority().unwrap_or_default(),
+            q.compute_environment_order()
+                .iter()
+                .filter_map(|o| o.compute_environment().map(str::to_string))
+                .collect(),
+        )
+    })
+}
+
+/// Every revision of a job definition: (revision, status, ARN, container).
+async fn revisions(
+    b: &aws_sdk_batch::Client,
+    name: &str,
+) -> Vec<(i32, String, String, serde_json::Value)> {
+    let out = b
+        .describe_job_definitions()
+        .job_definition_name(name)
+        .send()
+        .await
+        .unwrap();
+    let mut r: Vec<_> = out
+        .job_definitions()
+        .iter()
+        .map(|d| {
+            let c = d.container_properties();
+            let req: serde_json::Map<String, serde_json::Value> = c
+                .map(|c| {
+                    c.resource_requirements()
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.r#type()
+                                    .map(|t| t.as_str().to_string())
+                                    .unwrap_or_default(),
+                                serde_json::Value::String(
+                                    r.value().unwrap_or_default().to_string(),
+                                ),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                d.revision().unwrap_or_default(),
+                d.status().unwrap_or_default().to_string(),
+                d.job_definition_arn().unwrap_or_default().to_string(),
+                serde_json::json!({
+                    "image": c.and_then(|c| c.image()).unwrap_or_default(),
+                    "job_role_arn": c.and_then(|c| c.job_role_arn()).unwrap_or_default(),
+                    "resources": req,
+                }),
+            )
+        })
+        .collect();
+    r.sort_by_key(|x| x.0);
+    r
+}
+
+/// The ACTIVE revisions' numbers.
+fn active(revs: &[(i32, String, String, serde_json::Value)]) -> Vec<i32> {
+    revs.iter()
+        .filter(|r| r.1 == "ACTIVE")
+        .map(|r| r.0)
+        .collect()
+}
+
+/// The Lambda function's environment variables.
+async fn function_env(env: &ImageEnv, name: &str) -> std::collections::HashMap<String, String> {
+    let l = aws_sdk_lambda::Client::new(&env.scratch.sdk().await);
+    let f = l.get_function().function_name(name).send().await.unwrap();
+    f.configuration()
+        .and_then(|c| c.environment())
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn setup() -> (ImageEnv, Vec<String>, Vec<String>) {
+    let env = ImageEnv::new();
+    env.push_base("ffmpeg", "latest", 1, 2);
+    env.push_base("darknet", "latest", 7, 2);
+    env.scratch.write(
+        "split.sh",
+        "#!/bin/sh\nffmpeg -i \"$INPUT_FILE_PATH\" \"$TMP_OUTPUT_DIR/%d.png\"\n",
+    );
+    env.scratch.write(
+        "detect.sh",
+        "#!/bin/sh\ndarknet detect \"$INPUT_FILE_PATH\"\n",
+    );
+    let (subnets, groups) = env.scratch.moto.default_network();
+    (env, subnets, groups)
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_and_destroy_in_order(
+) {
+    let (env, subnets, groups) = setup();
+    let write = |extra: &str| {
+        env.scratch
+            .write("wf.yaml", &manifest(&subnets, &groups, extra))
+    };
+    write("");
+    let b = batch(&env).await;
+
+    // Plan: the three Batch resources and the service role, in the plan.
+    let plan = stdout(&env.ok(&["plan", "-f", "wf.yaml"]));
+    for line in [
+        "# batch_compute_environment.split will be created",
+        "# batch_job_queue.split will be created",
+        "# batch_job_definition.split will be created",
+        "# iam_role.scar-wf-batch will be created",
+        "# lambda_function.split will be created",
+        "# lambda_function.detect will be created",
+    ] {
+        assert!(plan.contains(line), "{line}:\n{plan}");
+    }
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+
+    // The account: a VALID environment run by scar's service role, a
+    // queue on it, one ACTIVE revision running the function's own image as
+    // the function's role.
+    let (state, status, types, service_role) = environment(&b, "split").await.expect("environment");
+    assert_eq!((state.as_str(), status.as_str()), ("ENABLED", "VALID"));
+    assert_eq!(types, ["m3.medium"]);
+    assert!(
+        service_role.ends_with(":role/scar-wf-batch"),
+        "{service_role}"
+    );
+    let (qstate, priority, ces) = queue(&b, "split").await.expect("queue");
+    assert_eq!((qstate.as_str(), priority), ("ENABLED", 1));
+    assert_eq!(ces.len(), 1);
+    assert!(ces[0].ends_with(":compute-environment/split"), "{ces:?}");
+    let revs = revisions(&b, "split").await;
+    assert_eq!(active(&revs), [1], "{revs:?}");
+    let l = aws_sdk_lambda::Client::new(&env.scratch.sdk().await);
+    let f = l
+        .get_function()
+        .function_name("split")
+        .send()
+        .await
+        .unwrap();
+    let image = f.code().and_then(|c| c.image_uri()).unwrap().to_string();
+    assert!(image.contains("@sha256:"), "{image}");
+    assert_eq!(
+        revs[0].3["image"],
+        image.as_str(),
+        "the job runs the function's own image"
+    );
+    assert!(revs[0].3["job_role_arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":role/scar-wf"));
+    assert_eq!(revs[0].3["resources"]["VCPU"], "1");
+    assert_eq!(revs[0].3["resources"]["MEMORY"], "1024");
+    let vars = function_env(&env, "split").await;
+    assert_eq!(
+        vars.get("BATCH_JOB_QUEUE").map(String::as_str),
+        Some("split")
+    );
+    assert_eq!(vars.get("BATCH_JOB_DEFINITION"), Some(&revs[0].2));
+    assert!(!function_env(&env, "detect")
+        .await
+        .contains_key("BATCH_JOB_QUEUE"));
+    // The Lambda side may submit to its own queue and job definition only.
+    let iam = aws_sdk_iam::Client::new(&env.scratch.sdk().await);
+    let policy = iam
+        .get_role_policy()
+        .role_name("scar-wf")
+        .policy_name("scar")
+        .send()
+        .await
+        .unwrap();
+    let doc = scar::cloud::aws::decode_policy(policy.policy_document());
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let submit = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["batch:SubmitJob"]))
+        .expect("a SubmitJob statement");
+    let resources: Vec<&str> = submit["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(
+        resources.iter().all(|r| r.contains("/split")),
+        "{resources:?}"
+    );
+    assert!(
+        resources.iter().any(|r| r.ends_with(":job-queue/split")),
+        "{resources:?}"
+    );
+    env.expect(0, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]);
+
+    // A job-definition change: a new revision (known after apply), the
+    // function updated to it, and then only the new revision ACTIVE.
+    write("      memory: 2048\n");
+    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
+    assert!(
+        plan.contains("# batch_job_definition.split must be replaced"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("# lambda_function.split will be updated in-place"),
+        "{plan}"
+    );
+    assert!(plan.contains("(known after apply)"), "{plan}");
+    assert!(
+        plan.contains("# batch_job_definition.split:1 will be destroyed"),
+        "{plan}"
+    );
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+    let revs = revisions(&b, "split").await;
+    assert_eq!(active(&revs), [2], "{revs:?}");
+    assert_eq!(revs[1].3["resources"]["MEMORY"], "2048");
+    assert_eq!(
+        function_env(&env, "split")
+            .await
+            .get("BATCH_JOB_DEFINITION"),
+        Some(&revs[1].2)
+    );
+    env.expect(0, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]);
+
+    // In place: the state of the environment and queue.
+    write("      memory: 2048\n      state: DISABLED\n");
+    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
+    assert!(
+        plan.contains("# batch_compute_environment.split will be updated in-place"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("# batch_job_queue.split will be updated in-place"),
+        "{plan}"
+    );
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+    assert_eq!(environment(&b, "split").await.unwrap().0, "DISABLED");
+    assert_eq!(queue(&b, "split").await.unwrap().0, "DISABLED");
+    env.expect(0, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]);
+
+    // A replacement, with its reason: the queue goes before the
+    // environment and comes back after it.
+    env.scratch.write(
+        "wf.yaml",
+        &manifest(
+            &subnets,
+            &groups,
+            "      memory: 2048\n      state: DISABLED\n",
+        )
+        .replace(
+            "      compute_resources:\n",
+            "      compute_resources:\n        instance_types: [c5.large]\n",
+        ),
+    );
+    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
+    assert!(
+        plan.contains("# batch_compute_environment.split must be replaced"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("# batch_job_queue.split must be replaced"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("its compute environment is replaced"),
+        "{plan}"
+    );
+    assert!(plan.contains("forces replacement"), "{plan}");
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+    assert_eq!(environment(&b, "split").await.unwrap().2, ["c5.large"]);
+    let (_, _, ces) = queue(&b, "split").await.expect("the queue, created again");
+    assert!(ces[0].ends_with(":compute-environment/split"));
+    env.expect(0, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]);
+
+    // Destroy: queue, then environment, then the roles; revisions
+    // deregistered.
+    let o = env.ok(&["destroy", "-f", "wf.yaml", "--auto-approve"]);
+    assert!(environment(&b, "split").await.is_none(), "{}", out(&o));
+    assert!(queue(&b, "split").await.is_none());
+    assert!(active(&revisions(&b, "split").await).is_empty());
+    assert!(iam
+        .get_role()
+        .role_name("scar-wf-batch")
+        .send()
+        .await
+        .is_err());
+}

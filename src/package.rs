@@ -117,9 +117,16 @@ pub fn function_config(m: &Manifest, f: &FunctionDef) -> String {
             serde_json::to_value(&m.storage_providers).unwrap_or_default(),
         );
         if f.spec.lambda.execution_mode.uses_batch() {
+            // Only what the supervisor reads (how to submit): the rest of
+            // `batch` is the job definition's and the environment's, and
+            // keeping it out keeps a change of it from changing the image.
             obj.insert(
                 "batch".into(),
-                serde_json::to_value(&f.spec.batch).unwrap_or_default(),
+                serde_json::json!({
+                    "multi_node_parallel": {
+                        "enabled": f.spec.batch.multi_node_parallel.enabled,
+                    }
+                }),
             );
         }
     }

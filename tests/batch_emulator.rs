@@ -369,3 +369,279 @@ async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_
         .await
         .is_err());
 }
+
+/// `scar drift -f wf.yaml -o json`: its exit status and report.
+fn drift(env: &ImageEnv) -> (Option<i32>, serde_json::Value) {
+    let o = env
+        .command(&["drift", "-f", "wf.yaml", "-o", "json"])
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out(&o)));
+    (o.status.code(), doc)
+}
+
+/// The finding of `address` with `status`, and its attribute `name`'s
+/// (before, after).
+fn finding(
+    doc: &serde_json::Value,
+    address: &str,
+    status: &str,
+    name: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["address"] == address && f["status"] == status)
+        .unwrap_or_else(|| panic!("no {status} finding for {address}: {doc:#}"));
+    let a = f["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no attribute {name} in {f:#}"));
+    (a["before"].clone(), a["after"].clone())
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_band_changes_to_each_batch_kind_are_drift_and_a_manifest_edit_is_pending() {
+    let (env, subnets, groups) = setup();
+    env.scratch
+        .write("wf.yaml", &manifest(&subnets, &groups, ""));
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+    let (code, doc) = drift(&env);
+    assert_eq!(code, Some(0), "{doc:#}");
+
+    // By hand: the queue's priority, the environment's state, a new
+    // revision of the job definition (its tags copied, as the console's
+    // "create revision" does), the instance profile's role removed.
+    let b = batch(&env).await;
+    b.update_job_queue()
+        .job_queue("split")
+        .priority(5)
+        .send()
+        .await
+        .unwrap();
+    b.update_compute_environment()
+        .compute_environment("split")
+        .state(aws_sdk_batch::types::CeState::Disabled)
+        .send()
+        .await
+        .unwrap();
+    let now = b
+        .describe_job_definitions()
+        .job_definition_name("split")
+        .status("ACTIVE")
+        .send()
+        .await
+        .unwrap();
+    let jd = now.job_definitions().first().unwrap().clone();
+    let mut cp = jd.container_properties().unwrap().clone();
+    cp.resource_requirements = Some(vec![
+        aws_sdk_batch::types::ResourceRequirement::builder()
+            .r#type(aws_sdk_batch::types::ResourceType::Vcpu)
+            .value("1")
+            .build(),
+        aws_sdk_batch::types::ResourceRequirement::builder()
+            .r#type(aws_sdk_batch::types::ResourceType::Memory)
+            .value("4096")
+            .build(),
+    ]);
+    b.register_job_definition()
+        .job_definition_name("split")
+        .r#type(aws_sdk_batch::types::JobDefinitionType::Container)
+        .container_properties(cp)
+        .set_tags(jd.tags().cloned())
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&env.scratch.sdk().await);
+    iam.remove_role_from_instance_profile()
+        .instance_profile_name("scar-wf-batch-instance")
+        .role_name("scar-wf-batch-instance")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, doc) = drift(&env);
+    assert_eq!(code, Some(2), "{doc:#}");
+    assert_eq!(
+        finding(&doc, "batch_job_queue.split", "drift", "priority"),
+        (1.into(), 5.into())
+    );
+    assert_eq!(
+        finding(&doc, "batch_compute_environment.split", "drift", "state"),
+        ("ENABLED".into(), "DISABLED".into())
+    );
+    assert_eq!(
+        finding(&doc, "batch_job_definition.split", "drift", "memory"),
+        (1024.into(), 4096.into())
+    );
+    assert_eq!(
+        finding(
+            &doc,
+            "iam_instance_profile.scar-wf-batch-instance",
+            "drift",
+            "role"
+        ),
+        ("scar-wf-batch-instance".into(), "".into())
+    );
+
+    // Apply brings them back; then a manifest edit is pending, not drift.
+    env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
+    let (code, doc) = drift(&env);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(active(&revisions(&b, "split").await).len(), 1);
+    env.scratch
+        .write("wf.yaml", &manifest(&subnets, &groups, "      vcpus: 2\n"));
+    let (code, doc) = drift(&env);
+    assert_eq!(code, Some(2), "{doc:#}");
+    assert_eq!(
+        finding(&doc, "batch_job_definition.split", "pending", "vcpus"),
+        (1.into(), 2.into())
+    );
+    env.ok(&["destroy", "-f", "wf.yaml", "--auto-approve"]);
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_environment_queue_and_job_definition_of_the_same_names_are_never_touched() {
+    let (env, subnets, groups) = setup();
+    env.scratch
+        .write("wf.yaml", &manifest(&subnets, &groups, ""));
+    let b = batch(&env).await;
+    let iam = aws_sdk_iam::Client::new(&env.scratch.sdk().await);
+    let role = iam
+        .create_role()
+        .role_name("someone-batch")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
+    let role_arn = role.role().unwrap().arn().to_string();
+    let ce = b
+        .create_compute_environment()
+        .compute_environment_name("split")
+        .r#type(aws_sdk_batch::types::CeType::Managed)
+        .service_role(&role_arn)
+        .compute_resources(
+            aws_sdk_batch::types::ComputeResource::builder()
+                .r#type(aws_sdk_batch::types::CrType::Fargate)
+                .maxv_cpus(4)
+                .set_subnets(Some(subnets.clone()))
+                .set_security_group_ids(Some(groups.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    b.create_job_queue()
+        .job_queue_name("split")
+        .state(aws_sdk_batch::types::JqState::Enabled)
+        .priority(7)
+        .compute_environment_order(
+            aws_sdk_batch::types::ComputeEnvironmentOrder::builder()
+                .order(1)
+                .compute_environment(ce.compute_environment_arn().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    b.register_job_definition()
+        .job_definition_name("split")
+        .r#type(aws_sdk_batch::types::JobDefinitionType::Container)
+        .container_properties(
+            aws_sdk_batch::types::ContainerProperties::builder()
+                .image("busybox")
+                .resource_requirements(
+                    aws_sdk_batch::types::ResourceRequirement::builder()
+                        .r#type(aws_sdk_batch::types::ResourceType::Memory)
+                        .value("512")
+                        .build(),
+                )
+                .resource_requirements(
+                    aws_sdk_batch::types::ResourceRequirement::builder()
+                        .r#type(aws_sdk_batch::types::ResourceType::Vcpu)
+                        .value("1")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let o = env.expect(1, &["plan", "-f", "wf.yaml"]);
+    let text = out(&o);
+    for addr in [
+        "batch_compute_environment.split",
+        "batch_job_queue.split",
+        "batch_job_definition.split",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(addr) && l.contains("scar does not manage it")),
+            "{addr} blocked with the reason:\n{text}"
+        );
+    }
+    env.expect(1, &["apply", "-f", "wf.yaml", "--auto-approve"]);
+    // Untouched: the same revision, priority and state.
+    assert_eq!(active(&revisions(&b, "split").await), [1]);
+    assert_eq!(queue(&b, "split").await.unwrap().1, 7);
+    assert_eq!(environment(&b, "split").await.unwrap().0, "ENABLED");
+    // Nothing of the workflow was created either.
+    let l = aws_sdk_lambda::Client::new(&env.scratch.sdk().await);
+    assert!(l
+        .get_function()
+        .function_name("split")
+        .send()
+        .await
+        .is_err());
+}
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_function_without_subnets_or_with_a_gpu_on_fargate_is_refused_with_its_place() {
+    let env = ImageEnv::new();
+    env.push_base("ffmpeg", "latest", 1, 2);
+    // No subnets: a located warning at validate, and plan refuses it.
+    env.scratch.write(
+        "wf.yaml",
+        "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: split\n      execution_mode: batch\n      container:\n        image: grycap/ffmpeg\n",
+    );
+    let v = out(&env.ok(&["validate", "-f", "wf.yaml"]));
+    assert!(v.contains("wf.yaml:") && v.contains("subnets"), "{v}");
+    let p = out(&env.expect(1, &["plan", "-f", "wf.yaml"]));
+    assert!(
+        p.contains("batch_compute_environment.split")
+            && p.contains("needs `batch.compute_resources.subnets`"),
+        "{p}"
+    );
+    // A GPU on Fargate, and a Batch function without an image: errors
+    // naming the line and the fix, before anything is read.
+    env.scratch.write(
+        "gpu.yaml",
+        "workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: split\n      execution_mode: lambda-batch\n      container:\n        image: grycap/ffmpeg\n    batch:\n      enable_gpu: true\n      memory: 2048\n      compute_resources:\n        type: FARGATE\n        subnets: [subnet-0abc1234]\n        security_group_ids: [sg-0abc1234]\n  - lambda:\n      name: zip\n      execution_mode: batch\n      init_script: s.sh\n",
+    );
+    env.scratch.write("s.sh", "echo\n");
+    let v = out(&env.expect(1, &["validate", "-f", "gpu.yaml"]));
+    assert!(
+        v.contains("Fargate offers no GPUs") && v.contains("gpu.yaml:10"),
+        "{v}"
+    );
+    assert!(
+        v.contains("runs the function's container image") && v.contains("gpu.yaml:18"),
+        "{v}"
+    );
+}

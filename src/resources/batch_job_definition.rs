@@ -241,7 +241,13 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
             continue;
         };
         let name = newest.spec.name.clone();
-        let owner = owner_of(Some(&newest.spec.tags), o.workflow);
+        // The workflow's if any ACTIVE revision is (one registered by hand
+        // on top of scar's is drift, not another owner).
+        let owner = revisions
+            .iter()
+            .map(|d| owner_of(Some(&d.spec.tags), o.workflow))
+            .find(|w| *w == Owner::Workflow)
+            .unwrap_or_else(|| owner_of(Some(&newest.spec.tags), o.workflow));
         if owner == Owner::Workflow || wanted.contains(&name) {
             let mut main = observed_tagged(
                 addr(&name),

@@ -579,6 +579,7 @@ async fn a_foreign_environment_queue_and_job_definition_of_the_same_names_are_ne
         .await
         .unwrap();
 
+    let environment_before = environment(&b, "split").await;
     let o = env.expect(1, &["plan", "-f", "wf.yaml"]);
     let text = out(&o);
     for addr in [
@@ -593,7 +594,7 @@ async fn a_foreign_environment_queue_and_job_definition_of_the_same_names_are_ne
     // Untouched: the same revision, priority and state.
     assert_eq!(active(&revisions(&b, "split").await), [1]);
     assert_eq!(queue(&b, "split").await.unwrap().1, 7);
-    assert_eq!(environment(&b, "split").await.unwrap().0, "ENABLED");
+    assert_eq!(environment(&b, "split").await, environment_before);
     // Nothing of the workflow was created either.
     let l = aws_sdk_lambda::Client::new(&env.scratch.sdk().await);
     assert!(l

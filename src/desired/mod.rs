@@ -67,13 +67,6 @@ fn unsupported(f: &FunctionDef) -> Option<String> {
                 .unwrap_or_default()
         ));
     }
-    if f.spec
-        .api_gateway
-        .as_ref()
-        .is_some_and(|a| a.name.is_some())
-    {
-        return Some("`api_gateway` endpoints are not supported yet".into());
-    }
     None
 }
 

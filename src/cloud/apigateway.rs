@@ -116,8 +116,7 @@ pub trait ApiGatewayApi {
     ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Adds or overwrites tags of a REST API (TagResource on its ARN;
     /// moto lacks it); others stay.
-    fn tag_rest_api(&self, id: &str, tags: &Tags)
-        -> impl Future<Output = CloudResult<()>> + Send;
+    fn tag_rest_api(&self, id: &str, tags: &Tags) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a REST API with all it holds; `Ok(false)` if it was gone.
     fn delete_rest_api(&self, id: &str) -> impl Future<Output = CloudResult<bool>> + Send;
     /// Every resource (path) of an API (GetResources, 500 a page).

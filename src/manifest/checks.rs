@@ -1007,12 +1007,18 @@ mod tests {
 /// in the workflow, so two functions cannot share one), a stage name API
 /// Gateway accepts, and an HTTP method it knows.
 fn api_gateway(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
-    const METHODS: [&str; 8] = ["ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    const METHODS: [&str; 8] = [
+        "ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS",
+    ];
     static STAGE: OnceLock<Regex> = OnceLock::new();
     let mut seen: BTreeMap<&str, &FunctionDef> = BTreeMap::new();
     for f in &m.functions {
-        let Some(api) = &f.spec.api_gateway else { continue };
-        let Some(name) = api.name.as_deref() else { continue };
+        let Some(api) = &f.spec.api_gateway else {
+            continue;
+        };
+        let Some(name) = api.name.as_deref() else {
+            continue;
+        };
         let name_path = [f.path(), p!["api_gateway", "name"]].concat();
         if let Some(first) = seen.get(name) {
             let first_path = [first.path(), p!["api_gateway", "name"]].concat();
@@ -1039,7 +1045,10 @@ fn api_gateway(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::error(
                     "invalid-stage-name",
-                    format!("`{}` is not a stage name API Gateway accepts", api.stage_name),
+                    format!(
+                        "`{}` is not a stage name API Gateway accepts",
+                        api.stage_name
+                    ),
                 )
                 .at(f.file, at.span(f.file, &p))
                 .path(super::yaml::path_string(&p))
@@ -1051,7 +1060,10 @@ fn api_gateway(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::error(
                     "invalid-http-method",
-                    format!("`{}` is not an HTTP method API Gateway knows", api.http_method),
+                    format!(
+                        "`{}` is not an HTTP method API Gateway knows",
+                        api.http_method
+                    ),
                 )
                 .at(f.file, at.span(f.file, &p))
                 .path(super::yaml::path_string(&p))

@@ -50,12 +50,7 @@ pub fn render(plan: &Plan) -> String {
         let _ = write!(out, " {} blocked.", s.blocked);
     }
     out.push('\n');
-    if !plan.outputs.is_empty() {
-        out.push_str("\nChanges to Outputs:\n");
-        for o in &plan.outputs {
-            let _ = writeln!(out, "  + {}.{} = {}", o.address, o.name, shown(o));
-        }
-    }
+    render_outputs(&mut out, &plan.outputs);
     out
 }
 

@@ -34,7 +34,9 @@ use crate::cloud::{
     ApiResource, Cloud, CloudError, ErrorKind, IntegrationSpec, MethodSpec, PatchOp, StageState,
     Tags,
 };
-use crate::model::{owner_of, reference, Action, Addr, Attrs, DesiredState, Kind, Observed, Owner, Resource};
+use crate::model::{
+    owner_of, reference, Action, Addr, Attrs, DesiredState, Kind, Observed, Owner, Resource,
+};
 
 pub struct ApiGatewayStage;
 
@@ -342,7 +344,11 @@ pub async fn delete<C: Cloud>(cloud: &C, s: &Step<'_>) -> Result<(), CloudError>
 
 /// The observed value of an attribute the plan says differs, as a string.
 fn before<'a>(s: &'a Step<'_>, attr: &str) -> Option<&'a str> {
-    s.changed.get(attr).copied().flatten().and_then(Value::as_str)
+    s.changed
+        .get(attr)
+        .copied()
+        .flatten()
+        .and_then(Value::as_str)
 }
 
 /// Makes the API serve the wanted route: the resource under `/` (the old
@@ -360,10 +366,9 @@ async fn ensure_routes<C: Cloud>(
         .find(|r| r.parent_id.is_none())
         .ok_or_else(|| vanished(s.addr))?;
     if let Some(old) = before(s, "path_part").filter(|p| *p != want.path_part) {
-        if let Some(r) = resources
-            .iter()
-            .find(|r| r.parent_id.as_deref() == Some(&root.id) && r.path_part.as_deref() == Some(old))
-        {
+        if let Some(r) = resources.iter().find(|r| {
+            r.parent_id.as_deref() == Some(&root.id) && r.path_part.as_deref() == Some(old)
+        }) {
             retry(|| cloud.delete_resource(api, &r.id)).await?;
         }
     }

@@ -12,8 +12,8 @@ use tokio::task::JoinSet;
 
 use super::support::{found_or_conflict, from_attrs, observed, triggers, wanted};
 use super::{
-    api_gateway_rest_api, lambda_function, s3_bucket, Desire, Fingerprint, Found, KindRules, Observation, Outputs,
-    PlanContext, Removal, Step,
+    api_gateway_rest_api, lambda_function, s3_bucket, Desire, Fingerprint, Found, KindRules,
+    Observation, Outputs, PlanContext, Removal, Step,
 };
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, PermissionStatement};
@@ -98,7 +98,8 @@ impl KindRules for LambdaPermission {
             deps.push(s3_bucket::addr(bucket));
         }
         // The API it names is deleted after it.
-        if let Some(api) = source.and_then(|a| api_gateway_rest_api::with_execute_arn(observed, a)) {
+        if let Some(api) = source.and_then(|a| api_gateway_rest_api::with_execute_arn(observed, a))
+        {
             deps.push(api);
         }
         deps

@@ -172,19 +172,21 @@ impl ApiGatewayApi for AwsCloud {
                 .guarded(self, "GetResources")
                 .await?
                 .map_err(|e| self.sdk_error(format!("GetResources {api}"), e))?;
-            found.extend(out.items().iter().map(|r| ApiResource {
-                id: r.id().unwrap_or_default().to_string(),
-                parent_id: r.parent_id().map(str::to_string),
-                path_part: r.path_part().map(str::to_string),
-                path: r.path().unwrap_or_default().to_string(),
-                methods: r
-                    .resource_methods()
-                    .map(|m| {
-                        let mut names: Vec<String> = m.keys().cloned().collect();
-                        names.sort();
-                        names
-                    })
-                    .unwrap_or_default(),
+            found.extend(out.items().iter().map(|r| {
+                ApiResource {
+                    id: r.id().unwrap_or_default().to_string(),
+                    parent_id: r.parent_id().map(str::to_string),
+                    path_part: r.path_part().map(str::to_string),
+                    path: r.path().unwrap_or_default().to_string(),
+                    methods: r
+                        .resource_methods()
+                        .map(|m| {
+                            let mut names: Vec<String> = m.keys().cloned().collect();
+                            names.sort();
+                            names
+                        })
+                        .unwrap_or_default(),
+                }
             }));
             match out.position() {
                 Some(p) if !p.is_empty() => position = Some(p.to_string()),
@@ -327,7 +329,10 @@ impl ApiGatewayApi for AwsCloud {
             .await?
         {
             Ok(i) => Ok(Some(IntegrationSpec {
-                integration_type: i.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                integration_type: i
+                    .r#type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
                 http_method: i.http_method().unwrap_or_default().to_string(),
                 uri: i.uri().unwrap_or_default().to_string(),
                 request_parameters: sorted(i.request_parameters()),

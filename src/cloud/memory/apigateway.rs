@@ -57,11 +57,7 @@ impl MemoryCloud {
     }
 }
 
-fn api_mut<'a>(
-    s: &'a mut ApiGatewayState,
-    op: &str,
-    id: &str,
-) -> CloudResult<&'a mut RestApi> {
+fn api_mut<'a>(s: &'a mut ApiGatewayState, op: &str, id: &str) -> CloudResult<&'a mut RestApi> {
     s.apis.get_mut(id).ok_or_else(|| not_found(op, id))
 }
 
@@ -233,8 +229,7 @@ impl ApiGatewayApi for MemoryCloud {
         const OP: &str = "GetMethod";
         let mut s = self.apigw(OP, api)?;
         let a = api_mut(&mut s, OP, api)?;
-        Ok(a
-            .methods
+        Ok(a.methods
             .get(&(resource_id.to_string(), http_method.to_string()))
             .map(|(m, _)| m.clone()))
     }
@@ -268,8 +263,7 @@ impl ApiGatewayApi for MemoryCloud {
         const OP: &str = "DeleteMethod";
         let mut s = self.apigw(OP, api)?;
         let a = api_mut(&mut s, OP, api)?;
-        Ok(a
-            .methods
+        Ok(a.methods
             .remove(&(resource_id.to_string(), http_method.to_string()))
             .is_some())
     }
@@ -283,8 +277,7 @@ impl ApiGatewayApi for MemoryCloud {
         const OP: &str = "GetIntegration";
         let mut s = self.apigw(OP, api)?;
         let a = api_mut(&mut s, OP, api)?;
-        Ok(a
-            .methods
+        Ok(a.methods
             .get(&(resource_id.to_string(), http_method.to_string()))
             .and_then(|(_, i)| i.clone()))
     }

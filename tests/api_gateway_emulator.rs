@@ -25,9 +25,7 @@ use std::collections::BTreeMap;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use scar::cloud::aws::AwsCloud;
 use scar::cloud::memory::MemoryCloud;
-use scar::cloud::{
-    ApiGatewayApi, Cloud, IntegrationSpec, MethodSpec, PatchOp, RestApiSpec, StageState, Tags,
-};
+use scar::cloud::{Cloud, IntegrationSpec, MethodSpec, PatchOp, RestApiSpec, StageState, Tags};
 use serde_json::Value;
 
 type Env = common::Scratch;

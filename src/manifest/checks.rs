@@ -962,47 +962,6 @@ fn providers(m: &Manifest, at: &Locator, sources: &SourceSet, out: &mut Vec<Diag
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_names_follow_s3_rules() {
-        assert!(bucket_name_problem("scar-imagemagick").is_ok());
-        assert!(bucket_name_problem("a.b-c1").is_ok());
-        assert!(bucket_name_problem("ab").is_err());
-        assert!(bucket_name_problem("My_Bucket").is_err());
-        assert!(bucket_name_problem("-abc").is_err());
-        assert!(bucket_name_problem("a..b").is_err());
-        assert!(bucket_name_problem("192.168.1.1").is_err());
-        assert!(bucket_name_problem("xn--abc").is_err());
-        assert!(bucket_name_problem(&"a".repeat(64)).is_err());
-    }
-
-    #[test]
-    fn arn_patterns_accept_real_arns() {
-        assert!(role_arn_re().is_match("arn:aws:iam::123456789012:role/scar-existing-role"));
-        assert!(role_arn_re()
-            .is_match("arn:aws:iam::123456789012:role/service-role/AWSBatchServiceRole"));
-        assert!(!role_arn_re().is_match("my-role"));
-        assert!(instance_profile_re()
-            .is_match("arn:aws:iam::123456789012:instance-profile/ecsInstanceRole"));
-        assert!(layer_arn_re().is_match("arn:aws:lambda:us-east-1:123456789012:layer:tools:3"));
-        assert!(region_re().is_match("eu-west-1") && !region_re().is_match("europe"));
-        assert!(env_name_re().is_match("KEY_1") && !env_name_re().is_match("1KEY"));
-        assert!(function_name_re().is_match("scar-cowsay") && !function_name_re().is_match("a b"));
-    }
-
-    #[test]
-    fn paths_split_into_bucket_and_folder() {
-        assert_eq!(split_path("b"), ("b", ""));
-        assert_eq!(split_path("b/in"), ("b", "in"));
-        assert_eq!(split_path("b/in/deep/"), ("b", "in/deep"));
-        assert_eq!(split_provider("s3"), ("s3", "default"));
-        assert_eq!(split_provider("minio.my_minio"), ("minio", "my_minio"));
-    }
-}
-
 /// `api_gateway`: one REST API per function (its name is the API's key
 /// in the workflow, so two functions cannot share one), a stage name API
 /// Gateway accepts, and an HTTP method it knows.
@@ -1070,5 +1029,46 @@ fn api_gateway(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
                 .hint(format!("use one of {}", METHODS.join(", "))),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        assert!(bucket_name_problem("scar-imagemagick").is_ok());
+        assert!(bucket_name_problem("a.b-c1").is_ok());
+        assert!(bucket_name_problem("ab").is_err());
+        assert!(bucket_name_problem("My_Bucket").is_err());
+        assert!(bucket_name_problem("-abc").is_err());
+        assert!(bucket_name_problem("a..b").is_err());
+        assert!(bucket_name_problem("192.168.1.1").is_err());
+        assert!(bucket_name_problem("xn--abc").is_err());
+        assert!(bucket_name_problem(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn arn_patterns_accept_real_arns() {
+        assert!(role_arn_re().is_match("arn:aws:iam::123456789012:role/scar-existing-role"));
+        assert!(role_arn_re()
+            .is_match("arn:aws:iam::123456789012:role/service-role/AWSBatchServiceRole"));
+        assert!(!role_arn_re().is_match("my-role"));
+        assert!(instance_profile_re()
+            .is_match("arn:aws:iam::123456789012:instance-profile/ecsInstanceRole"));
+        assert!(layer_arn_re().is_match("arn:aws:lambda:us-east-1:123456789012:layer:tools:3"));
+        assert!(region_re().is_match("eu-west-1") && !region_re().is_match("europe"));
+        assert!(env_name_re().is_match("KEY_1") && !env_name_re().is_match("1KEY"));
+        assert!(function_name_re().is_match("scar-cowsay") && !function_name_re().is_match("a b"));
+    }
+
+    #[test]
+    fn paths_split_into_bucket_and_folder() {
+        assert_eq!(split_path("b"), ("b", ""));
+        assert_eq!(split_path("b/in"), ("b", "in"));
+        assert_eq!(split_path("b/in/deep/"), ("b", "in/deep"));
+        assert_eq!(split_provider("s3"), ("s3", "default"));
+        assert_eq!(split_provider("minio.my_minio"), ("minio", "my_minio"));
     }
 }

@@ -80,6 +80,16 @@ pub fn with_execute_arn(observed: &ObservedState, arn: &str) -> Option<Addr> {
         .map(|o| o.addr.clone())
 }
 
+/// The REST APIs observed that this workflow owns: (name, id).
+pub fn owned(observed: &ObservedState) -> Vec<(String, String)> {
+    observed
+        .resources
+        .values()
+        .filter(|r| r.addr.kind == Kind::ApiGatewayRestApi && r.owner == Owner::Workflow)
+        .filter_map(|r| Some((r.addr.name.clone(), r.outputs.get("id")?.clone())))
+        .collect()
+}
+
 pub fn desire(d: &Desire, out: &mut DesiredState) {
     for f in d.functions {
         let Some(name) = api_name(f) else { continue };

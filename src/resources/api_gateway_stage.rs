@@ -227,14 +227,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
 /// workflow, else the one of the wanted name; with the routes the API
 /// serves.
 pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
-    let apis: Vec<(String, String)> = o
-        .out
-        .resources
-        .values()
-        .filter(|r| r.addr.kind == Kind::ApiGatewayRestApi && r.owner == Owner::Workflow)
-        .filter_map(|r| Some((r.addr.name.clone(), r.outputs.get("id")?.clone())))
-        .collect();
-    for (name, id) in apis {
+    for (name, id) in api_gateway_rest_api::owned(&o.out) {
         let want = o
             .desired
             .resources

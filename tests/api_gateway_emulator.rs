@@ -12,7 +12,7 @@
 //!
 //! moto cannot invoke a deployed API (server mode routes by the SigV4
 //! scope, and it has no AWS_PROXY invocation): the tests named
-//! `..._invoke_moto_cannot_...` assert what scar sent instead (the
+//! `..._moto_cannot_invoke_...` assert what scar sent instead (the
 //! integration URI, the header mapping, the permission's source ARN).
 //! The last test runs one scenario over `AwsCloud` on moto and over
 //! `MemoryCloud`, and compares the requests each counts.
@@ -146,8 +146,7 @@ fn finding<'a>(doc: &'a Value, address: &str, status: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_lifecycle_create_replan_update_redeploy_replace_delete_and_the_invoke_moto_cannot_make(
-) {
+async fn api_lifecycle_through_the_cli_asserting_what_scar_sent_since_moto_cannot_invoke_the_api() {
     let env = Env::new();
     env.write("run.sh", "#!/bin/sh\necho hello\n");
     let path = env.write("scar.yaml", &manifest(Some(("scar", "ANY"))));
@@ -447,6 +446,19 @@ async fn api_lifecycle_create_replan_update_redeploy_replace_delete_and_the_invo
     assert!(!text.contains("scar-apigateway"), "{text}");
     assert!(common::function_exists(&lambda, FUNCTION).await);
     env.expect(0, &["plan", "--detailed-exitcode", "-f", m]);
+
+    // 8. Back, then destroyed with the workflow: nothing of it is left.
+    let path = env.write("scar.yaml", &manifest(Some(("scar", "ANY"))));
+    let m = path.to_str().unwrap();
+    env.ok(&["apply", "--auto-approve", "-f", m]);
+    rest_api(&apigw, API).await;
+    env.ok(&["destroy", "--auto-approve", "-f", m]);
+    let left = apigw.get_rest_apis().send().await.unwrap();
+    assert!(
+        left.items().iter().all(|a| a.name() != Some(API)),
+        "{left:?}"
+    );
+    assert!(!common::function_exists(&lambda, FUNCTION).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

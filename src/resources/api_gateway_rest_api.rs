@@ -98,7 +98,10 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             endpoint_type: ENDPOINT_TYPE.into(),
             tags: d.ownership_tags(),
         };
-        out.add(wanted(addr(name), &attrs));
+        // Made after its function, so that an API never exists without a
+        // function of the workflow (found through the tagging API) that
+        // makes observation look for it.
+        out.add(wanted(addr(name), &attrs).dep(super::lambda_function::addr(f.name())));
     }
 }
 

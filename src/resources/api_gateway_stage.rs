@@ -473,3 +473,90 @@ pub async fn write<C: Cloud>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::apply::{apply, Outcome};
+    use crate::cloud::memory::MemoryCloud;
+    use crate::cloud::ApiGatewayApi;
+    use crate::manifest::load_texts;
+    use crate::pipeline::{plan_workflow_in, Planned};
+
+    fn manifest(method: &str) -> String {
+        format!("workflow: wf\nfunctions:\n  aws:\n  - lambda:\n      name: f\n    api_gateway:\n      name: api\n      http_method: {method}\n")
+    }
+
+    async fn planned(cloud: &Arc<MemoryCloud>, text: &str, destroy: bool) -> Planned {
+        let m = load_texts(&[("m.yaml", text)]).manifest.unwrap();
+        plan_workflow_in(cloud.clone(), &m, Some(b"layer".to_vec()), destroy, None)
+            .await
+            .unwrap()
+    }
+
+    async fn run(cloud: &Arc<MemoryCloud>, p: &Planned) {
+        let results = apply(
+            cloud.clone(),
+            &p.plan,
+            p.artifacts.clone(),
+            4,
+            Arc::new(|_| {}),
+        )
+        .await;
+        assert!(results.iter().all(|r| r.2 == Outcome::Done), "{results:?}");
+    }
+
+    /// The one API's id and its stage's deployment.
+    async fn served(cloud: &MemoryCloud) -> (String, Option<String>) {
+        let apis = cloud.list_rest_apis().await.unwrap();
+        assert_eq!(apis.len(), 1, "{apis:?}");
+        let stages = cloud.get_stages(&apis[0].id).await.unwrap();
+        assert_eq!(stages.len(), 1, "{stages:?}");
+        (apis[0].id.clone(), stages[0].deployment_id.clone())
+    }
+
+    #[tokio::test]
+    async fn a_route_change_redeploys_and_moves_the_stage_where_put_method_does_not_overwrite() {
+        let cloud = Arc::new(MemoryCloud::new());
+        let p = planned(&cloud, &manifest("ANY"), false).await;
+        run(&cloud, &p).await;
+        let (id, first) = served(&cloud).await;
+        assert!(!planned(&cloud, &manifest("ANY"), false)
+            .await
+            .plan
+            .has_changes());
+
+        // MemoryCloud answers PutMethod on an existing method with a
+        // conflict, as AWS does (moto overwrites): the step removes it first.
+        let p = planned(&cloud, &manifest("POST"), false).await;
+        let stage = p
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address == super::addr("api"))
+            .unwrap();
+        let deployment = stage
+            .diffs
+            .iter()
+            .find(|d| d.name == "deployment_id")
+            .unwrap();
+        assert!(deployment.after_unknown, "{deployment:?}");
+        run(&cloud, &p).await;
+        let (same_id, second) = served(&cloud).await;
+        assert_eq!(same_id, id, "the API is updated, not replaced");
+        assert_ne!(second, first, "a new deployment is served");
+        let resources = cloud.get_resources(&id).await.unwrap();
+        let proxy = resources.iter().find(|r| r.path == "/{proxy+}").unwrap();
+        assert_eq!(proxy.methods, ["POST"]);
+        assert!(!planned(&cloud, &manifest("POST"), false)
+            .await
+            .plan
+            .has_changes());
+
+        // Destroyed: the API goes, its stage with it.
+        let d = planned(&cloud, &manifest("POST"), true).await;
+        run(&cloud, &d).await;
+        assert!(cloud.list_rest_apis().await.unwrap().is_empty());
+    }
+}

@@ -419,7 +419,47 @@ async fn api_lifecycle_through_the_cli_asserting_what_scar_sent_since_moto_canno
     assert_eq!(names, ["prod"]);
     env.expect(0, &["plan", "--detailed-exitcode", "-f", m]);
 
-    // 7. The API removed from the manifests: the permission goes first,
+    // 7. The API deleted by hand: drift says so; the plan makes it again,
+    //    with its stage, and replaces the permission, whose source ARN
+    //    names the new API's id (known after apply).
+    apigw
+        .delete_rest_api()
+        .rest_api_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let (code, d) = drift(&env, m);
+    assert_eq!(code, Some(2));
+    assert_eq!(finding(&d, REST_API, "drift")["change"], "deleted", "{d:#}");
+    let doc = json_plan(&env, m);
+    assert_eq!(change(&doc, REST_API)["action"], "create");
+    assert_eq!(change(&doc, STAGE)["action"], "create");
+    let c = change(&doc, PERMISSION);
+    assert_eq!(c["action"], "replace", "{c:#}");
+    let source = attr(c, "source_arn");
+    assert_eq!(source["forces_replacement"], true, "{c:#}");
+    assert_eq!(source["after_unknown"], true, "{c:#}");
+    assert!(
+        c["action_reason"].as_str().unwrap().contains("source_arn"),
+        "{c:#}"
+    );
+    env.ok(&["apply", "--auto-approve", "-f", m]);
+    let id = rest_api(&apigw, API).await.id().unwrap().to_string();
+    let policy = lambda
+        .get_policy()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy.policy().unwrap().contains(&format!(
+            "arn:aws:execute-api:us-east-1:123456789012:{id}/*"
+        )),
+        "{policy:?}"
+    );
+    env.expect(0, &["plan", "--detailed-exitcode", "-f", m]);
+
+    // 8. The API removed from the manifests: the permission goes first,
     //    then the API (its stage with it); the function stays.
     let path = env.write("scar.yaml", &manifest(None));
     let m = path.to_str().unwrap();
@@ -447,7 +487,7 @@ async fn api_lifecycle_through_the_cli_asserting_what_scar_sent_since_moto_canno
     assert!(common::function_exists(&lambda, FUNCTION).await);
     env.expect(0, &["plan", "--detailed-exitcode", "-f", m]);
 
-    // 8. Back, then destroyed with the workflow: nothing of it is left.
+    // 9. Back, then destroyed with the workflow: nothing of it is left.
     let path = env.write("scar.yaml", &manifest(Some(("scar", "ANY"))));
     let m = path.to_str().unwrap();
     env.ok(&["apply", "--auto-approve", "-f", m]);

@@ -588,7 +588,10 @@ async fn a_foreign_environment_queue_and_job_definition_of_the_same_names_are_ne
         "batch_job_definition.split",
     ] {
         let header = format!("# {addr} is blocked\n  # (exists and scar does not manage it");
-        assert!(text.contains(&header), "{addr} blocked with the reason:\n{text}");
+        assert!(
+            text.contains(&header),
+            "{addr} blocked with the reason:\n{text}"
+        );
     }
     env.expect(1, &["apply", "-f", "wf.yaml", "--auto-approve"]);
     // Untouched: the same revision, priority and state.

@@ -12,7 +12,10 @@ pub mod types;
 
 use std::future::Future;
 
-pub use apigateway::ApiGatewayApi;
+pub use apigateway::{
+    ApiGatewayApi, ApiResource, IntegrationSpec, MethodSpec, PatchOp, RestApiSpec, RestApiState,
+    StageState,
+};
 pub use batch::*;
 pub use requests::RequestCounter;
 pub use types::*;

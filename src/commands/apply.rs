@@ -374,6 +374,7 @@ pub(super) async fn execute<C: crate::cloud::Cloud>(
         let progress = progress.clone();
         Arc::new(move |e| progress.event(e))
     };
+    let cloud_again = cloud.clone();
     let results = apply::apply(
         cloud,
         plan,
@@ -393,7 +394,32 @@ pub(super) async fn execute<C: crate::cloud::Cloud>(
         eprintln!("{line}");
     }
     println!("{summary}");
+    if status == ExitStatus::Success {
+        print!("{}", applied_outputs(cloud_again, &planned).await);
+    }
     Ok(status)
+}
+
+/// The `Outputs:` section after a successful apply: the plan's outputs,
+/// where one was known only after apply read again from the account (one
+/// more observation, made only then).
+async fn applied_outputs<C: crate::cloud::Cloud>(
+    cloud: Arc<C>,
+    planned: &pipeline::Planned,
+) -> String {
+    let mut outputs = planned.plan.outputs.clone();
+    if outputs.iter().any(|o| o.after_unknown) {
+        match observe::observe(cloud, &planned.desired).await {
+            Ok(observed) => outputs = crate::plan::plan(&planned.desired, &observed).outputs,
+            Err(e) => eprintln!(
+                "warning: the outputs could not be read back: {}\nhint: `scar plan` shows them",
+                e.chain_text()
+            ),
+        }
+    }
+    let mut out = String::new();
+    render::text::render_outputs(&mut out, &outputs);
+    out
 }
 
 /// What an apply or destroy reports at its end: the failed and skipped

@@ -61,13 +61,6 @@ fn unsupported(f: &FunctionDef) -> Option<String> {
     if l.execution_mode.uses_batch() && l.container.image.is_none() {
         return Some("AWS Batch runs the function's container image: `execution_mode: batch` and `lambda-batch` need a `container.image`".into());
     }
-    if f.spec
-        .api_gateway
-        .as_ref()
-        .is_some_and(|a| a.name.is_some())
-    {
-        return Some("`api_gateway` endpoints are not supported yet".into());
-    }
     None
 }
 

@@ -119,6 +119,7 @@ pub fn check(m: &Manifest, at: &Locator, sources: &mut SourceSet) -> Vec<Diagnos
         function(m, f, at, sources, &mut out);
     }
     providers(m, at, sources, &mut out);
+    api_gateway(m, at, &mut out);
     for (file, i) in &m.oscar {
         let entry = p!["functions", "oscar", *i];
         let cluster = at
@@ -1060,6 +1061,76 @@ fn providers(m: &Manifest, at: &Locator, sources: &SourceSet, out: &mut Vec<Diag
             .path(super::yaml::path_string(&path))
             .hint("keep credentials out of manifests: for S3 in this account use the function's role (`storage_provider: s3`); otherwise inject them at deploy time"),
         );
+    }
+}
+
+/// `api_gateway`: one REST API per function (its name is the API's key
+/// in the workflow, so two functions cannot share one), a stage name API
+/// Gateway accepts, and an HTTP method it knows.
+fn api_gateway(m: &Manifest, at: &Locator, out: &mut Vec<Diagnostic>) {
+    const METHODS: [&str; 8] = [
+        "ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS",
+    ];
+    static STAGE: OnceLock<Regex> = OnceLock::new();
+    let mut seen: BTreeMap<&str, &FunctionDef> = BTreeMap::new();
+    for f in &m.functions {
+        let Some(api) = &f.spec.api_gateway else {
+            continue;
+        };
+        let Some(name) = api.name.as_deref() else {
+            continue;
+        };
+        let name_path = [f.path(), p!["api_gateway", "name"]].concat();
+        if let Some(first) = seen.get(name) {
+            let first_path = [first.path(), p!["api_gateway", "name"]].concat();
+            out.push(
+                Diagnostic::error(
+                    "duplicate-api-name",
+                    format!(
+                        "functions `{}` and `{}` both name the REST API `{name}`",
+                        first.name(),
+                        f.name()
+                    ),
+                )
+                .at(f.file, at.span(f.file, &name_path))
+                .label("named again here")
+                .also_at(first.file, at.span(first.file, &first_path), "first named here")
+                .hint("scar makes one REST API per function, found by its name: give each function's `api_gateway.name` a name of its own")
+                .path(super::yaml::path_string(&name_path)),
+            );
+        } else {
+            seen.insert(name, f);
+        }
+        if !re(&STAGE, r"^[A-Za-z0-9_-]{1,128}$").is_match(&api.stage_name) {
+            let p = [f.path(), p!["api_gateway", "stage_name"]].concat();
+            out.push(
+                Diagnostic::error(
+                    "invalid-stage-name",
+                    format!(
+                        "`{}` is not a stage name API Gateway accepts",
+                        api.stage_name
+                    ),
+                )
+                .at(f.file, at.span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint("use letters, digits, `-` and `_` only (at most 128), e.g. `scar`"),
+            );
+        }
+        if !METHODS.contains(&api.http_method.as_str()) {
+            let p = [f.path(), p!["api_gateway", "http_method"]].concat();
+            out.push(
+                Diagnostic::error(
+                    "invalid-http-method",
+                    format!(
+                        "`{}` is not an HTTP method API Gateway knows",
+                        api.http_method
+                    ),
+                )
+                .at(f.file, at.span(f.file, &p))
+                .path(super::yaml::path_string(&p))
+                .hint(format!("use one of {}", METHODS.join(", "))),
+            );
+        }
     }
 }
 

@@ -48,6 +48,8 @@ kinds! {
     LogGroup = "log_group",
     LambdaPermission = "lambda_permission",
     S3Notifications = "s3_notifications",
+    ApiGatewayRestApi = "api_gateway_rest_api",
+    ApiGatewayStage = "api_gateway_stage",
 }
 
 /// A stable resource address: `lambda_function.scar-uppercase`.

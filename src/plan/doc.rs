@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest;
 
-use super::{Action, AttrDiff, Plan, Warning};
+use super::{Action, AttrDiff, Plan, PlanOutput, Warning};
 use crate::secrets::{MASK, MASK_CHANGED};
 
 /// Version of the JSON plan format: a minor bump adds fields, a major bump
@@ -38,6 +38,10 @@ pub struct PlanDoc {
     /// one of them changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<InputsDoc>,
+    /// What the wanted resources give their users once applied (a
+    /// stage's `invoke_url`), by address and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<PlanOutput>,
 }
 
 /// What a saved plan was made from.
@@ -177,6 +181,7 @@ pub fn to_doc_salted(plan: &Plan, salt: &str) -> PlanDoc {
         }),
         salt: Some(salt.to_string()),
         warnings: plan.warnings.clone(),
+        outputs: plan.outputs.clone(),
         format_version: FORMAT_VERSION.into(),
         workflow: plan.workflow.clone(),
         resource_changes: plan

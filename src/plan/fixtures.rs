@@ -24,6 +24,7 @@ pub fn one_update(diffs: Vec<AttrDiff>) -> Plan {
         id: None,
         inputs: None,
         warnings: Vec::new(),
+        outputs: Vec::new(),
     }
 }
 

@@ -94,6 +94,36 @@ pub struct Plan {
     /// The manifests' warnings and notes, shown with the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// What the wanted resources give their users (a stage's invoke URL),
+    /// sorted by address and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<PlanOutput>,
+}
+
+/// A value a wanted resource gives its users, as terraform's outputs: the
+/// invoke URL of an API's stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(
+    rename = "OutputDoc",
+    description = "A value a wanted resource gives its users (a stage's `invoke_url`)."
+)]
+pub struct PlanOutput {
+    /// The resource's address (`api_gateway_stage.my-api`).
+    pub address: String,
+    /// The output's name (`invoke_url`).
+    pub name: String,
+    /// Absent when it is known only after apply (`after_unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub after_unknown: bool,
+}
+
+impl PlanOutput {
+    /// The output's value, or [`UNKNOWN`].
+    pub fn shown(&self) -> &str {
+        self.value.as_deref().unwrap_or(UNKNOWN)
+    }
 }
 
 /// What a plan was made from: the command line's manifest paths and
@@ -197,6 +227,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     // Desired resources come in kind order (creation order), so a
     // reference always points at one already planned.
     let mut replaced: BTreeSet<String> = BTreeSet::new();
+    let mut outputs: Vec<PlanOutput> = Vec::new();
     for (addr, want) in &desired.resources {
         let have = observed.resources.get(addr);
         if let Some(why) = rules(addr.kind).blocked_by(want, observed) {
@@ -207,6 +238,14 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
             continue;
         }
         let resolved = resolve(&want.attrs, observed, &replaced);
+        for (name, value) in rules(addr.kind).plan_outputs(&resolved) {
+            outputs.push(PlanOutput {
+                address: addr.to_string(),
+                name,
+                after_unknown: value.is_none(),
+                value,
+            });
+        }
         let depends_on: Vec<Addr> = want.deps.iter().cloned().collect();
         let mut change = Change {
             after: Some(want.attrs.clone()),
@@ -288,12 +327,14 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
     protect(&mut changes, desired);
     order_deletes(&mut changes, observed);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
+    outputs.sort_by(|a, b| (&a.address, &a.name).cmp(&(&b.address, &b.name)));
     Plan {
         workflow: desired.workflow.clone(),
         changes,
         id: None,
         inputs: None,
         warnings: Vec::new(),
+        outputs,
     }
 }
 
@@ -558,11 +599,12 @@ fn diff_into(
     // A change the attributes cannot show (a kind says which).
     let changed: Vec<&str> = diffs.iter().map(|d| d.name.as_str()).collect();
     for (name, before, after) in rules(have.addr.kind).unseen_changes(&changed, have) {
+        let unknown = is_unknown(&after);
         diffs.push(AttrDiff {
             name,
             before: Some(before),
-            after: Some(after),
-            after_unknown: false,
+            after: (!unknown).then_some(after),
+            after_unknown: unknown,
             forces_replacement: false,
             sensitive: Vec::new(),
         });

@@ -32,6 +32,7 @@ pub fn render(plan: &Plan) -> String {
             "No changes. The account matches the manifests of workflow `{}`.",
             plan.workflow
         );
+        render_outputs(&mut out, &plan.outputs);
         return out;
     }
     let _ = writeln!(
@@ -49,7 +50,27 @@ pub fn render(plan: &Plan) -> String {
         let _ = write!(out, " {} blocked.", s.blocked);
     }
     out.push('\n');
+    render_outputs(&mut out, &plan.outputs);
     out
+}
+
+/// The `Outputs:` section, as terraform prints it after apply and with a
+/// plan that changes nothing.
+pub fn render_outputs(out: &mut String, outputs: &[crate::plan::PlanOutput]) {
+    if outputs.is_empty() {
+        return;
+    }
+    out.push_str("\nOutputs:\n\n");
+    for o in outputs {
+        let _ = writeln!(out, "{}.{} = {}", o.address, o.name, shown(o));
+    }
+}
+
+fn shown(o: &crate::plan::PlanOutput) -> String {
+    match &o.value {
+        Some(v) => format!("\"{v}\""),
+        None => UNKNOWN.to_string(),
+    }
 }
 
 fn render_change(out: &mut String, c: &Change) {

@@ -1,5 +1,7 @@
 //! `lambda_permission`: a statement in a function's resource policy, with
-//! a deterministic id (`scar-s3-<bucket>`: S3 may invoke the function). A
+//! a deterministic id (`scar-s3-<bucket>`: S3 may invoke the function;
+//! `scar-apigateway`: the function's REST API may, from any of its stages
+//! and methods, the API's id known after it is created). A
 //! statement cannot change in place, so any change replaces it. It lives
 //! in its function: replaced with it, and gone with it when the function
 //! is removed; it needs the function and the bucket it names. Observed
@@ -10,8 +12,8 @@ use tokio::task::JoinSet;
 
 use super::support::{found_or_conflict, from_attrs, observed, triggers, wanted};
 use super::{
-    lambda_function, s3_bucket, Desire, Fingerprint, Found, KindRules, Observation, Outputs,
-    PlanContext, Removal, Step,
+    api_gateway_rest_api, lambda_function, s3_bucket, Desire, Fingerprint, Found, KindRules,
+    Observation, Outputs, PlanContext, Removal, Step,
 };
 use crate::cloud::retry::{retry, retry_throttled};
 use crate::cloud::{Cloud, CloudError, PermissionStatement};
@@ -36,6 +38,19 @@ const FORCE_NEW: [&str; 4] = ["principal", "action", "source_arn", "source_accou
 /// The statement id of the permission that lets S3 invoke a function.
 pub fn s3_permission_sid(bucket: &str) -> String {
     format!("scar-s3-{bucket}")
+}
+
+/// The statement id of the permission that lets a function's REST API
+/// invoke it (a function has one API at most).
+pub const APIGATEWAY_SID: &str = "scar-apigateway";
+
+/// The address of the permission that lets the REST API of `function`
+/// invoke it.
+pub fn apigateway_addr(function: &str) -> Addr {
+    Addr::new(
+        Kind::LambdaPermission,
+        format!("{function}/{APIGATEWAY_SID}"),
+    )
 }
 
 /// The address of the permission that lets S3 invoke `function` from
@@ -75,12 +90,17 @@ impl KindRules for LambdaPermission {
         Found::Adopt(None)
     }
 
-    fn needs(&self, have: &Observed, _observed: &ObservedState) -> Vec<Addr> {
+    fn needs(&self, have: &Observed, observed: &ObservedState) -> Vec<Addr> {
         let p = typed(&have.addr, &have.attrs);
         let mut deps = vec![lambda_function::addr(&p.function)];
         let source = p.source_arn.as_deref();
         if let Some(bucket) = source.and_then(|a| a.strip_prefix("arn:aws:s3:::")) {
             deps.push(s3_bucket::addr(bucket));
+        }
+        // The API it names is deleted after it.
+        if let Some(api) = source.and_then(|a| api_gateway_rest_api::with_execute_arn(observed, a))
+        {
+            deps.push(api);
         }
         deps
     }
@@ -122,6 +142,23 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             let mut r = wanted(a, &attrs)
                 .dep(lambda_function::addr(name))
                 .dep(s3_bucket::addr(bucket));
+            r.force_new = FORCE_NEW.iter().map(|s| s.to_string()).collect();
+            out.add(r);
+        }
+        if let Some(api) = api_gateway_rest_api::api_name(f) {
+            let api_addr = api_gateway_rest_api::addr(api);
+            let source = crate::model::reference(&api_addr, "execute_arn");
+            let attrs = PermissionAttrs {
+                function: name.to_string(),
+                sid: APIGATEWAY_SID.into(),
+                principal: "apigateway.amazonaws.com".into(),
+                action: "lambda:InvokeFunction".into(),
+                source_arn: source.as_str().map(str::to_string),
+                source_account: None,
+            };
+            let mut r = wanted(apigateway_addr(name), &attrs)
+                .dep(lambda_function::addr(name))
+                .dep(api_addr);
             r.force_new = FORCE_NEW.iter().map(|s| s.to_string()).collect();
             out.add(r);
         }

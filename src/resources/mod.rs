@@ -12,6 +12,8 @@
 //! phases are generic over it, and a kind is matched nowhere else
 //! (`tests/kinds_stay_in_their_modules.rs` checks).
 
+mod api_gateway_rest_api;
+mod api_gateway_stage;
 mod batch;
 mod batch_compute_environment;
 mod batch_job_definition;
@@ -233,6 +235,13 @@ pub trait KindRules: Sync {
         want.clone()
     }
 
+    /// The outputs a plan shows of a wanted one (name, value; `None`:
+    /// known after apply), given its attributes with references resolved
+    /// (the invoke URL of a stage).
+    fn plan_outputs(&self, _resolved: &Attrs) -> Vec<(String, Option<String>)> {
+        Vec::new()
+    }
+
     /// The service whose tagging API lists the ones this workflow owns
     /// (`lambda`, `s3`, `logs`), if it has one.
     fn tagged_in(&self) -> Option<&'static str> {
@@ -443,6 +452,8 @@ registry! {
     IamRole => iam_role::IamRole,
     IamInstanceProfile => iam_instance_profile::IamInstanceProfile,
     LambdaLayer => lambda_layer::LambdaLayer,
+    ApiGatewayRestApi => api_gateway_rest_api::ApiGatewayRestApi,
+    ApiGatewayStage => api_gateway_stage::ApiGatewayStage,
 }
 
 pub use ecr_repository::{builds_image, repository_name, scar_image_tag};

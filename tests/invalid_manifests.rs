@@ -125,6 +125,15 @@ fn invalid_manifests_cover_every_check() {
         "duplicate-key",
         "multiple-documents",
         "oscar-not-deployed",
+        // AWS Batch and API Gateway
+        "batch-needs-image",
+        "batch-gpu-on-fargate",
+        "batch-multinode-on-fargate",
+        "batch-fargate-vcpus",
+        "batch-fargate-memory",
+        "duplicate-api-name",
+        "invalid-stage-name",
+        "invalid-http-method",
     ];
     let missing: Vec<&str> = required
         .iter()

@@ -789,7 +789,7 @@ fn batch(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
         );
     }
     if b.vcpus > c.max_v_cpus {
-        let (span, path) = at_path(p!["batch", "vcpus"]);
+        let (span, path) = at_path(p!["vcpus"]);
         out.push(
             Diagnostic::error(
                 "batch-vcpus-exceed",

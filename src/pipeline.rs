@@ -359,6 +359,16 @@ pub async fn plan_workflow_with<C: Cloud>(
         .context("reading the account")?;
     observe::previous_packages(cloud, &desired, &mut observed, cache).await;
     let mut plan = plan::plan(&desired, &observed);
+    for (code, message, hint) in &observed.warnings {
+        eprintln!("warning: {message}\nhint: {hint}");
+        plan.warnings.push(Warning {
+            severity: "warning".into(),
+            code: code.clone(),
+            message: message.clone(),
+            location: None,
+            hint: Some(hint.clone()),
+        });
+    }
     if let Some(hint) = plan::rename_hint(&desired, &observed) {
         eprintln!("warning: {hint}");
         plan.warnings.push(Warning {

@@ -646,3 +646,71 @@ async fn a_batch_function_without_subnets_or_with_a_gpu_on_fargate_is_refused_wi
         "{v}"
     );
 }
+
+#[cfg_attr(
+    scar_no_registry,
+    ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_batch_function_whose_given_role_cannot_submit_is_warned_of_with_the_action() {
+    let (env, subnets, groups) = setup();
+    let iam = aws_sdk_iam::Client::new(&env.scratch.sdk().await);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    for (role, action) in [("no-submit", "s3:GetObject"), ("can-submit", "batch:*")] {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name("p")
+            .policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let with_role = |role: &str| {
+        manifest(&subnets, &groups, "")
+            .replace(
+                "      execution_mode: batch\n",
+                "      execution_mode: lambda-batch\n",
+            )
+            .replace(
+                "    batch:\n",
+                &format!(
+                    "    iam:\n      role: arn:aws:iam::123456789012:role/{role}\n    batch:\n"
+                ),
+            )
+    };
+    env.scratch.write("wf.yaml", &with_role("no-submit"));
+    let o = env.ok(&["plan", "-f", "wf.yaml"]);
+    let text = out(&o);
+    assert!(
+        text.contains("warning: function `split` hands its events to AWS Batch")
+            && text.contains("allows no `batch:SubmitJob`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "hint: add `batch:SubmitJob` on `arn:aws:batch:us-east-1:123456789012:job-queue/split`"
+        ),
+        "{text}"
+    );
+    let json = stdout(&env.ok(&["plan", "-f", "wf.yaml", "-o", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "batch-submit-not-allowed"),
+        "{doc:#}"
+    );
+    env.scratch.write("wf.yaml", &with_role("can-submit"));
+    let text = out(&env.ok(&["plan", "-f", "wf.yaml"]));
+    assert!(!text.contains("batch:SubmitJob"), "{text}");
+}

@@ -365,6 +365,13 @@ pub trait IamApi {
     ) -> impl Future<Output = CloudResult<()>> + Send;
     /// Deletes a role (its inline policies first); `Ok(false)` if it was gone.
     fn delete_role(&self, name: &str) -> impl Future<Output = CloudResult<bool>> + Send;
+    /// The documents of the managed policies attached to a role (URL-decoded
+    /// JSON; ListAttachedRolePolicies, then GetPolicy and GetPolicyVersion
+    /// of each).
+    fn attached_policy_documents(
+        &self,
+        role: &str,
+    ) -> impl Future<Output = CloudResult<Vec<String>>> + Send;
     /// An instance profile with its roles and tags; `None` if it does not
     /// exist.
     fn get_instance_profile(

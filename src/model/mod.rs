@@ -332,4 +332,7 @@ pub struct ObservedState {
     pub missing: BTreeSet<String>,
     /// AWS requests observation made (for reports and benchmarks).
     pub requests: u64,
+    /// What observation found worth a warning, as (code, message, hint):
+    /// the plan shows them.
+    pub warnings: Vec<(String, String, String)>,
 }

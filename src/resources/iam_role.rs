@@ -258,6 +258,35 @@ fn least_privilege_policy(ctx: &Context, functions: &[&FunctionDef]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// Whether a policy document has an `Allow` statement whose actions match
+/// `action` (`service:Name`; `*` wildcards as IAM reads them, letters in
+/// any case). Conditions, resources and `Deny`s are not weighed: this
+/// finds a role that cannot do it, it does not prove one can.
+pub fn allows(document: &Value, action: &str) -> bool {
+    let matches = |pattern: &str| {
+        let re = format!(
+            "(?i)^{}$",
+            regex::escape(pattern)
+                .replace(r"\*", ".*")
+                .replace(r"\?", ".")
+        );
+        regex::Regex::new(&re).is_ok_and(|r| r.is_match(action))
+    };
+    let statements = match &document["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|s| {
+        s["Effect"] == "Allow"
+            && match &s["Action"] {
+                Value::String(a) => matches(a),
+                Value::Array(a) => a.iter().filter_map(Value::as_str).any(matches),
+                _ => false,
+            }
+    })
+}
+
 fn object_arn((bucket, folder): (&str, &str)) -> String {
     if folder.is_empty() {
         format!("arn:aws:s3:::{bucket}/*")
@@ -273,6 +302,34 @@ pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudEr
         let name = arn.rsplit('/').next().unwrap_or_default().to_string();
         if o.cloud.role_arn(&name).await?.as_ref() != Some(&arn) {
             o.out.missing.insert(arn);
+        }
+    }
+    // A Batch function that runs as a role of its own must be let submit
+    // to its queue: warn when none of the role's policies allows it.
+    for (function, arn) in lambda_function::batch_roles(o.desired) {
+        if o.out.missing.contains(&arn) {
+            continue;
+        }
+        let name = arn.rsplit('/').next().unwrap_or_default().to_string();
+        let Some(role) = o.cloud.get_role(&name).await? else {
+            continue;
+        };
+        let mut documents: Vec<String> = role.inline_policies.into_values().collect();
+        // A managed policy that cannot be read (an AWS one the account
+        // does not show) leaves the question open: no warning.
+        match o.cloud.attached_policy_documents(&name).await {
+            Ok(docs) => documents.extend(docs),
+            Err(_) => continue,
+        }
+        if !documents
+            .iter()
+            .any(|d| allows(&parse_json(d), "batch:SubmitJob"))
+        {
+            o.out.warnings.push((
+                "batch-submit-not-allowed".into(),
+                format!("function `{function}` hands its events to AWS Batch, but its `iam.role` `{arn}` allows no `batch:SubmitJob`: its jobs would be refused"),
+                format!("add `batch:SubmitJob` on `{}` and `{}` to that role, or remove `iam.role` to let scar create a least-privilege role that has it", batch::arn(o.cloud.region(), o.cloud.account_id(), "job-queue", &function), batch::arn(o.cloud.region(), o.cloud.account_id(), "job-definition", &format!("{function}:*"))),
+            ));
         }
     }
     // The workflow's role, and any other role of the workflow that its
@@ -378,6 +435,22 @@ pub async fn write<C: Cloud>(
 mod tests {
     use super::*;
     use crate::manifest::checks::split_path;
+
+    #[test]
+    fn an_allow_of_the_action_or_a_wildcard_allows_it() {
+        let doc = |action: Value| json!({"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]});
+        assert!(allows(&doc(json!("batch:SubmitJob")), "batch:SubmitJob"));
+        assert!(allows(
+            &doc(json!(["s3:GetObject", "batch:*"])),
+            "batch:SubmitJob"
+        ));
+        assert!(allows(&doc(json!("*")), "batch:SubmitJob"));
+        assert!(allows(&doc(json!("Batch:submitjob")), "batch:SubmitJob"));
+        assert!(!allows(&doc(json!("batch:Describe*")), "batch:SubmitJob"));
+        assert!(!allows(&doc(json!(["s3:*"])), "batch:SubmitJob"));
+        let deny = json!({"Statement": {"Effect": "Deny", "Action": "batch:SubmitJob"}});
+        assert!(!allows(&deny, "batch:SubmitJob"));
+    }
 
     #[test]
     fn a_folder_is_its_objects_and_a_bucket_all_of_its_objects() {

@@ -209,6 +209,61 @@ impl IamApi for AwsCloud {
         }
     }
 
+    async fn attached_policy_documents(&self, role: &str) -> CloudResult<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.record("ListAttachedRolePolicies")?;
+            let out = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(role)
+                .set_marker(marker.take())
+                .send()
+                .guarded(self, "ListAttachedRolePolicies")
+                .await?
+                .map_err(|e| self.sdk_error(format!("ListAttachedRolePolicies {role}"), e))?;
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+            match out.marker() {
+                Some(m) if out.is_truncated() && !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let mut docs = Vec::new();
+        for arn in arns {
+            self.record("GetPolicy")?;
+            let p = self
+                .iam
+                .get_policy()
+                .policy_arn(&arn)
+                .send()
+                .guarded(self, "GetPolicy")
+                .await?
+                .map_err(|e| self.sdk_error(format!("GetPolicy {arn}"), e))?;
+            let Some(version) = p.policy().and_then(|p| p.default_version_id()) else {
+                continue;
+            };
+            self.record("GetPolicyVersion")?;
+            let v = self
+                .iam
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(version)
+                .send()
+                .guarded(self, "GetPolicyVersion")
+                .await?
+                .map_err(|e| self.sdk_error(format!("GetPolicyVersion {arn}"), e))?;
+            if let Some(doc) = v.policy_version().and_then(|v| v.document()) {
+                docs.push(decode_policy(doc));
+            }
+        }
+        Ok(docs)
+    }
+
     async fn get_instance_profile(&self, name: &str) -> CloudResult<Option<InstanceProfileState>> {
         self.record("GetInstanceProfile")?;
         let p = match self

@@ -1060,6 +1060,15 @@ impl IamApi for MemoryCloud {
         Ok(state.roles.remove(name).is_some())
     }
 
+    async fn attached_policy_documents(&self, role: &str) -> CloudResult<Vec<String>> {
+        // The double attaches no managed policies.
+        let state = self.call("ListAttachedRolePolicies", role)?;
+        if !state.roles.contains_key(role) {
+            return Err(not_found("ListAttachedRolePolicies", role));
+        }
+        Ok(Vec::new())
+    }
+
     async fn get_instance_profile(&self, name: &str) -> CloudResult<Option<InstanceProfileState>> {
         let state = self.call("GetInstanceProfile", name)?;
         Ok(state.instance_profiles.get(name).cloned())

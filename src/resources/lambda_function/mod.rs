@@ -199,6 +199,24 @@ pub fn given_roles(d: &DesiredState) -> BTreeSet<String> {
         .collect()
 }
 
+/// The Batch functions (those that hand events to a job queue) that run
+/// as a role the manifests name: (function, role ARN).
+pub fn batch_roles(d: &DesiredState) -> Vec<(String, String)> {
+    desired(d)
+        .iter()
+        .filter_map(|a| {
+            Some((
+                a,
+                from_attrs::<FunctionAttrs>(a, &d.resources[a].attrs).ok()?,
+            ))
+        })
+        .filter(|(_, f)| {
+            f.role.starts_with("arn:") && f.environment.contains_key(super::batch::ENV_JOB_QUEUE)
+        })
+        .map(|(a, f)| (a.name.clone(), f.role))
+        .collect()
+}
+
 /// The names of the image functions observed as this workflow's.
 pub fn owned_images(o: &ObservedState) -> Vec<String> {
     o.resources

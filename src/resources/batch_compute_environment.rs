@@ -360,3 +360,172 @@ pub async fn write<C: Cloud>(
     settle_valid(cloud, name, Some(&want.state)).await?;
     Ok(arn_output(arn))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cloud::memory::MemoryCloud;
+    use crate::cloud::BatchApi;
+    use crate::resources::{support::to_attrs, Artifacts};
+
+    fn attrs(max: u32) -> ComputeEnvironmentAttrs {
+        ComputeEnvironmentAttrs {
+            kind: "MANAGED".into(),
+            state: "ENABLED".into(),
+            service_role: "arn:aws:iam::123456789012:role/scar-wf-batch".into(),
+            compute_type: "EC2".into(),
+            min_vcpus: 0,
+            max_vcpus: max,
+            desired_vcpus: 0,
+            instance_types: vec!["m3.medium".into()],
+            subnets: vec!["subnet-1".into()],
+            security_group_ids: vec!["sg-1".into()],
+            instance_role: Some("arn:aws:iam::123456789012:instance-profile/p".into()),
+            tags: crate::model::ownership_tags("wf"),
+        }
+    }
+
+    async fn step(
+        cloud: &MemoryCloud,
+        action: Action,
+        want: &ComputeEnvironmentAttrs,
+        changed: &[&str],
+        arn: Option<&str>,
+    ) -> Result<Outputs, CloudError> {
+        let addr = addr("split");
+        let a = to_attrs(want);
+        let observed: BTreeMap<String, String> =
+            arn.map(|a| arn_output(a.to_string())).unwrap_or_default();
+        let artifacts = Artifacts::default();
+        let s = Step {
+            addr: &addr,
+            action,
+            attrs: &a,
+            changed: changed.iter().map(|c| (*c, None)).collect(),
+            observed: &observed,
+            workflow: "wf",
+            artifacts: &artifacts,
+        };
+        write(cloud, &s, want.clone()).await
+    }
+
+    // Moto ignores computeResources in UpdateComputeEnvironment, so what
+    // an in-place vCPU change sends is checked against the double.
+    #[tokio::test]
+    async fn max_vcpus_change_in_place_and_an_invalid_environment_fails_with_batchs_reason() {
+        let cloud = MemoryCloud::new();
+        let out = step(&cloud, Action::Create, &attrs(2), &[], None)
+            .await
+            .unwrap();
+        let arn = out["arn"].clone();
+        step(
+            &cloud,
+            Action::Update,
+            &attrs(8),
+            &["max_vcpus"],
+            Some(&arn),
+        )
+        .await
+        .unwrap();
+        let ce = cloud
+            .describe_compute_environments(&["split".into()])
+            .await
+            .unwrap();
+        assert_eq!(ce[0].spec.resources.as_ref().unwrap().max_vcpus, 8);
+        assert_eq!(cloud.requests().count("UpdateComputeEnvironment"), 1);
+
+        cloud.set_compute_environment_status("split", "INVALID", "subnet-1 does not exist");
+        let e = step(
+            &cloud,
+            Action::Update,
+            &attrs(4),
+            &["max_vcpus"],
+            Some(&arn),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.chain_text().contains("INVALID: subnet-1 does not exist"),
+            "{}",
+            e.chain_text()
+        );
+    }
+
+    // The double refuses, as AWS documents (moto allows it), to delete an
+    // enabled queue or environment, or an environment a queue uses: the
+    // delete of a replacement disables and deletes the workflow's queue
+    // first, then disables and deletes the environment.
+    #[tokio::test]
+    async fn a_replaced_environment_takes_its_queue_down_first_each_disabled_before_deleted() {
+        let cloud = MemoryCloud::new();
+        let arn = step(&cloud, Action::Create, &attrs(2), &[], None)
+            .await
+            .unwrap()["arn"]
+            .clone();
+        let q = crate::cloud::JobQueueSpec {
+            name: "split".into(),
+            state: "ENABLED".into(),
+            priority: 1,
+            compute_environments: vec![arn.clone()],
+            tags: crate::model::ownership_tags("wf"),
+        };
+        cloud.create_job_queue(&q).await.unwrap();
+        assert_eq!(
+            cloud
+                .delete_compute_environment("split")
+                .await
+                .unwrap_err()
+                .kind,
+            ErrorKind::Invalid
+        );
+        let addr = addr("split");
+        let (a, observed, artifacts) = (
+            crate::model::Attrs::new(),
+            arn_output(arn),
+            Artifacts::default(),
+        );
+        let s = Step {
+            addr: &addr,
+            action: Action::Delete,
+            attrs: &a,
+            changed: BTreeMap::new(),
+            observed: &observed,
+            workflow: "wf",
+            artifacts: &artifacts,
+        };
+        delete(&cloud, &s).await.unwrap();
+        assert!(cloud
+            .describe_job_queues(&["split".into()])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(cloud
+            .describe_compute_environments(&["split".into()])
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            cloud.requests().count("UpdateJobQueue"),
+            1,
+            "disabled before deleted"
+        );
+        assert_eq!(cloud.requests().count("UpdateComputeEnvironment"), 1);
+
+        // Another workflow's queue on it: the delete refuses, naming it.
+        let arn = step(&cloud, Action::Create, &attrs(2), &[], None)
+            .await
+            .unwrap()["arn"]
+            .clone();
+        let foreign = crate::cloud::JobQueueSpec {
+            compute_environments: vec![arn],
+            tags: crate::model::ownership_tags("other"),
+            ..q
+        };
+        cloud.create_job_queue(&foreign).await.unwrap();
+        let e = delete(&cloud, &s).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InUse);
+        assert!(e.chain_text().contains("`split`"), "{}", e.chain_text());
+    }
+}

@@ -616,8 +616,9 @@ pub struct Batch {
     pub multi_node_parallel: MultiNodeParallel,
     #[serde(default)]
     pub compute_resources: ComputeResources,
-    /// ARN of the Batch service role. Unset: the account's
-    /// `service-role/AWSBatchServiceRole`.
+    /// ARN of the Batch service role. Unset: scar creates a least-privilege
+    /// one for the workflow (`scar-<workflow>-batch`; SCAR used the
+    /// account's `service-role/AWSBatchServiceRole`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -701,9 +702,14 @@ pub struct ComputeResources {
     pub max_v_cpus: u32,
     #[serde(default = "default_instance_types")]
     pub instance_types: Vec<String>,
+    /// SCAR's launch template installing its supervisor on the instances;
+    /// accepted and not used: scar's supervisor is in the function's image.
     #[serde(default = "default_launch_template_name")]
     pub launch_template_name: String,
-    /// Instance profile ARN. Unset: the account's `ecsInstanceRole`.
+    /// Instance profile ARN (EC2 and SPOT). Unset: scar creates one for the
+    /// workflow (`scar-<workflow>-batch-instance`, with a role of the same
+    /// name that may run the ECS agent, pull the workflow's function images
+    /// and write the jobs' logs; SCAR used the account's `ecsInstanceRole`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_role: Option<String>,
 }

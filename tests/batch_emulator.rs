@@ -175,7 +175,7 @@ fn setup() -> (ImageEnv, Vec<String>, Vec<String>) {
     ignore = "docker-registry is not installed (apt-get install docker-registry); CI installs it"
 )]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_and_destroy_in_order(
+async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_and_destroy_asserting_what_scar_sent_since_moto_runs_no_batch_job(
 ) {
     let (env, subnets, groups) = setup();
     let write = |extra: &str| {

@@ -798,3 +798,176 @@ async fn gpus_and_environment_are_registered_and_a_multi_node_job_as_multinode_t
     );
     env.ok(&["destroy", "-f", "wf.yaml", "--auto-approve"]);
 }
+
+/// The same Batch and instance-profile calls against any cloud, with their
+/// answers checked.
+async fn batch_calls<C: scar::cloud::Cloud>(c: &C, subnets: &[String], groups: &[String]) {
+    use scar::cloud::{
+        BatchApi, ComputeEnvironmentSpec, ComputeEnvironmentUpdate, ComputeResources, IamApi,
+        JobContainer, JobDefinitionSpec, JobQueueSpec, JobQueueUpdate, Tags,
+    };
+    let tags: Tags = [("scar:workflow".to_string(), "wf".to_string())].into();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = c.create_role("svc", trust, &tags).await.unwrap();
+    let spec = ComputeEnvironmentSpec {
+        name: "cenv".into(),
+        kind: "MANAGED".into(),
+        state: "ENABLED".into(),
+        service_role: role.clone(),
+        resources: Some(ComputeResources {
+            kind: "FARGATE".into(),
+            min_vcpus: 0,
+            max_vcpus: 4,
+            desired_vcpus: 0,
+            instance_types: Vec::new(),
+            subnets: subnets.to_vec(),
+            security_group_ids: groups.to_vec(),
+            instance_role: None,
+        }),
+        tags: tags.clone(),
+    };
+    let ce_arn = c.create_compute_environment(&spec).await.unwrap();
+    assert!(ce_arn.ends_with(":compute-environment/cenv"), "{ce_arn}");
+    let again = c.create_compute_environment(&spec).await.unwrap_err();
+    assert_eq!(
+        again.kind,
+        scar::cloud::ErrorKind::AlreadyExists,
+        "{}",
+        again.chain_text()
+    );
+    let found = c
+        .describe_compute_environments(&["cenv".into(), "missing".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].status.as_str(), found[0].spec.state.as_str()),
+        ("VALID", "ENABLED")
+    );
+    assert_eq!(found[0].spec.resources.as_ref().unwrap().max_vcpus, 4);
+    assert_eq!(
+        found[0].spec.tags.get("scar:workflow").map(String::as_str),
+        Some("wf")
+    );
+    let q = JobQueueSpec {
+        name: "queue".into(),
+        state: "ENABLED".into(),
+        priority: 1,
+        compute_environments: vec![ce_arn.clone()],
+        tags: tags.clone(),
+    };
+    let q_arn = c.create_job_queue(&q).await.unwrap();
+    let update = JobQueueUpdate {
+        priority: Some(3),
+        ..Default::default()
+    };
+    c.update_job_queue("queue", &update).await.unwrap();
+    let qs = c.describe_job_queues(&["queue".into()]).await.unwrap();
+    assert_eq!(
+        (qs[0].spec.priority, qs[0].spec.compute_environments.clone()),
+        (3, vec![ce_arn.clone()])
+    );
+    assert!(c
+        .list_job_queues()
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.arn == q_arn));
+    c.tag_batch_resource(&q_arn, &[("k".to_string(), "v".to_string())].into())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.describe_job_queues(&["queue".into()]).await.unwrap()[0]
+            .spec
+            .tags
+            .get("k")
+            .map(String::as_str),
+        Some("v")
+    );
+    let jd = JobDefinitionSpec {
+        name: "jobdef".into(),
+        platform: "FARGATE".into(),
+        container: JobContainer {
+            image: "busybox".into(),
+            vcpus: 1,
+            memory: 2048,
+            gpus: 0,
+            command: Vec::new(),
+            environment: [("A".to_string(), "1".to_string())].into(),
+            job_role_arn: Some(role.clone()),
+            execution_role_arn: Some(role.clone()),
+        },
+        nodes: None,
+        tags: tags.clone(),
+    };
+    let (first, r1) = c.register_job_definition(&jd).await.unwrap();
+    let (_, r2) = c.register_job_definition(&jd).await.unwrap();
+    assert_eq!((r1, r2), (1, 2));
+    let revs = c.describe_job_definitions("jobdef").await.unwrap();
+    assert_eq!(revs.iter().map(|d| d.revision).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        revs[0].spec.container, jd.container,
+        "read back as registered"
+    );
+    c.deregister_job_definition(&first).await.unwrap();
+    let revs = c.describe_job_definitions("jobdef").await.unwrap();
+    assert_eq!(revs.iter().map(|d| d.revision).collect::<Vec<_>>(), [2]);
+    assert!(c.describe_job_definitions("nothing").await.unwrap().is_empty());
+    // Down: the queue disabled and deleted, then the environment.
+    let disable = JobQueueUpdate {
+        state: Some("DISABLED".into()),
+        ..Default::default()
+    };
+    c.update_job_queue("queue", &disable).await.unwrap();
+    assert!(c.delete_job_queue("queue").await.unwrap());
+    let left = c.describe_job_queues(&["queue".into()]).await.unwrap();
+    assert!(left.iter().all(|q| q.status == "DELETED"), "{left:?}");
+    let off = ComputeEnvironmentUpdate {
+        state: Some("DISABLED".into()),
+        ..Default::default()
+    };
+    c.update_compute_environment("cenv", &off).await.unwrap();
+    assert!(c.delete_compute_environment("cenv").await.unwrap());
+
+    // Instance profiles.
+    let ec2 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    c.create_role("instance", ec2, &tags).await.unwrap();
+    let p = c.create_instance_profile("instance", &tags).await.unwrap();
+    assert!(p.ends_with(":instance-profile/instance"), "{p}");
+    c.add_role_to_instance_profile("instance", "instance")
+        .await
+        .unwrap();
+    c.tag_instance_profile("instance", &[("k".to_string(), "v".to_string())].into())
+        .await
+        .unwrap();
+    let got = c.get_instance_profile("instance").await.unwrap().unwrap();
+    assert_eq!(got.roles, ["instance"]);
+    assert_eq!(got.tags.get("k").map(String::as_str), Some("v"));
+    assert!(c
+        .attached_policy_documents("instance")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(c.delete_instance_profile("instance").await.unwrap());
+    assert!(c.get_instance_profile("instance").await.unwrap().is_none());
+    assert!(!c.delete_instance_profile("instance").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_cloud_answers_and_counts_batch_calls_as_aws_cloud_on_moto() {
+    let moto = testkit::Moto::start();
+    let (subnets, groups) = moto.default_network();
+    let conf = common::sdk(&moto).await;
+    let aws = scar::cloud::aws::AwsCloud::new(&conf)
+        .await
+        .expect("AwsCloud on moto");
+    aws.requests().reset();
+    batch_calls(&aws, &subnets, &groups).await;
+    let memory = scar::cloud::memory::MemoryCloud::new();
+    batch_calls(&memory, &subnets, &groups).await;
+    assert_eq!(
+        memory.requests().snapshot(),
+        aws.requests().snapshot(),
+        "MemoryCloud and AwsCloud count different requests"
+    );
+}

@@ -420,6 +420,8 @@ pub fn classify(code: Option<&str>, status: Option<u16>, message: Option<&str>) 
             ErrorKind::NotFound
         }
         "ClientException" => ErrorKind::Invalid,
+        // moto's Batch answers a duplicate name so.
+        "InvalidParameterValue" if message.contains("already exists") => ErrorKind::AlreadyExists,
         "ServerException" => ErrorKind::Transient,
         "ResourceConflictException"
         | "ResourceInUseException"

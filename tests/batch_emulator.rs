@@ -803,8 +803,8 @@ async fn gpus_and_environment_are_registered_and_a_multi_node_job_as_multinode_t
 /// answers checked.
 async fn batch_calls<C: scar::cloud::Cloud>(c: &C, subnets: &[String], groups: &[String]) {
     use scar::cloud::{
-        BatchApi, ComputeEnvironmentSpec, ComputeEnvironmentUpdate, ComputeResources, IamApi,
-        JobContainer, JobDefinitionSpec, JobQueueSpec, JobQueueUpdate, Tags,
+        ComputeEnvironmentSpec, ComputeEnvironmentUpdate, ComputeResources, JobContainer,
+        JobDefinitionSpec, JobQueueSpec, JobQueueUpdate, Tags,
     };
     let tags: Tags = [("scar:workflow".to_string(), "wf".to_string())].into();
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -912,7 +912,11 @@ async fn batch_calls<C: scar::cloud::Cloud>(c: &C, subnets: &[String], groups: &
     c.deregister_job_definition(&first).await.unwrap();
     let revs = c.describe_job_definitions("jobdef").await.unwrap();
     assert_eq!(revs.iter().map(|d| d.revision).collect::<Vec<_>>(), [2]);
-    assert!(c.describe_job_definitions("nothing").await.unwrap().is_empty());
+    assert!(c
+        .describe_job_definitions("nothing")
+        .await
+        .unwrap()
+        .is_empty());
     // Down: the queue disabled and deleted, then the environment.
     let disable = JobQueueUpdate {
         state: Some("DISABLED".into()),

@@ -978,7 +978,7 @@ fn batch_platform(f: &FunctionDef, at: &Locator, out: &mut Vec<Diagnostic>) {
             );
         }
         Some((least, most, step))
-            if b.memory < least || b.memory > most || (b.memory - least) % step != 0 =>
+            if b.memory < least || b.memory > most || !(b.memory - least).is_multiple_of(step) =>
         {
             let (span, path) = at_path(p!["batch", "memory"]);
             out.push(

@@ -173,7 +173,7 @@ pub fn desire(d: &Desire, out: &mut DesiredState) {
             environment: b.environment.variables.clone(),
             job_role_arn: role.clone(),
             execution_role_arn: fargate.then_some(role),
-            nodes: b.multi_node_parallel.enabled.then(|| JobNodes {
+            nodes: b.multi_node_parallel.enabled.then_some(JobNodes {
                 count: b.multi_node_parallel.number_nodes,
                 main: b.multi_node_parallel.main_node_index,
             }),

@@ -154,6 +154,16 @@ async fn function_env(env: &ImageEnv, name: &str) -> std::collections::HashMap<S
         .unwrap_or_default()
 }
 
+/// `scar plan --detailed-exitcode`, which must exit with changes (2); its
+/// text, which must hold every one of `lines`.
+fn plan_with(env: &ImageEnv, lines: &[&str]) -> String {
+    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
+    for line in lines {
+        assert!(plan.contains(line), "{line}:\n{plan}");
+    }
+    plan
+}
+
 fn setup() -> (ImageEnv, Vec<String>, Vec<String>) {
     let env = ImageEnv::new();
     env.push_base("ffmpeg", "latest", 1, 2);
@@ -280,19 +290,18 @@ async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_
     // A job-definition change: a new revision (known after apply), the
     // function updated to it, and then only the new revision ACTIVE.
     write("      memory: 2048\n");
-    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
-    assert!(
-        plan.contains("# batch_job_definition.split must be replaced"),
-        "{plan}"
+    let plan = plan_with(
+        &env,
+        &[
+            "# batch_job_definition.split must be replaced",
+            "# lambda_function.split will be updated in-place",
+            "(known after apply)",
+            "# batch_job_definition.split:1 will be destroyed",
+        ],
     );
     assert!(
-        plan.contains("# lambda_function.split will be updated in-place"),
-        "{plan}"
-    );
-    assert!(plan.contains("(known after apply)"), "{plan}");
-    assert!(
-        plan.contains("# batch_job_definition.split:1 will be destroyed"),
-        "{plan}"
+        !plan.contains("function_image.split"),
+        "the function's image does not change:\n{plan}"
     );
     env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
     let revs = revisions(&b, "split").await;
@@ -308,14 +317,12 @@ async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_
 
     // In place: the state of the environment and queue.
     write("      memory: 2048\n      state: DISABLED\n");
-    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
-    assert!(
-        plan.contains("# batch_compute_environment.split will be updated in-place"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("# batch_job_queue.split will be updated in-place"),
-        "{plan}"
+    plan_with(
+        &env,
+        &[
+            "# batch_compute_environment.split will be updated in-place",
+            "# batch_job_queue.split will be updated in-place",
+        ],
     );
     env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
     assert_eq!(environment(&b, "split").await.unwrap().0, "DISABLED");
@@ -336,20 +343,15 @@ async fn a_lambda_and_a_batch_function_chained_by_a_bucket_apply_update_replace_
             "      compute_resources:\n        instance_types: [c5.large]\n",
         ),
     );
-    let plan = stdout(&env.expect(2, &["plan", "-f", "wf.yaml", "--detailed-exitcode"]));
-    assert!(
-        plan.contains("# batch_compute_environment.split must be replaced"),
-        "{plan}"
+    plan_with(
+        &env,
+        &[
+            "# batch_compute_environment.split must be replaced",
+            "# batch_job_queue.split must be replaced",
+            "its compute environment is replaced",
+            "forces replacement",
+        ],
     );
-    assert!(
-        plan.contains("# batch_job_queue.split must be replaced"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("its compute environment is replaced"),
-        "{plan}"
-    );
-    assert!(plan.contains("forces replacement"), "{plan}");
     env.ok(&["apply", "-f", "wf.yaml", "--auto-approve"]);
     assert_eq!(environment(&b, "split").await.unwrap().2, ["c5.large"]);
     let (_, _, ces) = queue(&b, "split").await.expect("the queue, created again");

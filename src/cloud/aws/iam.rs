@@ -8,6 +8,14 @@ use aws_sdk_iam::types::{Role, Tag};
 use super::cloud::{build_error, decode_policy, is_not_found, AwsCloud, Guarded};
 use crate::cloud::{CloudResult, IamApi, InstanceProfileState, RoleState, Tags};
 
+/// Our tags as IAM's list of tags.
+fn iam_tags(op: &str, tags: &Tags) -> CloudResult<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| build_error(op, e))
+}
+
 impl AwsCloud {
     /// The names of a role's inline policies (all pages).
     async fn inline_policy_names(&self, role: &str) -> CloudResult<Vec<String>> {
@@ -97,11 +105,7 @@ impl IamApi for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         let op = format!("CreateRole {name}");
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tags = iam_tags(&op, tags)?;
         self.record("CreateRole")?;
         let out = self
             .iam
@@ -131,11 +135,7 @@ impl IamApi for AwsCloud {
 
     async fn tag_role(&self, name: &str, tags: &Tags) -> CloudResult<()> {
         let op = format!("TagRole {name}");
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tags = iam_tags(&op, tags)?;
         self.record("TagRole")?;
         self.iam
             .tag_role()
@@ -296,11 +296,7 @@ impl IamApi for AwsCloud {
 
     async fn create_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<String> {
         let op = format!("CreateInstanceProfile {name}");
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tags = iam_tags(&op, tags)?;
         self.record("CreateInstanceProfile")?;
         let out = self
             .iam
@@ -355,11 +351,7 @@ impl IamApi for AwsCloud {
 
     async fn tag_instance_profile(&self, name: &str, tags: &Tags) -> CloudResult<()> {
         let op = format!("TagInstanceProfile {name}");
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&op, e))?;
+        let tags = iam_tags(&op, tags)?;
         self.record("TagInstanceProfile")?;
         self.iam
             .tag_instance_profile()

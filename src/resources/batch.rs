@@ -4,8 +4,9 @@
 //! service role scar creates for them, when observation must look for
 //! them at all, and the wait for Batch's asynchronous states.
 //!
-//! Observation lists the account's environments, queues and ACTIVE job
-//! definitions once each (pages of 100), and only when the workflow wants
+//! Observation describes the environments and queues by name lists (100
+//! names a call) and the ACTIVE revisions of each job definition by name
+//! (one call per function), and only when the workflow wants
 //! a Batch function or one of its functions still delegates to Batch (its
 //! `BATCH_JOB_QUEUE` variable): a Lambda-only workflow sends no Batch
 //! request.

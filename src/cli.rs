@@ -78,6 +78,207 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run a function on this machine, in its image (`scar local invoke`).
     Local(LocalArgs),
+    /// Call a deployed function through its API Gateway endpoint (or
+    /// directly through Lambda with `--direct`) and print its answer.
+    Invoke(InvokeArgs),
+    /// Run a deployed function with a script or command arguments, or once
+    /// per object of its S3 input (`--all-inputs`).
+    Run(RunArgs),
+    /// List the workflow's functions (or every scar workflow's, `--all`),
+    /// with what they run and whether they match the manifests.
+    Ls(LsArgs),
+    /// Show a function's CloudWatch logs (or a Batch job's, `--job`).
+    Logs(LogsArgs),
+    /// Upload files and folders to a function's input (or an `s3://` path).
+    Put(PutArgs),
+    /// Download a function's output (or an `s3://` path) into a folder.
+    Get(GetArgs),
+}
+
+/// Where a command's answer goes: printed as text or JSON, or (the body
+/// of an invocation) saved to a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+    File(PathBuf),
+}
+
+impl std::str::FromStr for Output {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "text" => Output::Text,
+            "json" => Output::Json,
+            path => Output::File(PathBuf::from(path)),
+        })
+    }
+}
+
+/// How the function's request is made: the body and the query.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The request body, as text (sent base64-encoded, as `scar invoke -db`
+    /// sends a file).
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["data_file", "json"])]
+    pub data: Option<String>,
+    /// The request body from a file, or `-` for stdin (sent base64-encoded:
+    /// the script gets the file's bytes at `$INPUT_FILE_PATH`).
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub data_file: Option<PathBuf>,
+    /// A JSON body, sent as JSON (SCAR's `-jd`): the supervisor reads it as
+    /// an event (an S3 event in it stages that object).
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+    /// A query parameter `NAME=VALUE` (the script sees `CONT_VAR_NAME`);
+    /// repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// How a Lambda answer is shown.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// Do not wait for the function: queue the invocation and return.
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+    /// Also print the end of the invocation's log (stderr).
+    #[arg(long)]
+    pub log_tail: bool,
+    /// `text` (the body on stdout), `json`, or a FILE to save the body in.
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "text|json|FILE",
+        default_value = "text"
+    )]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The function's name (`lambda.name`).
+    pub function: String,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub answer: AnswerArgs,
+    /// Invoke through Lambda itself, with the event API Gateway would send.
+    #[arg(long)]
+    pub direct: bool,
+    /// The endpoint to call instead of the function's API Gateway stage
+    /// (a custom domain, a proxy).
+    #[arg(long, value_name = "URL", conflicts_with = "direct")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The function's name (`lambda.name`).
+    pub function: String,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Run this script instead of the function's `init_script`.
+    #[arg(long, value_name = "FILE", conflicts_with = "all_inputs")]
+    pub script: Option<PathBuf>,
+    /// Invoke once per object under the function's S3 input, each with the
+    /// S3 event of that object.
+    #[arg(long)]
+    pub all_inputs: bool,
+    /// Invocations under way at once (`--all-inputs`).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    #[command(flatten)]
+    pub answer: AnswerArgs,
+    /// The command and its arguments, run in the function's image instead
+    /// of its script (after `--`).
+    #[arg(last = true, value_name = "ARGS", conflicts_with_all = ["all_inputs", "script"])]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    /// Every scar workflow of the account and region (no manifests needed).
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Treat the manifests' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The function's name (`lambda.name`); not needed with `--job`.
+    #[arg(required_unless_present = "job")]
+    pub function: Option<String>,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Only events newer than this (`30m`, `1h`, `2d`).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Keep printing new events as they arrive (Ctrl-C ends).
+    #[arg(long)]
+    pub follow: bool,
+    /// Only the invocation with this request id (START to REPORT).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// A CloudWatch Logs filter pattern (`ERROR`, `"exact phrase"`, ...).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// The logs of this Batch job (as the function's answer names it).
+    #[arg(long, value_name = "ID", conflicts_with = "request_id")]
+    pub job: Option<String>,
+    /// Output format: text, or one JSON object per line.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// What put and get share.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// List what would move, and move nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Files moving at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Output format of the summary.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// Files and folders, then where to: a function's name (its first S3
+    /// input) or `s3://BUCKET/FOLDER`.
+    #[arg(required = true, num_args = 2.., value_name = "PATH... TARGET")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// A function's name (its first S3 output) or `s3://BUCKET/FOLDER`.
+    pub source: String,
+    /// The folder to download into (default: the current one).
+    pub dest: Option<PathBuf>,
+    /// Replace local files of the same name (default: refuse).
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
 }
 
 #[derive(Debug, Args)]

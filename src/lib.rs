@@ -80,6 +80,12 @@ async fn run(cli: cli::Cli, settings: &settings::Settings) -> anyhow::Result<com
         }
         cli::Command::Schema(args) => commands::schema::run(args),
         cli::Command::Local(args) => commands::local::run(settings, args).await,
+        cli::Command::Invoke(args) => commands::everyday::invoke::invoke(settings, args).await,
+        cli::Command::Run(args) => commands::everyday::invoke::run(settings, args).await,
+        cli::Command::Ls(args) => commands::everyday::ls::ls(settings, args).await,
+        cli::Command::Logs(args) => commands::everyday::logs::logs(settings, args).await,
+        cli::Command::Put(args) => commands::everyday::transfer::put(settings, args).await,
+        cli::Command::Get(args) => commands::everyday::transfer::get(settings, args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! check the manifests, build the packages, desire, read the account,
 //! plan. The commands add only their own output and questions.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::apply::Artifacts;
 use crate::cloud::{Cloud, Code, CodeArtifact};
 use crate::desired::{self, Context, DesiredState};
 use crate::manifest::{self, Manifest};
-use crate::model::ObservedState;
+use crate::model::{Kind, ObservedState};
 use crate::observe;
 use crate::package;
 use crate::plan::{self, Plan, Warning};
@@ -278,6 +279,41 @@ pub async fn plan_workflow_with<C: Cloud>(
     cache: Option<&package::Cache>,
     sources: &ImageSources,
 ) -> anyhow::Result<Planned> {
+    plan_in_scope(cloud, m, layer_zip, destroy, cache, sources, None).await
+}
+
+/// [`plan_workflow`] of only the resources of the kinds in `scope`: the
+/// others are neither wanted nor read (`scar ls` leaves out what
+/// functions share, buckets and their notifications, which cost requests
+/// per bucket).
+pub async fn plan_workflow_of<C: Cloud>(
+    cloud: Arc<C>,
+    m: &Manifest,
+    layer_zip: Option<Vec<u8>>,
+    settings: &Settings,
+    scope: &BTreeSet<Kind>,
+) -> anyhow::Result<Planned> {
+    plan_in_scope(
+        cloud,
+        m,
+        layer_zip,
+        false,
+        settings.cache.as_ref(),
+        &ImageSources::from_settings(settings),
+        Some(scope),
+    )
+    .await
+}
+
+async fn plan_in_scope<C: Cloud>(
+    cloud: Arc<C>,
+    m: &Manifest,
+    layer_zip: Option<Vec<u8>>,
+    destroy: bool,
+    cache: Option<&package::Cache>,
+    sources: &ImageSources,
+    scope: Option<&BTreeSet<Kind>>,
+) -> anyhow::Result<Planned> {
     let mut artifacts = Artifacts::default();
     let mut ctx = Context {
         account_id: cloud.account_id().to_string(),
@@ -354,9 +390,18 @@ pub async fn plan_workflow_with<C: Cloud>(
         artifacts.layer_zip = zip;
         desired::desire(m, &ctx)
     };
-    let mut observed = observe::observe_with(cloud.clone(), &desired, artifacts.registries.clone())
-        .await
-        .context("reading the account")?;
+    let mut desired = desired;
+    if let Some(scope) = scope {
+        desired.resources.retain(|a, _| scope.contains(&a.kind));
+    }
+    let mut observed = observe::observe_scoped(
+        cloud.clone(),
+        &desired,
+        artifacts.registries.clone(),
+        scope.cloned(),
+    )
+    .await
+    .context("reading the account")?;
     observe::previous_packages(cloud, &desired, &mut observed, cache).await;
     let mut plan = plan::plan(&desired, &observed);
     for (code, message, hint) in &observed.warnings {

@@ -5,6 +5,7 @@
 mod apigateway;
 pub mod aws;
 mod batch;
+pub mod data;
 pub mod memory;
 mod requests;
 pub mod retry;

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod drift;
+pub mod everyday;
 pub mod import;
 pub mod local;
 pub mod plan;

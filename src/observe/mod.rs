@@ -5,7 +5,7 @@
 //! tagged resources a page); each kind uses list APIs rather than one call
 //! per resource where AWS has them, under one bound on concurrency.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -15,7 +15,7 @@ pub use crate::resources::CONCURRENCY;
 
 use crate::cloud::{Cloud, CloudError};
 use crate::image::registry::Registries;
-use crate::model::{DesiredState, ObservedState, TAG_WORKFLOW};
+use crate::model::{DesiredState, Kind, ObservedState, TAG_WORKFLOW};
 use crate::resources::{self, Observation};
 
 /// Observes what `desired` needs and what the workflow owns.
@@ -32,6 +32,16 @@ pub async fn observe_with<C: Cloud>(
     desired: &DesiredState,
     registries: Option<Arc<Registries>>,
 ) -> Result<ObservedState, CloudError> {
+    observe_scoped(cloud, desired, registries, None).await
+}
+
+/// [`observe_with`] of only the kinds in `scope` (`None`: all).
+pub async fn observe_scoped<C: Cloud>(
+    cloud: Arc<C>,
+    desired: &DesiredState,
+    registries: Option<Arc<Registries>>,
+    scope: Option<BTreeSet<Kind>>,
+) -> Result<ObservedState, CloudError> {
     let w = desired.workflow.as_str();
     let requests_before = cloud.requests().total();
     let tagged = cloud
@@ -47,6 +57,7 @@ pub async fn observe_with<C: Cloud>(
         trigger_buckets: Default::default(),
         notifications: BTreeMap::new(),
         registries,
+        scope,
         out: ObservedState::default(),
     };
     resources::observe(&mut o).await?;

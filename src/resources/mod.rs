@@ -324,6 +324,8 @@ pub struct Observation<'a, C> {
     /// The registries the function images are read from (`None`: no image
     /// is wanted, or the caller reads none).
     pub registries: Option<Arc<Registries>>,
+    /// The kinds to read (`None`: every kind).
+    pub scope: Option<BTreeSet<Kind>>,
     pub out: ObservedState,
 }
 
@@ -408,7 +410,9 @@ macro_rules! registry {
 
         /// Every kind observed, in the registry's order.
         pub async fn observe<C: Cloud>(o: &mut Observation<'_, C>) -> Result<(), CloudError> {
-            $($module::observe(o).await?;)*
+            $(if o.scope.as_ref().is_none_or(|s| s.contains(&Kind::$kind)) {
+                $module::observe(o).await?;
+            })*
             Ok(())
         }
 
@@ -456,6 +460,7 @@ registry! {
     ApiGatewayStage => api_gateway_stage::ApiGatewayStage,
 }
 
+pub use batch::ENV_JOB_QUEUE;
 pub use ecr_repository::{builds_image, repository_name, scar_image_tag};
 pub use function_image::WantedImage;
 pub use iam_role::role_name;

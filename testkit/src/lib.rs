@@ -220,6 +220,25 @@ print(json.dumps([subnets, groups]))
         (subnets, groups)
     }
 
+    /// Runs a Python script with the emulator's own interpreter (boto3 is
+    /// there), with this server's endpoint as `sys.argv[1]` and `args`
+    /// after it; its stdout. For what the tests check through services
+    /// scar has no client of (SQS) and moto's own API (`/moto-api/`).
+    pub fn python(&self, script: &str, args: &[&str]) -> String {
+        let out = Command::new(moto_python())
+            .args(["-c", script, &self.endpoint()])
+            .args(args)
+            .envs(self.env())
+            .output()
+            .expect("run the emulator's python");
+        assert!(
+            out.status.success(),
+            "the emulator's python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Applies [`Moto::env`] to a command.
     pub fn configure(&self, cmd: &mut Command) {
         cmd.env_remove("AWS_PROFILE")

@@ -218,6 +218,12 @@ impl AwsCloud {
         }
     }
 
+    /// The endpoint every client talks to instead of AWS's own
+    /// (`AWS_ENDPOINT_URL`: an emulator, a proxy), if one is configured.
+    pub fn endpoint_override(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     /// The requests made through this value so far.
     pub fn requests(&self) -> &RequestCounter {
         &self.requests

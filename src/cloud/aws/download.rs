@@ -70,7 +70,7 @@ pub fn allowed(url: &str, endpoint: Option<&str>) -> Result<Uri, String> {
 /// (per connect timeout): the system's root certificates are read once,
 /// not per download. (A client, whose pooled connections belong to the
 /// runtime that made them, is made per call.)
-fn connector(connect: Duration) -> Result<HttpsConnector<HttpConnector>, String> {
+pub(super) fn connector(connect: Duration) -> Result<HttpsConnector<HttpConnector>, String> {
     type Built = Result<HttpsConnector<HttpConnector>, String>;
     static CONNECTOR: OnceLock<(Duration, Built)> = OnceLock::new();
     let build = || {

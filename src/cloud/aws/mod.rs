@@ -12,8 +12,10 @@
 mod apigateway;
 mod batch;
 mod cloud;
+mod data;
 pub mod download;
 mod ecr;
+pub mod endpoint;
 mod iam;
 mod lambda;
 mod logs;

@@ -128,6 +128,13 @@ impl Moto {
             let child = Command::new(&python)
                 .arg(&wrapper)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                // Where moto's request recorder (`/moto-api/recorder/`)
+                // writes, when a test turns it on: beside the log, never
+                // in the checkout.
+                .env(
+                    "MOTO_RECORDER_FILEPATH",
+                    std::env::temp_dir().join(format!("scar-moto-{port}.recording")),
+                )
                 .stdin(Stdio::null())
                 .stdout(log_file.try_clone().expect("clone log handle"))
                 .stderr(log_file)

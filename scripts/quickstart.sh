@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's quickstart: on a fresh machine, start the local AWS emulator
-# and run validate -> plan -> apply -> plan (no changes) -> destroy on an
+# and run validate -> plan -> apply -> ls -> plan (no changes) -> destroy on an
 # example workflow, showing each output.
 #   scripts/quickstart.sh [EXAMPLE]     (default: manifests/examples/uppercase)
 #
@@ -43,7 +43,7 @@ if [ "$fresh" = yes ]; then
 else
   say "  2. bring the debug build up to date (cargo test --no-run; seconds if nothing changed);"
 fi
-say "  3. start the emulator on 127.0.0.1:$port and run validate, plan, apply, plan, destroy on $example."
+say "  3. start the emulator on 127.0.0.1:$port and run validate, plan, apply, ls, plan, destroy on $example."
 
 step "scripts/emulator.sh install"
 scripts/emulator.sh install
@@ -73,6 +73,8 @@ step "scar plan -f $example"
 $scar plan -f "$example"
 step "scar apply --auto-approve -f $example"
 $scar apply --auto-approve -f "$example"
+step "scar ls -f $example   # what is deployed, and whether it matches"
+$scar ls -f "$example"
 step "scar plan --detailed-exitcode -f $example   # exit 0: no changes"
 $scar plan --detailed-exitcode -f "$example"
 step "scar destroy --auto-approve -f $example"

@@ -18,7 +18,7 @@ use super::{deployed, target, FunctionTarget, Meter, S3Location};
 use crate::cli::{AnswerArgs, InvokeArgs, Output, RequestArgs, RunArgs};
 use crate::cloud::aws::endpoint::{HttpAnswer, HttpRequest};
 use crate::cloud::data::{DataPlane, Invocation, InvocationType, InvokeApi};
-use crate::cloud::{Cloud, FunctionState};
+use crate::cloud::Cloud;
 use crate::commands::{connect, ExitStatus};
 use crate::settings::Settings;
 
@@ -285,24 +285,16 @@ pub async fn invoke(settings: &Settings, args: &InvokeArgs) -> anyhow::Result<Ex
     let t = target(&args.manifests, &args.function)?;
     let request = Request::from_args(&args.request)?;
     let cloud = connect(settings).await?;
-    let f = deployed(&cloud, &t).await?;
+    deployed(&cloud, &t).await?;
     let (path, stage) = route(&t);
     let answer = if args.direct {
         let event = request.api_event(&path, stage.as_deref().unwrap_or("scar"), false);
-        let inv = cloud
-            .invoke(
-                &t.name,
-                event.to_string().as_bytes(),
-                kind(args.answer.asynchronous),
-                args.answer.log_tail,
-            )
-            .await?;
-        Answer::from_lambda(&t.name, inv)
+        through_lambda(&cloud, &t, &event, &args.answer).await?
     } else {
         let base = match &args.url {
             Some(u) => u.clone(),
             None => {
-                let url = endpoint_url(&cloud, &t, &f, &path, stage.as_deref()).await?;
+                let url = endpoint_url(&cloud, &t, &path, stage.as_deref()).await?;
                 if cloud.endpoint_override().is_some() {
                     anyhow::bail!(
                         "the endpoint of `{}` is {url}, and scar talks to AWS through a configured endpoint (AWS_ENDPOINT_URL: an emulator, a proxy): it calls no other host\nhint: pass the address that serves the stage with --url, or invoke with --direct",
@@ -377,7 +369,6 @@ fn query_encode(s: &str) -> String {
 async fn endpoint_url<C: Cloud>(
     cloud: &C,
     t: &FunctionTarget,
-    _f: &FunctionState,
     path: &str,
     stage: Option<&str>,
 ) -> anyhow::Result<String> {
@@ -449,15 +440,26 @@ pub async fn run(settings: &Settings, args: &RunArgs) -> anyhow::Result<ExitStat
     };
     let cloud = connect(settings).await?;
     deployed(&cloud, &t).await?;
+    let answer = through_lambda(&cloud, &t, &payload, &args.answer).await?;
+    show(&answer, &args.answer)
+}
+
+/// Invokes the function through Lambda with `payload`, as `how` asks.
+async fn through_lambda<C: InvokeApi>(
+    cloud: &C,
+    t: &FunctionTarget,
+    payload: &Value,
+    how: &AnswerArgs,
+) -> anyhow::Result<Answer> {
     let inv = cloud
         .invoke(
             &t.name,
             payload.to_string().as_bytes(),
-            kind(args.answer.asynchronous),
-            args.answer.log_tail,
+            kind(how.asynchronous),
+            how.log_tail,
         )
         .await?;
-    show(&Answer::from_lambda(&t.name, inv), &args.answer)
+    Ok(Answer::from_lambda(&t.name, inv))
 }
 
 /// One outcome of `run --all-inputs`.

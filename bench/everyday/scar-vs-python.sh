@@ -59,7 +59,8 @@
 #
 # Knobs (env): SCAR_BIN (scar binary; when set nothing is built, else
 # `cargo build --release`), FILES=200, FILE_KIB=64, BIG_MIB=200, LS_N=100,
-# RUNS=3, LS_TRIGGERS=1 (0: scar's ls workflows have no S3 input/output,
+# RUNS=3, S3_FAST (the s3s-fs binary: also put/get the FILES files with
+# S3 served by it, STS and IAM still by moto; see step 1b), LS_TRIGGERS=1 (0: scar's ls workflows have no S3 input/output,
 # so no buckets to read), SCARPY_VENV=/tmp/scarpy/venv, KEEP=1 (keep the
 # work folder).
 #
@@ -73,9 +74,11 @@ venv="${SCARPY_VENV:-/tmp/scarpy/venv}"
 moto_py="$root/.emulator/venv/bin/python"
 work="$(mktemp -d)"
 moto_pid=""
+fast_pid=""
 keep="${KEEP:-0}"
 cleanup() {
   if [ -n "$moto_pid" ]; then kill "$moto_pid" 2>/dev/null || true; fi
+  if [ -n "$fast_pid" ]; then kill "$fast_pid" 2>/dev/null || true; fi
   if [ "$keep" = 1 ]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -348,6 +351,44 @@ for r in $(seq "$runs"); do
   record put_files floor "$r" "$fp" 0 0 ok
   record get_files floor "$r" "$fg" 0 0 ok
 done
+
+# --- 1b. the same against a fast S3 (S3_FAST=path to s3s-fs) ----------------
+# moto serves about 110 requests a second, which bounds both tools above.
+# s3s-fs (crates.io: `cargo install s3s-fs@0.14.1 --features binary`) is an
+# S3 implementation over a folder; with it as the S3 endpoint
+# (AWS_ENDPOINT_URL_S3; STS and IAM stay on moto) the clients' own costs
+# show. It takes one key pair: the IAM user's SCAR already uses.
+if [ -n "${S3_FAST:-}" ]; then
+  key=$(sed -n 's/^aws_access_key_id *= *//p' "$shome/.aws/credentials")
+  secret=$(sed -n 's/^aws_secret_access_key *= *//p' "$shome/.aws/credentials")
+  fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$work/fast/rs-fast" "$work/fast/py-fast"
+  "$S3_FAST" --host 127.0.0.1 --port "$fport" --access-key "$key" --secret-key "$secret" "$work/fast" \
+    >"$work/s3s.log" 2>&1 &
+  fast_pid=$!
+  for _ in $(seq 50); do curl -s "http://127.0.0.1:$fport/" >/dev/null && break; sleep 0.1; done
+  fast_ep="http://127.0.0.1:$fport"
+  n_py=${#SCARPY[@]}
+  scarpy_fast=("${SCARPY[@]:0:n_py-1}" AWS_ENDPOINT_URL_S3="$fast_ep" "${SCARPY[n_py-1]}")
+  for r in $(seq "$runs"); do
+    AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_ENDPOINT_URL_S3="$fast_ep" \
+      measure put_fast scar "$r" "$scar" put "$src" "s3://rs-fast/run$r"
+    result put_fast scar "$r" ok
+    measure put_fast scar431 "$r" "${scarpy_fast[@]}" put -b "py-fast/run$r" -p "$src"
+    result put_fast scar431 "$r" ok
+    mkdir "$work/fast-rs-$r" "$work/fast-py-$r"
+    AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_ENDPOINT_URL_S3="$fast_ep" \
+      measure get_fast scar "$r" "$scar" get "s3://rs-fast/run$r" "$work/fast-rs-$r"
+    check_tree "$src" "$work/fast-rs-$r" "scar put+get against s3s-fs (run $r)"
+    result get_fast scar "$r" ok
+    measure get_fast scar431 "$r" "${scarpy_fast[@]}" get -b "py-fast/run$r" -p "$work/fast-py-$r"
+    check_tree "$src" "$work/fast-py-$r" "SCAR 4.3.1 put+get against s3s-fs (run $r)"
+    result get_fast scar431 "$r" ok
+    rm -rf "$work/fast-rs-$r" "$work/fast-py-$r"
+  done
+  kill "$fast_pid" 2>/dev/null || true
+  note "against s3s-fs: round trips identical (sha256); requests are not counted there (moto's log sees none)"
+fi
 note "round trips of $files files identical (sha256); a file landed at get-dir/$(layout "$work/get-rs-1") (scar), get-dir/$(layout "$work/get-py-1") (SCAR)"
 rm -rf "$work"/get-rs-* "$work"/get-py-*
 
@@ -483,6 +524,7 @@ def fig(step, tool):
             statistics.median(r[3] for r in rs))
 
 steps = [("put_files", f"put {files} files of {kib} KiB"), ("get_files", f"get {files} files of {kib} KiB"),
+         ("put_fast", f"put {files} files, S3 on s3s-fs"), ("get_fast", f"get {files} files, S3 on s3s-fs"),
          ("put_big", f"put 1 file of {big} MiB"), ("get_big", f"get 1 file of {big} MiB"),
          (f"ls_{ls_n}", f"ls {ls_n} functions")]
 if py_n != ls_n:
@@ -497,6 +539,8 @@ print(hdr); print("-" * len(hdr))
 ratio = {}
 for step, title in steps:
     a, b = fig(step, "scar"), fig(step, "scar431")
+    if not a and not b:
+        continue
     aw = f"{a[0]:.3f} s" if a else "-"
     if b and b[2]:
         bw, rt = b[2], "-"
@@ -532,6 +576,10 @@ print(f"  {files} files: put {pf:.1f}x, get {gf:.1f}x faster -> {'holds' if ok1 
 for step in ("put_files", "get_files"):
     a = fig(step, "scar")
     print(f"    ({step.split('_')[0]}: scar's CPU is {a[3]:.2f} s of its {a[0]:.2f} s wall; the rest is waiting on moto)")
+pq, gq = ratio.get("put_fast"), ratio.get("get_fast")
+if pq is not None and gq is not None:
+    ok3 = pq >= 5 and gq >= 5
+    print(f"  {files} files with S3 on s3s-fs: put {pq:.1f}x, get {gq:.1f}x faster -> {'holds' if ok3 else 'does not hold'}")
 for step in ("put_files", "get_files"):
     fl, b = fig(step, "floor"), fig(step, "scar431")
     if fl and b and not b[2]:

@@ -822,3 +822,42 @@ async fn invoke_over_http_names_the_stage_url_from_the_account_which_moto_cannot
         out(&o)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_and_get_draw_a_bar_of_bytes_files_and_rate_on_a_terminal() {
+    let env = Env::new();
+    let s3 = common::s3(&env.sdk().await);
+    s3.create_bucket()
+        .bucket("bar-bucket")
+        .send()
+        .await
+        .unwrap();
+    let data = noise(48 * 1024 * 1024, 3);
+    write_bytes(&env.path().join("big.bin"), &data);
+    for (args, done) in [
+        (
+            &["put", "big.bin", "s3://bar-bucket/in"][..],
+            "Uploaded 1 file (48.0 MiB) to s3://bar-bucket/in",
+        ),
+        (
+            &["get", "s3://bar-bucket/in", "back"][..],
+            "Downloaded 1 file (48.0 MiB) from s3://bar-bucket/in",
+        ),
+    ] {
+        let mut cmd = env.command(args);
+        cmd.env("TERM", "xterm")
+            .stdin(std::process::Stdio::inherit());
+        let mut p = rexpect::session::spawn_command(cmd, Some(120_000)).expect("a pseudo-terminal");
+        // The bar: bytes of the total, the rate, what moves.
+        p.exp_regex(r"MiB/48\.00 MiB")
+            .unwrap_or_else(|e| panic!("{args:?}: no bar of bytes: {e}"));
+        p.exp_regex(r"[KM]iB/s")
+            .unwrap_or_else(|e| panic!("{args:?}: no rate: {e}"));
+        p.exp_string("1/1 files")
+            .unwrap_or_else(|e| panic!("{args:?}: no file count: {e}"));
+        p.exp_string(done)
+            .unwrap_or_else(|e| panic!("{args:?}: no summary: {e}"));
+        p.exp_eof().unwrap();
+    }
+    assert!(std::fs::read(env.path().join("back/big.bin")).unwrap() == data);
+}

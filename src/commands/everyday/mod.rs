@@ -241,9 +241,9 @@ impl Meter {
     pub fn new(settings: &Settings, total: u64, bytes: bool, what: &str) -> Meter {
         let bar = settings.progress_bar.then(|| {
             let template = if bytes {
-                "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {wide_msg}"
+                "{spinner} [{elapsed_precise}] [{bar:20}] {bytes}/{total_bytes} {binary_bytes_per_sec} {wide_msg}"
             } else {
-                "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"
+                "{spinner} [{elapsed_precise}] [{bar:20}] {pos}/{len} {per_sec} {wide_msg}"
             };
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(template) {

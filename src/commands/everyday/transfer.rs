@@ -352,17 +352,15 @@ async fn transfer_with<C: DataPlane>(
     } else {
         "downloading"
     };
-    let meter = Meter::new(
-        settings,
-        total,
-        true,
-        &format!("{verb} {} files", moves.len()),
-    );
+    let count = moves.len();
+    let meter = Meter::new(settings, total, true, &format!("0/{count} files"));
     let bytes = |n: u64| meter.add(n);
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let results = futures_util::stream::iter(moves.iter())
         .map(|m| {
             let cloud = &cloud;
             let bytes = &bytes;
+            let (finished, meter) = (&finished, &meter);
             async move {
                 let r = match dir {
                     Direction::Up => cloud.upload_file(&m.bucket, &m.key, &m.path, bytes).await,
@@ -381,6 +379,8 @@ async fn transfer_with<C: DataPlane>(
                             .map(|_| ())
                     }
                 };
+                let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                meter.message(format!("{n}/{count} files"));
                 r.map_err(anyhow::Error::from)
             }
         })

@@ -861,3 +861,53 @@ async fn put_and_get_draw_a_bar_of_bytes_files_and_rate_on_a_terminal() {
     }
     assert!(std::fs::read(env.path().join("back/big.bin")).unwrap() == data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_prints_events_written_after_it_started() {
+    let env = Env::new();
+    let m = deployed(&env);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&env.sdk().await);
+    let group = "/aws/lambda/daily-resize";
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let mut child = env
+        .command(&["logs", "daily-resize", "-f", &m, "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    // Written after it started (and read its first, empty, answer).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name("s")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now)
+                .message("a new event")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let line = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("the new event within 20 s");
+    assert!(line.ends_with(" a new event"), "{line}");
+}

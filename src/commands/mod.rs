@@ -58,14 +58,19 @@ where
     }
 }
 
-/// The manifest paths to read: those given, else `scar.yaml` here.
-pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+/// The manifest paths given, else `scar.yaml` here if there is one.
+pub fn given_or_default(given: &[PathBuf]) -> Option<Vec<PathBuf>> {
     if !given.is_empty() {
-        return Ok(given.to_vec());
+        return Some(given.to_vec());
     }
     let default = PathBuf::from("scar.yaml");
-    if default.is_file() {
-        return Ok(vec![default]);
+    default.is_file().then(|| vec![default])
+}
+
+/// The manifest paths to read: those given, else `scar.yaml` here.
+pub fn manifest_paths(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    if let Some(paths) = given_or_default(given) {
+        return Ok(paths);
     }
     anyhow::bail!(
         "no manifest given and no `scar.yaml` in the current folder\nhint: pass a manifest with `-f FILE` (or a folder of manifests with `-f DIR`)"

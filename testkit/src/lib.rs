@@ -209,17 +209,9 @@ subnets = sorted(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s.g
 groups = [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "default"]
 print(json.dumps([subnets, groups]))
 "#;
-        let out = Command::new(moto_python())
-            .args(["-c", script, &self.endpoint()])
-            .output()
-            .expect("run the emulator's python");
-        assert!(
-            out.status.success(),
-            "reading moto's default VPC failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.python(script, &[]);
         let (subnets, groups): (Vec<String>, Vec<String>) =
-            serde_json::from_slice(&out.stdout).expect("subnets and groups as JSON");
+            serde_json::from_str(&out).expect("subnets and groups as JSON");
         assert!(
             !subnets.is_empty() && !groups.is_empty(),
             "moto has no default VPC"

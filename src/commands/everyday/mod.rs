@@ -17,7 +17,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ManifestArgs;
-use crate::cloud::{FunctionState, LambdaApi};
+use crate::cloud::FunctionState;
 use crate::manifest::checks::split_path;
 use crate::manifest::{FunctionDef, Manifest};
 use crate::settings::Settings;
@@ -152,11 +152,7 @@ fn files_text(files: &[PathBuf]) -> String {
 /// The manifest paths to read: those given, else `scar.yaml` here if
 /// there is one; `None` when there are none (a function by name alone).
 pub fn optional_manifests(args: &ManifestArgs) -> Option<Vec<PathBuf>> {
-    if !args.files.is_empty() {
-        return Some(args.files.clone());
-    }
-    let default = PathBuf::from("scar.yaml");
-    default.is_file().then(|| vec![default])
+    crate::commands::given_or_default(&args.files)
 }
 
 /// Loads the manifests, if any (errors printed as `validate` prints them).
@@ -204,7 +200,7 @@ pub fn target(args: &ManifestArgs, name: &str) -> anyhow::Result<FunctionTarget>
 /// The deployed function (GetFunction): an error saying so when it does
 /// not exist. (An emulator may answer an Invoke of a missing function as
 /// if it ran, so this is asked first.)
-pub async fn deployed<C: LambdaApi + crate::cloud::Cloud>(
+pub async fn deployed<C: crate::cloud::Cloud>(
     cloud: &C,
     target: &FunctionTarget,
 ) -> anyhow::Result<FunctionState> {

@@ -7,7 +7,6 @@ use std::time::SystemTime;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::cloud::data::ObjectInfo;
 
@@ -43,8 +42,8 @@ pub struct Origin<'a> {
 /// `LastModified` (`now` if the listing gave none).
 pub fn object_created(origin: &Origin<'_>, object: &ObjectInfo, now: SystemTime) -> Value {
     let time = object.last_modified.unwrap_or(now);
-    let digest = Sha256::digest(format!("{}\n{}", object.key, object.etag).as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    let hex = crate::hash::hex_sha256(format!("{}\n{}", object.key, object.etag).as_bytes())
+        .to_uppercase();
     json!({
         "Records": [{
             "eventVersion": "2.1",
